@@ -1,0 +1,107 @@
+"""Command line: `python build.py [command] …` and `perfdoc [command] …` are the same program.
+
+Exit status: 0 success, 1 problems in the user's data or environment, 2 usage errors,
+3 an internal error (a bug in perfdoc: one line, and `--debug` for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .diagnostics import UserError
+
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ("build", "check", "schema")
+
+DESCRIPTION = """\
+perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF 与 DOCX。
+perfdoc: the departmental budget performance-target document as code (YAML → checks → PDF/DOCX).
+
+命令（commands）:
+  build   检查数据并生成文件（默认命令）            validate, then build the document (default)
+  check   只检查数据，不生成文件                    validate only
+  schema  按指标体系配置重新生成 schema.json        regenerate schema.json from the profile
+
+退出码（exit status）: 0 成功 · 1 数据有误 · 2 用法错误 · 3 内部错误
+"""
+
+
+class _ChineseParser(argparse.ArgumentParser):
+    """argparse with Chinese-first usage errors (exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: 用法错误（usage error）: {message}\n")
+        sys.exit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
+                        help="数据目录（data directory），默认 data/")
+    common.add_argument("--debug", action="store_true", help="内部错误时打印完整回溯（show tracebacks）")
+
+    parser = _ChineseParser(prog="perfdoc", description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"perfdoc {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_ChineseParser, metavar="command")
+
+    build = sub.add_parser("build", parents=[common], help="检查并生成文件（默认）",
+                           description="检查数据，然后生成 HTML、PDF 和 DOCX。Validate, then build the document.")
+    build.add_argument("--out", type=Path, default=Path("build"), metavar="DIR",
+                       help="输出目录（output directory），默认 build/")
+    build.add_argument("--strict", action="store_true", help="有警告也视为失败（warnings fail the build）")
+
+    check = sub.add_parser("check", parents=[common], help="只检查数据",
+                           description="只检查数据，不生成文件。Validate only.")
+    check.add_argument("--strict", action="store_true", help="有警告也以退出码 1 结束（warnings exit 1）")
+
+    schema = sub.add_parser("schema", parents=[common], help="重新生成 schema.json",
+                            description="按默认指标体系配置重新生成 schema.json。Regenerate schema.json.")
+    schema.add_argument("--output", type=Path, default=ROOT / "schema.json", metavar="FILE",
+                        help="写到哪个文件，默认仓库根目录的 schema.json")
+    return parser
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    """`perfdoc --data d` means `perfdoc build --data d`, as `python build.py` means build."""
+    if any(a in ("-h", "--help", "--version") for a in argv[:1]):
+        return argv
+    if not argv or argv[0] not in COMMANDS:
+        return ["build", *argv]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        if args.command == "check":
+            from .commands import run_check
+
+            return run_check(args.data, strict=args.strict)
+        if args.command == "schema":
+            from .commands import run_schema
+
+            return run_schema(args.output)
+        from .commands import run_build
+
+        return run_build(args.data, args.out, strict=args.strict)
+    except UserError as exc:
+        print(exc.text, file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("已中断（interrupted）", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one line
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"perfdoc 内部错误（internal error）: {type(exc).__name__}: {exc}\n"
+                  "这是 perfdoc 的缺陷，不是数据的问题；加 --debug 重新运行可看到详细回溯，请附在问题报告中。",
+                  file=sys.stderr)
+        return EXIT_INTERNAL

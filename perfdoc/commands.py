@@ -1,0 +1,55 @@
+"""What each CLI command does, in the words a user sees on the terminal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .diagnostics import Diagnostic, UserError, display_path
+from .pipeline import build, load_document
+from .profile import DEFAULT_PROFILE, load_profile, profile_path
+from .schema import schema_text
+from .validator import check_data
+
+
+def _report(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic.format(), file=sys.stderr)
+
+
+def _summary(projects: int, errors: int, warnings: int) -> str:
+    return f"检查完成：{projects} 个项目文件，{errors} 个错误，{warnings} 个警告。"
+
+
+def run_check(data_dir: Path, *, strict: bool) -> int:
+    checked = check_data(data_dir)
+    _report(checked.diagnostics)
+    print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)), file=sys.stderr)
+    if checked.errors or (strict and checked.warnings):
+        if strict and checked.warnings and not checked.errors:
+            print("--strict：警告按错误处理。", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_build(data_dir: Path, out_dir: Path, *, strict: bool) -> int:
+    document, checked = load_document(data_dir)
+    _report(checked.diagnostics)
+    if document is None or (strict and checked.warnings):
+        print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings))
+              + " 未生成文件。", file=sys.stderr)
+        return 1
+    written = build(document, data_dir, out_dir)
+    for path in written:
+        print(f"已生成 {display_path(path)}", file=sys.stderr)
+    return 0
+
+
+def run_schema(output: Path) -> int:
+    text = schema_text(load_profile(profile_path(DEFAULT_PROFILE)))
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"错误: 无法写入 {display_path(output)}（{exc.strerror}）") from exc
+    print(f"已写入 {display_path(output)}", file=sys.stderr)
+    return 0

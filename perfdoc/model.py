@@ -1,0 +1,236 @@
+"""Stage 3 — model: validated data → immutable objects the renderers consume.
+
+Everything a renderer needs is computed here (numbering, row spans of the merged 一级 / 二级 cells,
+amounts as text, totals), so templates only place values and never do arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .profile import Profile
+
+CHINESE_NUMERALS = "零一二三四五六七八九十"
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (enough for any list in this document: < 100)."""
+    if not 0 < n < 100:
+        raise ValueError(n)
+    tens, ones = divmod(n, 10)
+    text = ("" if tens == 1 else CHINESE_NUMERALS[tens]) + "十" if tens else ""
+    return text + (CHINESE_NUMERALS[ones] if ones else "")
+
+
+def amount_text(value: Decimal) -> str:
+    """An amount in 万元 as the author wrote it (`345.52`, `20.1`, `1174`), never `1.2E+3`."""
+    return format(value, "f")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One 三级指标: one row of the indicator grid."""
+
+    name: str
+    description: str
+    value: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One table row with the merge information the grid needs.
+
+    `level1_span` / `level2_span` are the number of rows the merged cell spans when this row opens
+    it, and 0 when the row lies under a cell opened above.
+    """
+
+    level1: str
+    level2: str
+    indicator: Indicator
+    level1_span: int
+    level2_span: int
+
+
+@dataclass(frozen=True)
+class Level2Group:
+    name: str
+    indicators: tuple[Indicator, ...]
+
+
+@dataclass(frozen=True)
+class Level1Group:
+    name: str
+    groups: tuple[Level2Group, ...]
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(group.indicators) for group in self.groups)
+
+
+@dataclass(frozen=True)
+class PlanPoint:
+    label: str  # 3月底 …
+    percent: Decimal | None  # None: left blank
+    columns: int = 1  # grid columns the checkpoint's cells span (see plan_column_spans)
+
+    @property
+    def text(self) -> str:
+        return "" if self.percent is None else f"{amount_text(self.percent)}%"
+
+
+@dataclass(frozen=True)
+class Project:
+    code: str
+    name: str
+    budget: Decimal
+    fiscal_funds: Decimal
+    use: str
+    spending_plan: tuple[PlanPoint, ...]
+    goal: str
+    indicator_groups: tuple[Level1Group, ...]
+    source_file: str
+
+    @property
+    def budget_text(self) -> str:
+        return amount_text(self.budget)
+
+    @property
+    def fiscal_funds_text(self) -> str:
+        return amount_text(self.fiscal_funds)
+
+    @property
+    def title(self) -> str:
+        """`142001001 劳务派遣工资`: how the project is named in the outline and in messages."""
+        return f"{self.code} {self.name}"
+
+    @property
+    def indicator_rows(self) -> tuple[IndicatorRow, ...]:
+        rows: list[IndicatorRow] = []
+        for level1 in self.indicator_groups:
+            for g, level2 in enumerate(level1.groups):
+                for i, indicator in enumerate(level2.indicators):
+                    opens_level1 = g == 0 and i == 0
+                    rows.append(IndicatorRow(
+                        level1=level1.name,
+                        level2=level2.name,
+                        indicator=indicator,
+                        level1_span=level1.row_count if opens_level1 else 0,
+                        level2_span=len(level2.indicators) if i == 0 else 0,
+                    ))
+        return tuple(rows)
+
+
+@dataclass(frozen=True)
+class NumberedItem:
+    number: str  # 一, 二 … (the template adds （ ） or 、)
+    text: str
+
+
+@dataclass(frozen=True)
+class SubTarget:
+    number: str
+    heading: str
+    target: str
+    indicators: str
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str
+    year: int
+    title: str
+    output_name: str
+    overall_target: tuple[str, ...]
+    sub_targets: tuple[SubTarget, ...]
+    measures: tuple[NumberedItem, ...]
+    fonts_dir: Path | None
+
+
+@dataclass(frozen=True)
+class Document:
+    """The whole submission: department text, then one table per project in code order."""
+
+    department: Department
+    projects: tuple[Project, ...]
+    profile: Profile
+
+    @property
+    def total_budget(self) -> Decimal:
+        return sum((p.budget for p in self.projects), Decimal(0))
+
+    @property
+    def total_fiscal_funds(self) -> Decimal:
+        return sum((p.fiscal_funds for p in self.projects), Decimal(0))
+
+    @property
+    def indicator_row_count(self) -> int:
+        return sum(len(p.indicator_rows) for p in self.projects)
+
+
+PLAN_GRID_COLUMNS = 6  # the table's grid right of the label column (templates/project_table.html.j2)
+
+
+def plan_column_spans(count: int, columns: int = PLAN_GRID_COLUMNS) -> tuple[int, ...]:
+    """Spread `count` checkpoints over the grid, wider cells at the ends: 4 → (2, 1, 1, 2)."""
+    if not 0 < count <= columns:
+        raise ValueError(f"{count} checkpoints do not fit {columns} columns")
+    spans = [1] * count
+    extra, turn = columns - count, 0
+    while extra:
+        spans[0 if turn % 2 == 0 else -1] += 1
+        extra, turn = extra - 1, turn + 1
+    return tuple(spans)
+
+
+def _decimal(value: int | Decimal) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def build_project(data: dict[str, Any], profile: Profile, source_file: str) -> Project:
+    """Indicator groups follow the profile's order, whatever order the YAML lists them in."""
+    groups = []
+    for level1, level2s in profile.levels:
+        authored = data["indicators"].get(level1, {})
+        level2_groups = tuple(
+            Level2Group(level2, tuple(Indicator(**row) for row in authored[level2]))
+            for level2 in level2s if level2 in authored
+        )
+        if level2_groups:
+            groups.append(Level1Group(level1, level2_groups))
+    plan = data["spending_plan"]
+    return Project(
+        code=data["code"],
+        name=data["name"],
+        budget=_decimal(data["budget"]),
+        fiscal_funds=_decimal(data["fiscal_funds"]),
+        use=data["use"],
+        spending_plan=tuple(
+            PlanPoint(point, None if plan[point] is None else _decimal(plan[point]), span)
+            for point, span in zip(profile.checkpoints, plan_column_spans(len(profile.checkpoints)))),
+        goal=data["goal"],
+        indicator_groups=tuple(groups),
+        source_file=source_file,
+    )
+
+
+def build_department(data: dict[str, Any], department_file: Path) -> Department:
+    fonts_dir = data.get("fonts_dir")
+    return Department(
+        name=data["department"],
+        year=data["year"],
+        title=data["title"],
+        output_name=data.get("output_name") or f"{data['department']}{data['title']}",
+        overall_target=tuple(data["overall_target"]),
+        sub_targets=tuple(SubTarget(chinese_number(i), item["heading"], item["target"], item["indicators"])
+                          for i, item in enumerate(data["sub_targets"], 1)),
+        measures=tuple(NumberedItem(chinese_number(i), text) for i, text in enumerate(data["measures"], 1)),
+        fonts_dir=(department_file.parent / fonts_dir).resolve() if fonts_dir else None,
+    )
+
+
+def build_document(department: Department, projects: list[Project], profile: Profile) -> Document:
+    return Document(department, tuple(sorted(projects, key=lambda p: (p.code, p.source_file))), profile)

@@ -1,0 +1,47 @@
+"""Stage 4 — render: the Document model → one HTML document through the Jinja templates.
+
+Structure and wording live in templates/ (document.html.j2, project_table.html.j2, style.css.j2);
+Python only hands them the model. Autoescaping is on, so YAML text is always text (`<img>` or
+`</td>` in a value prints literally), and StrictUndefined stops the build on a missing value
+instead of printing a blank.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .diagnostics import UserError, display_path
+from .model import Document
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def template_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_template(name: str, templates_dir: Path = TEMPLATES_DIR, **context: Any) -> str:
+    """Render one template; template mistakes become a message with the template's file and line."""
+    try:
+        return template_environment(templates_dir).get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        where = display_path(Path(exc.filename)) if exc.filename else name
+        raise UserError(f"{where}:{exc.lineno}:1: 错误: 模板语法错误（template syntax error）: {exc.message}") from exc
+    except jinja2.UndefinedError as exc:
+        raise UserError(f"{display_path(templates_dir / name)}: 错误: 模板引用了不存在的值（undefined）: {exc.message}") from exc
+    except jinja2.TemplateNotFound as exc:
+        raise UserError(f"错误: 找不到模板 {exc.name}（在 {display_path(templates_dir)} 中）") from exc
+
+
+def render_html(document: Document, *, css: str = "", templates_dir: Path = TEMPLATES_DIR) -> str:
+    return render_template("document.html.j2", templates_dir, doc=document, css=css)

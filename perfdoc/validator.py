@@ -1,0 +1,311 @@
+"""Stage 2 — validate: schema errors (in Chinese, with file:line:col) and semantic warnings.
+
+Schema errors stop the build. Semantic checks (plans, amounts, missing categories, codes) are
+warnings that the people who approve the budget should see; `--strict` makes them stop it too.
+All files are checked in one run, so the user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .diagnostics import Diagnostic, Severity, format_field_path
+from .loader import FieldPath, LoadedFile, load_yaml_file
+from .profile import DEFAULT_PROFILE, Profile, load_profile, profile_path
+from .schema import build_schema
+
+DEPARTMENT_FILE = "department.yaml"
+PROJECTS_DIR = "projects"
+
+
+@dataclass
+class CheckedData:
+    """Everything `check` learned: the files, the profile, and the diagnostics in file order."""
+
+    data_dir: Path
+    profile: Profile | None
+    department: LoadedFile | None
+    projects: list[LoadedFile]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema validation
+
+
+def _multiple_of(validator, divisor, instance, schema) -> Iterator[ValidationError]:
+    """Exact `multipleOf` for Decimal amounts (jsonschema's float arithmetic rejects 345.52)."""
+    if not validator.is_type(instance, "number"):
+        return
+    if Decimal(str(instance)) % Decimal(str(divisor)) != 0:
+        yield ValidationError(f"{instance} is not a multiple of {divisor}")
+
+
+_Validator = jsonschema.validators.extend(Draft202012Validator, {"multipleOf": _multiple_of})
+
+_TYPE_NAMES = {"string": "文字", "number": "数字", "integer": "整数", "object": "键值映射（mapping）",
+               "array": "列表（list）", "null": "空", "boolean": "true/false"}
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "空值"
+    if isinstance(value, bool):
+        return f"布尔值 {str(value).lower()}"
+    if isinstance(value, (int, Decimal, float)):
+        return f"数字 {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        return f"文字 “{shown}”"
+    if isinstance(value, list):
+        return "列表"
+    return "键值映射"
+
+
+def _field_label(schema: dict[str, Any]) -> str:
+    title = schema.get("title")
+    return f"（{title}）" if title else ""
+
+
+def _type_message(error: ValidationError) -> str:
+    expected = error.validator_value
+    expected_list = expected if isinstance(expected, list) else [expected]
+    wanted = "或".join(_TYPE_NAMES.get(t, t) for t in expected_list if t != "null")
+    if "null" in expected_list:
+        wanted += "，或留空"
+    value = error.instance
+    hint = ""
+    if "number" in expected_list or "integer" in expected_list:
+        if isinstance(value, str):
+            if any("０" <= ch <= "９" for ch in value):
+                hint = "；请改用半角数字"
+            elif value.strip().endswith("%"):
+                hint = "；只写数字，不要带 %"
+            elif "万元" in value or "元" in value:
+                hint = "；只写数字，单位固定为万元"
+            elif value.lstrip("-").startswith("0") and value.isdigit():
+                hint = "；数字不能以 0 开头"
+    if value is None and "null" not in expected_list:
+        return f"不能为空，应填写{wanted}"
+    return f"应为{wanted}，实际是{_describe_value(value)}{hint}（type）"
+
+
+def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[FieldPath, str, bool]]:
+    """Chinese message(s) for one jsonschema error: (path, message, located at key?)."""
+    kind = error.validator
+    label = _field_label(error.schema)
+    if kind == "required":
+        present = error.instance if isinstance(error.instance, dict) else {}
+        for name in error.validator_value:
+            if name not in present:
+                title = error.schema.get("properties", {}).get(name, {}).get("title", "")
+                yield path + (name,), f"缺少必填字段{('（' + title + '）') if title else ''}（required）", False
+        return
+    if kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        for name in error.instance:
+            if name in allowed:
+                continue
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+            hint = f"，是不是“{close[0]}”？" if close else f"；此处可用的字段：{'、'.join(allowed)}"
+            yield path + (name,), f"未知字段“{name}”{hint}（additionalProperties）", True
+        return
+    if kind == "type":
+        yield path, f"{label}{_type_message(error)}", False
+    elif kind == "minLength":
+        yield path, f"{label}不能为空（minLength）", False
+    elif kind == "minItems":
+        yield path, f"{label}至少要有 {error.validator_value} 项（minItems）", False
+    elif kind == "pattern":
+        yield path, f"{label}格式不对：{error.schema.get('description', error.validator_value)}（pattern）", False
+    elif kind == "minimum":
+        yield path, f"{label}不能小于 {error.validator_value}，实际是 {error.instance}（minimum）", False
+    elif kind == "maximum":
+        yield path, f"{label}不能大于 {error.validator_value}，实际是 {error.instance}（maximum）", False
+    elif kind == "multipleOf":
+        yield path, f"{label}最多两位小数，实际是 {error.instance}（multipleOf）", False
+    else:
+        yield path, f"{label}{error.message}（{kind}）", False
+
+
+def _coerce_text_fields(value: Any, schema: dict[str, Any], root: dict[str, Any], path: FieldPath,
+                        loaded: LoadedFile) -> Any:
+    """Where the schema wants text and the author typed a bare number, take it exactly as typed.
+
+    `code: 142001001` or `value: 0012` then mean what the author sees, not a number.
+    """
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    if schema.get("type") == "string" and path in loaded.plain_texts:
+        return loaded.plain_texts[path]
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        return {k: _coerce_text_fields(v, props[k], root, path + (k,), loaded) if k in props else v
+                for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_coerce_text_fields(v, schema["items"], root, path + (i,), loaded) for i, v in enumerate(value)]
+    return value
+
+
+def validate_against_schema(loaded: LoadedFile, schema: dict[str, Any], kind: str) -> list[Diagnostic]:
+    """Coerce text fields, then validate `loaded.data` against `$defs/<kind>`; errors in file order."""
+    subschema = schema["$defs"][kind]
+    loaded.data = _coerce_text_fields(loaded.data, subschema, schema, (), loaded)
+    validator = _Validator({**subschema, "$defs": schema["$defs"]})
+    found: list[Diagnostic] = []
+    for error in validator.iter_errors(loaded.data):
+        for path, message, at_key in _messages_for(error, tuple(error.absolute_path)):
+            found.append(loaded.diagnostic(path, message, key=at_key))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Semantic checks (warnings)
+
+
+def _percent(value: Decimal | int) -> str:
+    return f"{value}%"
+
+
+def plan_problems(plan: dict[str, Any], checkpoints: tuple[str, ...]) -> list[str]:
+    """What is wrong with a cumulative spending plan, in words; empty when it is fine.
+
+    A cumulative plan never decreases and reaches 100 % at the last checkpoint; blanks before
+    the first figure are allowed (the source leaves them blank). A plan whose figures add up to
+    100 % but is not a valid cumulative plan was almost certainly typed per period.
+    """
+    values = [(point, plan.get(point)) for point in checkpoints]
+    filled = [(point, v) for point, v in values if v is not None]
+    problems: list[str] = []
+    decreases = [f"{a}的 {_percent(va)} 降到{b}的 {_percent(vb)}"
+                 for (a, va), (b, vb) in zip(filled, filled[1:]) if vb < va]
+    last_point, last_value = values[-1]
+    ends_at_100 = last_value is not None and last_value == 100
+    per_period = bool(filled) and sum(v for _, v in filled) == 100 and (decreases or not ends_at_100)
+    if per_period:
+        shown = "、".join(f"{p} {'空' if v is None else _percent(v)}" for p, v in values)
+        problems.append(f"看起来是分期数而不是累计数（{shown}，各期相加为 100%）：累计计划应逐期不减，{last_point}为 100%")
+        return problems
+    if decreases:
+        problems.append("累计支出计划不应下降：" + "；".join(decreases))
+    if not ends_at_100:
+        got = "空" if last_value is None else _percent(last_value)
+        problems.append(f"累计支出计划应在{last_point}达到 100%，实际为{got}")
+    return problems
+
+
+def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]:
+    data = loaded.data
+    label = f"项目 {data['code']} {data['name']}："
+    warnings: list[Diagnostic] = []
+
+    def warn(path: FieldPath, message: str) -> None:
+        warnings.append(loaded.diagnostic(path, label + message, key=True, severity=Severity.WARNING))
+
+    for problem in plan_problems(data["spending_plan"], profile.checkpoints):
+        warn(("spending_plan",), problem)
+    if data["fiscal_funds"] > data["budget"]:
+        warn(("fiscal_funds",), f"财政资金 {data['fiscal_funds']} 万元大于预算数 {data['budget']} 万元")
+    for level1, level2s in profile.levels:
+        group = data["indicators"].get(level1)
+        if group is None:
+            warn(("indicators",), f"缺少一级指标“{level1}”")
+            continue
+        for level2 in level2s:
+            if level2 not in group:
+                warn(("indicators", level1), f"一级指标“{level1}”下缺少二级指标“{level2}”")
+    if data["code"] != loaded.path.stem:
+        warn(("code",), f"项目编码 {data['code']} 与文件名 {loaded.path.name} 不一致，文件应命名为 {data['code']}.yaml")
+    return warnings
+
+
+def _duplicate_code_warnings(projects: list[LoadedFile]) -> list[Diagnostic]:
+    seen: dict[str, LoadedFile] = {}
+    warnings = []
+    for loaded in projects:
+        code = loaded.data["code"]
+        if code in seen:
+            warnings.append(loaded.diagnostic(
+                ("code",), f"项目编码 {code} 与 {seen[code].display} 重复", key=True, severity=Severity.WARNING))
+        else:
+            seen[code] = loaded
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _select_profile(department: LoadedFile, data_dir: Path) -> tuple[Profile | None, list[Diagnostic]]:
+    name = DEFAULT_PROFILE
+    if department.ok and isinstance(department.data, dict) and isinstance(department.data.get("profile"), str):
+        name = department.data["profile"]
+    try:
+        path = profile_path(name, data_dir)
+    except ValueError:
+        return None, [department.diagnostic(("profile",), f"指标体系配置名“{name}”无效：只能是字母、数字、汉字、- 和 _，不能是路径", key=True)]
+    if not path.is_file():
+        return None, [department.diagnostic(("profile",), f"找不到指标体系配置“{name}”（应为 profiles/{name}.yaml）", key=True)]
+    from .diagnostics import UserError
+
+    try:
+        return load_profile(path), []
+    except UserError as exc:
+        return None, exc.diagnostics
+
+
+def check_data(data_dir: Path) -> CheckedData:
+    """Load and check every file under `data_dir`; never raises for bad input."""
+    department_path = data_dir / DEPARTMENT_FILE
+    projects_dir = data_dir / PROJECTS_DIR
+    diagnostics: list[Diagnostic] = []
+    department: LoadedFile | None = None
+    if department_path.is_file():
+        department = load_yaml_file(department_path)
+        diagnostics += department.diagnostics
+    else:
+        diagnostics.append(Diagnostic(str(department_path), 1, 1, "", "找不到部门文件（department.yaml）"))
+    project_paths = sorted(projects_dir.glob("*.yaml")) if projects_dir.is_dir() else []
+    stray = sorted(projects_dir.glob("*.yml")) if projects_dir.is_dir() else []
+    for path in stray:
+        diagnostics.append(Diagnostic(str(path), 1, 1, "", "项目文件扩展名应为 .yaml（不是 .yml），否则不会被读入",
+                                      Severity.WARNING))
+    if not project_paths:
+        diagnostics.append(Diagnostic(str(projects_dir), 1, 1, "", "没有项目文件：应在此目录下放 <项目编码>.yaml"))
+    projects = [load_yaml_file(path) for path in project_paths]
+    for loaded in projects:
+        diagnostics += loaded.diagnostics
+
+    profile, profile_errors = (None, []) if department is None else _select_profile(department, data_dir)
+    diagnostics += profile_errors
+    if profile is not None:
+        schema = build_schema(profile)
+        if department is not None and department.ok:
+            department.diagnostics += validate_against_schema(department, schema, "department")
+            diagnostics += department.diagnostics
+        for loaded in projects:
+            if loaded.ok:
+                loaded.diagnostics += validate_against_schema(loaded, schema, "project")
+                diagnostics += loaded.diagnostics
+        valid_projects = [p for p in projects if p.ok]
+        for loaded in valid_projects:
+            diagnostics += _semantic_warnings(loaded, profile)
+        diagnostics += _duplicate_code_warnings(valid_projects)
+
+    ordered = sorted(set(diagnostics), key=lambda d: (d.file, d.line, d.column, d.severity.name, d.path, d.message))
+    return CheckedData(data_dir, profile, department, projects, ordered)

@@ -1,0 +1,120 @@
+"""`check`: precise Chinese diagnostics with file:line, all at once, never a traceback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import run_cli
+
+LOCATION = re.compile(r"^(?P<file>[^:\n]+\.yaml):(?P<line>\d+):(?P<col>\d+): (?P<sev>错误|警告):", re.M)
+PER_PERIOD = ["142001007", "142001008", "142001009", "142001011", "142001012", "142001013",
+              "142001015", "142001016", "142001017", "142001019"]
+FINE_PLANS = ["142001001", "142001002", "142001003", "142001005", "142001006", "142001014"]
+
+
+def _warned_codes(stderr: str) -> set[str]:
+    return set(re.findall(r"警告: \S+ 项目 (\d+)", stderr))
+
+
+def test_check_on_shipped_data_flags_the_bad_plans_and_nothing_else():
+    result = run_cli("check")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    warned = _warned_codes(result.stderr)
+    assert "142001010" in warned
+    assert re.search(r"142001010 .*12月底达到 100%，实际为空", result.stderr)
+    assert set(PER_PERIOD) <= warned
+    for code in PER_PERIOD:
+        assert re.search(rf"项目 {code} .*看起来是分期数", result.stderr), code
+    assert not warned & set(FINE_PLANS)
+    assert "0 个错误" in result.stderr
+
+
+def test_strict_turns_warnings_into_exit_1():
+    result = run_cli("check", "--strict")
+    assert result.returncode == 1
+    assert "142001010" in result.stderr
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_five_planted_faults_are_all_reported_in_one_run(data_copy: Path):
+    projects = data_copy / "projects"
+    # 1. missing required field
+    _replace(projects / "142001003.yaml", "        value: 保障天数\n", "")
+    # 2. text where a number belongs
+    _replace(projects / "142001005.yaml", "budget: 345.52", "budget: 三百四十五")
+    # 3. decreasing plan
+    _replace(projects / "142001002.yaml", "  10月底: 75", "  10月底: 40")
+    # 4. duplicate key
+    _replace(projects / "142001006.yaml", "goal:", "name: 又一个名字\ngoal:")
+    # 5. code that does not match the file name
+    _replace(projects / "142001014.yaml", 'code: "142001014"', 'code: "142001099"')
+
+    result = run_cli("check", "--data", str(data_copy))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    located = {(m["file"].rsplit("/", 1)[-1], m["sev"]) for m in LOCATION.finditer(result.stderr)}
+    lines = result.stderr.splitlines()
+
+    def line_for(file: str, needle: str) -> str:
+        found = [l for l in lines if file in l and needle in l]
+        assert found, (file, needle, result.stderr)
+        assert LOCATION.match(found[0]), found[0]
+        return found[0]
+
+    missing = line_for("142001003.yaml", "缺少必填字段")
+    assert "indicators.产出指标.数量指标[0].value" in missing
+    row_line = 1 + (data_copy / "projects" / "142001003.yaml").read_text(encoding="utf-8") \
+        .splitlines().index("      - name: 保障天数")
+    assert f":{row_line}:9:" in missing  # where the row's mapping starts
+    assert "应为数字" in line_for("142001005.yaml", "budget")
+    assert "不应下降" in line_for("142001002.yaml", "spending_plan")
+    assert "第 4 行已有同名字段" in line_for("142001006.yaml", "重复的键")
+    assert "与文件名 142001014.yaml 不一致" in line_for("142001014.yaml", "142001099")
+    assert len(located) >= 5
+
+
+def test_every_error_in_every_file_is_reported(data_copy: Path):
+    for name in ("142001001.yaml", "142001019.yaml"):
+        _replace(data_copy / "projects" / name, "fiscal_funds:", "fiscal_fund:")
+    result = run_cli("check", "--data", str(data_copy))
+    assert result.returncode == 1
+    assert result.stderr.count("未知字段“fiscal_fund”，是不是“fiscal_funds”？") == 2
+    assert result.stderr.count("缺少必填字段（其中：财政资金）") == 2
+
+
+def test_usage_errors_exit_2_in_chinese():
+    result = run_cli("check", "--no-such-flag")
+    assert result.returncode == 2
+    assert "用法错误" in result.stderr
+
+
+def test_help_is_chinese_and_english():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "检查数据" in result.stdout and "validate" in result.stdout
+    assert "退出码" in result.stdout and "exit status" in result.stdout
+
+
+def test_missing_data_directory_is_a_clear_error(tmp_path: Path):
+    result = run_cli("check", "--data", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert "找不到部门文件" in result.stderr and "没有项目文件" in result.stderr
+
+
+def test_internal_errors_are_one_line_with_a_hint(monkeypatch, capsys):
+    from perfdoc import cli, commands
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(commands, "run_check", broken)
+    assert cli.main(["check"]) == cli.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "内部错误" in err and "--debug" in err and "Traceback" not in err

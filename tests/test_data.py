@@ -1,0 +1,76 @@
+"""The shipped data is the whole seed document, and it validates against schema.json."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from conftest import DATA, REPO
+from perfdoc.loader import load_yaml_file
+from perfdoc.pipeline import load_document
+from perfdoc.profile import DEFAULT_PROFILE, load_profile, profile_path
+from perfdoc.schema import schema_text
+from perfdoc.validator import validate_against_schema
+
+SEED = REPO.parent / "shared" / "seed" / "000_f2299d1a3a71a255.txt"
+SEED_CODES = [f"1420010{n:02d}" for n in range(1, 20) if n != 4]
+
+
+def _schema() -> dict:
+    return json.loads((REPO / "schema.json").read_text(encoding="utf-8"))
+
+
+def test_shipped_data_is_the_whole_seed_document():
+    document, checked = load_document(DATA)
+    assert document is not None, [d.format() for d in checked.errors]
+    assert [p.code for p in document.projects] == SEED_CODES
+    assert document.total_budget == Decimal("1987.8")
+    assert all(len(p.indicator_rows) == 9 for p in document.projects)
+    assert len(document.department.sub_targets) == 7
+    assert len(document.department.measures) == 10
+    assert document.department.name == "唐山市公安局海港经济开发区分局"
+
+
+def test_project_names_and_amounts_match_the_seed_text():
+    """Every project's code, name and budget line stand in the seed extraction as printed."""
+    seed = SEED.read_text(encoding="utf-8")
+    document, _ = load_document(DATA)
+    for project in document.projects:
+        assert f"{project.code} 预算项目名称 {project.name}" in seed
+        assert f"预算数 {project.budget_text}" in seed.replace("预算数 8万元", "预算数 8 万元")
+
+
+def test_schema_json_is_a_valid_schema_and_up_to_date():
+    schema = _schema()
+    Draft202012Validator.check_schema(schema)
+    generated = schema_text(load_profile(profile_path(DEFAULT_PROFILE)))
+    assert (REPO / "schema.json").read_text(encoding="utf-8") == generated, \
+        "schema.json is stale: run `python build.py schema`"
+
+
+def test_every_shipped_file_validates_and_starts_with_the_schema_modeline():
+    schema = _schema()
+    files = [DATA / "department.yaml", *sorted((DATA / "projects").glob("*.yaml"))]
+    assert len(files) == 19
+    for path in files:
+        first_line = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first_line.startswith("# yaml-language-server: $schema=")
+        target = (path.parent / first_line.split("$schema=", 1)[1]).resolve()
+        assert target == (REPO / "schema.json").resolve()
+        loaded = load_yaml_file(path)
+        kind = "department" if path.name == "department.yaml" else "project"
+        assert validate_against_schema(loaded, schema, kind) == []
+
+
+def test_root_schema_dispatches_on_file_shape():
+    """Editors validate with the root schema: a project file with a wrong type is caught there too."""
+    validator = Draft202012Validator(_schema())
+    loaded = load_yaml_file(DATA / "projects" / "142001001.yaml")
+    data = json.loads(json.dumps(loaded.data, default=float))
+    data["code"] = "142001001"
+    assert not list(validator.iter_errors(data))
+    data["budget"] = "很多"
+    assert any(e.validator == "type" for e in validator.iter_errors(data))
