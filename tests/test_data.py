@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from conftest import DATA, REPO
@@ -34,6 +35,7 @@ def test_shipped_data_is_the_whole_seed_document():
     assert document.department.name == "唐山市公安局海港经济开发区分局"
 
 
+@pytest.mark.skipif(not SEED.is_file(), reason="the seed text lies in ../shared/, beside the checkout")
 def test_project_names_and_amounts_match_the_seed_text():
     """Every project's code, name and budget line stand in the seed extraction as printed."""
     seed = SEED.read_text(encoding="utf-8")
