@@ -11,8 +11,9 @@ with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
 # Pango for WeasyPrint; libharfbuzz-subset0 makes CJK font subsetting ~30x faster;
-# fonts-noto-cjk is the open fallback for 仿宋/小标宋/黑体 (official fonts are used when installed).
-packages=(fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+# fonts-noto-cjk and fonts-lxgw-wenkai are the open fallbacks for 仿宋/小标宋/黑体 and 楷体
+# (official fonts are used when installed).
+packages=(fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-lxgw-wenkai)
 if [ $with_tests = 1 ]; then
   packages+=(poppler-utils qpdf)
 fi

@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, default=Path("build"), metavar="DIR",
                        help="输出目录（output directory），默认 build/")
     build.add_argument("--strict", action="store_true", help="有警告也视为失败（warnings fail the build）")
+    build.add_argument("--fonts", type=Path, default=None, metavar="DIR",
+                       help="自备字体目录（如仿宋_GB2312），优先于系统字体（your own font files）")
 
     check = sub.add_parser("check", parents=[common], help="只检查数据",
                            description="只检查数据，不生成文件。Validate only.")
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_schema(args.output)
         from .commands import run_build
 
-        return run_build(args.data, args.out, strict=args.strict)
+        return run_build(args.data, args.out, strict=args.strict, fonts_dir=args.fonts)
     except UserError as exc:
         print(exc.text, file=sys.stderr)
         return EXIT_USER

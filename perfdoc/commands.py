@@ -32,15 +32,17 @@ def run_check(data_dir: Path, *, strict: bool) -> int:
     return 0
 
 
-def run_build(data_dir: Path, out_dir: Path, *, strict: bool) -> int:
+def run_build(data_dir: Path, out_dir: Path, *, strict: bool, fonts_dir: Path | None = None) -> int:
     document, checked = load_document(data_dir)
     _report(checked.diagnostics)
     if document is None or (strict and checked.warnings):
         print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings))
               + " 未生成文件。", file=sys.stderr)
         return 1
-    written = build(document, data_dir, out_dir)
-    for path in written:
+    result = build(document, data_dir, out_dir, fonts_dir=fonts_dir)
+    for note in result.notes:
+        print(f"提示: {note}", file=sys.stderr)
+    for path in result.written:
         print(f"已生成 {display_path(path)}", file=sys.stderr)
     return 0
 

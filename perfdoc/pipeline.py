@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Document, build_department, build_document, build_project
 from .output import write_atomically
-from .render_html import render_html
+from .fonts import FontSet, check_coverage, choose_fonts
+from .layout import read_layout
+from .render_html import render_html, render_template
+from .render_pdf import font_faces, harfbuzz_subset_available, render_pdf, text_by_role
 from .validator import CheckedData, check_data
 
 
@@ -20,11 +24,34 @@ def load_document(data_dir: Path) -> tuple[Document | None, CheckedData]:
     return build_document(department, projects, checked.profile), checked
 
 
-def build(document: Document, data_dir: Path, out_dir: Path) -> list[Path]:
-    """Render the document and write every output atomically; returns the files written."""
+@dataclass(frozen=True)
+class BuildResult:
+    written: list[Path]
+    notes: list[str]  # things the user should know that are not errors (font fallbacks …)
+
+
+def build_notes(fonts: FontSet) -> list[str]:
+    notes = fonts.fallback_notes()
+    if not harfbuzz_subset_available():
+        notes.append("未安装 libharfbuzz-subset0：PDF 字体子集化将慢约 10 秒（sudo apt-get install libharfbuzz-subset0）")
+    return notes
+
+
+def build(document: Document, data_dir: Path, out_dir: Path, *, fonts_dir: Path | None = None) -> BuildResult:
+    """Render the document and write every output atomically.
+
+    Nothing is written until every output has rendered, so a failure leaves the previous
+    build's files as they were.
+    """
+    fonts = choose_fonts(fonts_dir or document.department.fonts_dir)
+    css = render_template("style.css.j2", fonts=fonts, font_faces=font_faces(fonts))
+    html = render_html(document, css=css)
+    layout = read_layout(html)
+    check_coverage(fonts, text_by_role(layout))
+    pdf = render_pdf(html, fonts)
+
     stem = document.department.output_name
-    html = render_html(document)
-    targets = {out_dir / f"{stem}.html": html.encode("utf-8")}
-    for target, content in targets.items():
+    outputs = {out_dir / f"{stem}.html": html.encode("utf-8"), out_dir / f"{stem}.pdf": pdf}
+    for target, content in outputs.items():
         write_atomically(target, content, data_dir=data_dir)
-    return list(targets)
+    return BuildResult(list(outputs), build_notes(fonts))

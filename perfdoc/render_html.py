@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from .diagnostics import UserError, display_path
 from .model import Document
@@ -44,4 +45,5 @@ def render_template(name: str, templates_dir: Path = TEMPLATES_DIR, **context: A
 
 
 def render_html(document: Document, *, css: str = "", templates_dir: Path = TEMPLATES_DIR) -> str:
-    return render_template("document.html.j2", templates_dir, doc=document, css=css)
+    """The document as HTML; `css` (rendered from style.css.j2, font names sanitised) is inlined."""
+    return render_template("document.html.j2", templates_dir, doc=document, css=markupsafe.Markup(css))

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Stage times of a build of the shipped seed document, as medians of several runs.
+
+    python3 bench/stages.py [--runs 5] [--data data]
+
+Prints one line per stage (load+validate, model, fonts, HTML, layout, PDF write) and the total.
+Measured in one process, side by side; nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from perfdoc.fonts import check_coverage, choose_fonts, system_faces  # noqa: E402
+from perfdoc.layout import read_layout  # noqa: E402
+from perfdoc.model import build_department, build_document, build_project  # noqa: E402
+from perfdoc.render_html import render_html, render_template  # noqa: E402
+from perfdoc.render_pdf import (font_faces, harfbuzz_subset_available, layout_pdf,  # noqa: E402
+                                text_by_role, write_pdf)
+from perfdoc.validator import check_data  # noqa: E402
+
+
+def one_run(data_dir: Path) -> dict[str, float]:
+    times: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        times[name] = now - clock
+        clock = now
+
+    checked = check_data(data_dir)
+    lap("load + validate")
+    department = build_department(checked.department.data, checked.department.path)
+    projects = [build_project(p.data, checked.profile, p.display) for p in checked.projects]
+    document = build_document(department, projects, checked.profile)
+    lap("model")
+    system_faces.cache_clear()
+    fonts = choose_fonts(None)
+    lap("fonts (fontconfig)")
+    css = render_template("style.css.j2", fonts=fonts, font_faces=font_faces(fonts))
+    html = render_html(document, css=css)
+    check_coverage(fonts, text_by_role(read_layout(html)))
+    lap("HTML (Jinja) + glyph check")
+    laid_out = layout_pdf(html, fonts)
+    lap("layout (WeasyPrint)")
+    pdf = write_pdf(laid_out, html)
+    lap("PDF write (subset fonts)")
+    times["total"] = sum(times.values())
+    times["_pages"] = len(laid_out.pages)
+    times["_bytes"] = len(pdf)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "data")
+    args = parser.parse_args()
+    one_run(args.data)  # warm-up: imports, font caches
+    runs = [one_run(args.data) for _ in range(args.runs)]
+    print(f"seed document: {int(runs[0]['_pages'])} pages, {runs[0]['_bytes'] / 1024:.0f} KiB PDF; "
+          f"median of {args.runs} runs; libharfbuzz-subset: {'yes' if harfbuzz_subset_available() else 'NO'}")
+    for stage in runs[0]:
+        if not stage.startswith("_"):
+            print(f"  {stage:<30} {statistics.median(r[stage] for r in runs) * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
