@@ -15,7 +15,7 @@ with_tests=0
 # (official fonts are used when installed).
 packages=(fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-lxgw-wenkai)
 if [ $with_tests = 1 ]; then
-  packages+=(poppler-utils qpdf)
+  packages+=(poppler-utils qpdf libreoffice-writer-nogui)
 fi
 
 missing=()

@@ -32,6 +32,7 @@ class Row:
     cells: list[Cell]
     repeat_header: bool  # inside <thead>: repeats on each page
     group: int  # index of the <tbody> (一级 group) the row belongs to; -1 for thead
+    style: str = ""  # the <tr> class: `last` is the project facts' last row (joins the grid below)
 
 
 @dataclass
@@ -78,7 +79,7 @@ class _Reader(HTMLParser):
         self._group = -1
         self._in_title = False
         self._title_parts: list[str] = []
-        self._h1_style = ""
+        self._in_title_span = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -94,7 +95,7 @@ class _Reader(HTMLParser):
         elif tag in ("section", "div") and a.get("data-bookmark") is not None or tag == "section":
             self.layout.sections.append(Section(cls, a.get("data-bookmark", "")))
         elif tag == "span" and "doc-title-line" in cls:
-            self._text, self._block_style = [], cls
+            self._text, self._block_style, self._in_title_span = [], cls, True
         elif tag in self.TEXT_BLOCKS:
             self._text, self._block_style = [], cls
         elif tag == "table":
@@ -107,7 +108,7 @@ class _Reader(HTMLParser):
         elif tag == "tbody":
             self._group += 1
         elif tag == "tr":
-            self._row = Row([], self._in_head, -1 if self._in_head else self._group)
+            self._row = Row([], self._in_head, -1 if self._in_head else self._group, cls)
         elif tag in ("td", "th"):
             self._cell = Cell("", cls, tag == "th", int(a.get("colspan", 1)), int(a.get("rowspan", 1)))
             self._text = []
@@ -116,7 +117,8 @@ class _Reader(HTMLParser):
         if tag == "title":
             self._in_title = False
             self.layout.title = "".join(self._title_parts).strip()
-        elif tag == "span" and self._block_style.startswith("doc-title-line") and self._text is not None:
+        elif tag == "span" and self._in_title_span:
+            self._in_title_span = False
             self._add_paragraph()
         elif tag in self.TEXT_BLOCKS and self._text is not None:
             self._add_paragraph()

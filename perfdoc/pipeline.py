@@ -9,6 +9,7 @@ from .model import Document, build_department, build_document, build_project
 from .output import write_atomically
 from .fonts import FontSet, check_coverage, choose_fonts
 from .layout import read_layout
+from .render_docx import render_docx
 from .render_html import render_html, render_template
 from .render_pdf import font_faces, harfbuzz_subset_available, render_pdf, text_by_role
 from .validator import CheckedData, check_data
@@ -37,7 +38,8 @@ def build_notes(fonts: FontSet) -> list[str]:
     return notes
 
 
-def build(document: Document, data_dir: Path, out_dir: Path, *, fonts_dir: Path | None = None) -> BuildResult:
+def build(document: Document, data_dir: Path, out_dir: Path, *, fonts_dir: Path | None = None,
+          reference_docx: Path | None = None) -> BuildResult:
     """Render the document and write every output atomically.
 
     Nothing is written until every output has rendered, so a failure leaves the previous
@@ -49,9 +51,11 @@ def build(document: Document, data_dir: Path, out_dir: Path, *, fonts_dir: Path 
     layout = read_layout(html)
     check_coverage(fonts, text_by_role(layout))
     pdf = render_pdf(html, fonts)
+    docx = render_docx(layout, fonts, reference_docx)
 
     stem = document.department.output_name
-    outputs = {out_dir / f"{stem}.html": html.encode("utf-8"), out_dir / f"{stem}.pdf": pdf}
+    outputs = {out_dir / f"{stem}.html": html.encode("utf-8"), out_dir / f"{stem}.pdf": pdf,
+               out_dir / f"{stem}.docx": docx}
     for target, content in outputs.items():
         write_atomically(target, content, data_dir=data_dir)
     return BuildResult(list(outputs), build_notes(fonts))

@@ -28,6 +28,18 @@ def run_cli(*args: str, cwd: Path = REPO) -> Run:
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+STEM = "唐山市公安局海港经济开发区分局2023年部门预算绩效目标"
+
+
+@pytest.fixture(scope="session")
+def seed_build(tmp_path_factory) -> Path:
+    """One real build of the shipped data (HTML, PDF, DOCX), shared by the output tests."""
+    out = tmp_path_factory.mktemp("seed-build")
+    result = run_cli("build", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 @pytest.fixture
 def data_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped data/ (tests plant faults in it)."""

@@ -11,22 +11,12 @@ import pdfplumber
 import pypdf
 import pytest
 
-from conftest import DATA, run_cli
+from conftest import DATA, STEM, run_cli
 from perfdoc.pipeline import load_document
-
-STEM = "唐山市公安局海港经济开发区分局2023年部门预算绩效目标"
 
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
-
-
-@pytest.fixture(scope="module")
-def seed_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("out")
-    result = run_cli("build", "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +25,7 @@ def seed_pages(seed_build) -> list[str]:
         return [page.extract_text() or "" for page in pdf.pages]
 
 
-def _page_tables(pdf_path: Path) -> dict[str, list[list[str | None]]]:
+def page_tables(pdf_path: Path) -> dict[str, list[list[str | None]]]:
     """code → the rows of that project's table as pdfplumber reads the ruled grid (None: merged)."""
     found: dict[str, list[list[str | None]]] = {}
     with pdfplumber.open(pdf_path) as pdf:
@@ -50,7 +40,7 @@ def _page_tables(pdf_path: Path) -> dict[str, list[list[str | None]]]:
 
 def test_every_project_table_has_its_cells_in_order(seed_build):
     document, _ = load_document(DATA)
-    tables = _page_tables(seed_build / f"{STEM}.pdf")
+    tables = page_tables(seed_build / f"{STEM}.pdf")
     assert list(tables) == [p.code for p in document.projects]
     for project in document.projects:
         rows = [[c for c in row if c is not None] for row in tables[project.code]]
@@ -108,6 +98,7 @@ def test_same_input_gives_identical_bytes(seed_build, tmp_path):
     assert result.returncode == 0
     assert (tmp_path / f"{STEM}.pdf").read_bytes() == (seed_build / f"{STEM}.pdf").read_bytes()
     assert (tmp_path / f"{STEM}.html").read_bytes() == (seed_build / f"{STEM}.html").read_bytes()
+    assert (tmp_path / f"{STEM}.docx").read_bytes() == (seed_build / f"{STEM}.docx").read_bytes()
 
 
 @pytest.mark.skipif(not shutil.which("pdffonts"), reason="pdffonts (poppler-utils) not installed")

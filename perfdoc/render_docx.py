@@ -1,0 +1,404 @@
+"""Stage 4c — the DOCX: the same layout as the PDF, as a Word document a person can keep editing.
+
+Input is the Layout read back from the rendered HTML (perfdoc.layout), so the DOCX says exactly
+what the PDF says. What Word needs beyond that is decided here, once:
+
+- styles named for what they are (文件标题, 一级标题, 二级标题, 正文, 表格标签, 表格文字,
+  表格长文字, 页码, and the table style 项目表格); a reference .docx can supply its own;
+- East Asian fonts through `w:rFonts w:eastAsia` and `w:lang w:eastAsia="zh-CN"` (python-docx's
+  `font.name` sets only the Latin slots, and its template says ja-JP);
+- tables written as WordprocessingML: `w:gridSpan`, `w:vMerge` restart/continue with nothing in
+  the continued cells, `w:tblHeader` on the indicator header, `w:cantSplit` on every row, fixed
+  widths on the grid and every cell, so Word, WPS and LibreOffice agree;
+- footers with a PAGE field, `— N —`, odd pages right and even pages left;
+- fixed zip times and core-property dates, so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from docx import Document as open_docx
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from .diagnostics import UserError, display_path
+from .fonts import FontChoice, FontSet
+from .layout import Cell, Layout, Paragraph, Row, Table
+
+TWIPS_PER_MM = 1440 / 25.4
+FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+# Paragraph classes of the templates → Word paragraph style names.
+STYLE_OF_CLASS = {"doc-title-line": "文件标题", "heading-1": "一级标题", "heading-2": "二级标题", "body": "正文"}
+TABLE_STYLE = "项目表格"
+SPACER_STYLE = "表格间隔"
+# Cells whose text runs long are left-aligned, as in templates/style.css.j2.
+LEFT_ALIGNED_CELLS = {"text", "name", "description"}
+
+
+def _twips(mm: float) -> int:
+    return round(mm * TWIPS_PER_MM)
+
+
+def _set(parent, tag: str, **attrs: str):
+    """Get or create child `tag` of `parent` and set its w:* attributes."""
+    child = parent.find(qn(tag))
+    if child is None:
+        child = OxmlElement(tag)
+        parent.append(child)
+    for name, value in attrs.items():
+        child.set(qn(f"w:{name}"), value)
+    return child
+
+
+def _east_asian_font(rpr, font: FontChoice) -> None:
+    _set(rpr, "w:rFonts", ascii=font.family, hAnsi=font.family, eastAsia=font.family, cs=font.family)
+    _set(rpr, "w:lang", val="zh-CN", eastAsia="zh-CN", bidi="ar-SA")
+
+
+@dataclass(frozen=True)
+class ParagraphLook:
+    font: FontChoice
+    size_pt: float
+    bold: bool = False
+    align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.LEFT
+    first_line_indent_pt: float = 0
+    line_exact_pt: float | None = None
+    line_multiple: float | None = None
+    space_after_pt: float = 0
+    char_spacing_pt: float = 0
+    outline_level: int | None = None
+    keep_with_next: bool = False
+
+
+def _looks(fonts: FontSet) -> dict[str, ParagraphLook]:
+    """The styles, after format.md §3 — the same values as templates/style.css.j2."""
+    body_line = 28.95  # 22 lines in the 225 mm text block
+    return {
+        "文件标题": ParagraphLook(fonts["xiaobiaosong"], 22, bold=fonts["xiaobiaosong"].bold,
+                              align=WD_ALIGN_PARAGRAPH.CENTER, line_multiple=1.45),
+        "一级标题": ParagraphLook(fonts["heiti"], 16, first_line_indent_pt=31.5, line_exact_pt=body_line,
+                              char_spacing_pt=-0.25, outline_level=0, keep_with_next=True),
+        "二级标题": ParagraphLook(fonts["kaiti"], 16, first_line_indent_pt=31.5, line_exact_pt=body_line,
+                              char_spacing_pt=-0.25, outline_level=1, keep_with_next=True),
+        "正文": ParagraphLook(fonts["fangsong"], 16, first_line_indent_pt=31.5, line_exact_pt=body_line,
+                            char_spacing_pt=-0.25),
+        "表格标签": ParagraphLook(fonts["fangsong"], 10.5, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER,
+                              line_multiple=1.0),
+        "表格文字": ParagraphLook(fonts["fangsong"], 10.5, align=WD_ALIGN_PARAGRAPH.CENTER, line_multiple=1.0),
+        "表格长文字": ParagraphLook(fonts["fangsong"], 10.5, align=WD_ALIGN_PARAGRAPH.LEFT, line_multiple=1.0),
+        "页码": ParagraphLook(fonts["songti"], 14, line_multiple=1.0),
+        SPACER_STYLE: ParagraphLook(fonts["fangsong"], 1, line_exact_pt=1),
+    }
+
+
+def _define_paragraph_style(document, name: str, look: ParagraphLook) -> None:
+    """Create style `name` unless the (reference) document already has it: the user's wins."""
+    if name in [s.name for s in document.styles]:
+        return
+    style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = document.styles["Normal"]
+    style.quick_style = True
+    font = style.font
+    font.size = Pt(look.size_pt)
+    font.bold = look.bold
+    _east_asian_font(style.element.get_or_add_rPr(), look.font)
+    if look.char_spacing_pt:
+        _set(style.element.get_or_add_rPr(), "w:spacing", val=str(round(look.char_spacing_pt * 20)))
+    fmt = style.paragraph_format
+    fmt.alignment = look.align
+    fmt.first_line_indent = Pt(look.first_line_indent_pt) if look.first_line_indent_pt else Pt(0)
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(look.space_after_pt)
+    fmt.keep_with_next = look.keep_with_next or None
+    if look.line_exact_pt is not None:
+        from docx.enum.text import WD_LINE_SPACING
+
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = Pt(look.line_exact_pt)
+    elif look.line_multiple is not None:
+        fmt.line_spacing = look.line_multiple
+    ppr = style.element.get_or_add_pPr()
+    _set(ppr, "w:snapToGrid", val="0")
+    # No automatic extra space between Chinese and Latin text or digits: the PDF adds none, and
+    # it would push `（%）` and the 28-character lines out of their widths.
+    _set(ppr, "w:autoSpaceDE", val="0")
+    _set(ppr, "w:autoSpaceDN", val="0")
+    if look.outline_level is not None:
+        _set(ppr, "w:outlineLvl", val=str(look.outline_level))
+
+
+def _define_table_style(document) -> None:
+    if TABLE_STYLE in [s.name for s in document.styles]:
+        return
+    style = document.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.TABLE)
+    tblpr = _set(style.element, "w:tblPr")
+    borders = _set(tblpr, "w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        _set(borders, f"w:{edge}", val="single", sz="4", space="0", color="000000")
+    margins = _set(tblpr, "w:tblCellMar")
+    for edge, mm in (("top", 0.8), ("left", 0.5), ("bottom", 0.8), ("right", 0.5)):
+        _set(margins, f"w:{edge}", w=str(_twips(mm)), type="dxa")
+
+
+def _document_defaults(document, fonts: FontSet) -> None:
+    """docDefaults and Normal: Chinese language and the body face, so nothing falls back to ja-JP."""
+    styles = document.styles.element
+    rpr_default = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault"))
+    rpr = _set(rpr_default, "w:rPr")
+    _east_asian_font(rpr, fonts["fangsong"])
+    _east_asian_font(document.styles["Normal"].element.get_or_add_rPr(), fonts["fangsong"])
+
+
+def _page_setup(document) -> None:
+    """A4, GB/T 9704 margins mirrored for double-sided printing, 22 lines a page."""
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)  # inner, outer (mirrorMargins)
+    section.header_distance, section.footer_distance = Mm(15), Mm(21.6)
+    grid = _set(section._sectPr, "w:docGrid", type="lines", linePitch=str(round(28.95 * 20)))
+    grid.attrib.pop(qn("w:charSpace"), None)
+    settings = document.settings.element
+    _set(settings, "w:mirrorMargins")
+    document.settings.odd_and_even_pages_header_footer = True
+
+
+def _page_number_paragraph(paragraph, align: WD_ALIGN_PARAGRAPH) -> None:
+    """`— N —` with N a PAGE field, indented one character from the outer edge."""
+    paragraph.style = "页码"
+    paragraph.alignment = align
+    indent = Pt(14)
+    if align == WD_ALIGN_PARAGRAPH.RIGHT:
+        paragraph.paragraph_format.right_indent = indent
+    else:
+        paragraph.paragraph_format.left_indent = indent
+    paragraph.add_run("— ")
+    for kind, text in (("begin", None), ("instr", " PAGE "), ("separate", None), ("result", "1"), ("end", None)):
+        run = paragraph.add_run()
+        if kind == "instr":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        elif kind == "result":
+            run.text = text
+        else:
+            run._r.append(_element("w:fldChar", fldCharType=kind))
+    paragraph.add_run(" —")
+
+
+def _footers(document) -> None:
+    section = document.sections[0]
+    for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+                          (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
+        footer.is_linked_to_previous = False
+        paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+        for run in list(paragraph.runs):
+            run._r.getparent().remove(run._r)
+        _page_number_paragraph(paragraph, align)
+
+
+def _element(tag: str, **attrs: str):
+    element = OxmlElement(tag)
+    for name, value in attrs.items():
+        element.set(qn(f"w:{name}"), value)
+    return element
+
+
+def _cell_style(cell: Cell) -> str:
+    if cell.header and cell.style == "label":
+        return "表格标签"
+    return "表格长文字" if cell.style in LEFT_ALIGNED_CELLS else "表格文字"
+
+
+def _paragraph_xml(style: str, text: str, *, keep_with_next: bool = False, page_break_before: bool = False):
+    p = OxmlElement("w:p")
+    ppr = _element("w:pPr")
+    ppr.append(_element("w:pStyle", val=style))
+    if keep_with_next:
+        ppr.append(_element("w:keepNext"))
+    if page_break_before:
+        ppr.append(_element("w:pageBreakBefore"))
+    p.append(ppr)
+    if text:
+        r = OxmlElement("w:r")
+        t = OxmlElement("w:t")
+        t.text = text
+        if text != text.strip():
+            t.set(qn("xml:space"), "preserve")
+        r.append(t)
+        p.append(r)
+    return p
+
+
+def _grid_rows(table: Table) -> list[list[tuple[Cell | None, int]]]:
+    """HTML rows (colspan/rowspan) → Word rows: (cell, grid span), None where a vMerge continues."""
+    columns = len(table.column_widths_mm)
+    continuing: dict[tuple[int, int], tuple[int, int]] = {}  # (row, col) → (span, rows left)
+    result = []
+    for r, row in enumerate(table.rows):
+        cells = iter(row.cells)
+        out: list[tuple[Cell | None, int]] = []
+        col = 0
+        while col < columns:
+            if (r, col) in continuing:
+                span, _ = continuing.pop((r, col))
+                out.append((None, span))
+                col += span
+                continue
+            cell = next(cells, None)
+            if cell is None:
+                raise UserError(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格不足 {columns} 列")
+            for below in range(1, cell.rowspan):
+                continuing[(r + below, col)] = (cell.colspan, cell.rowspan - below)
+            out.append((cell, cell.colspan))
+            col += cell.colspan
+        if col != columns or next(cells, None) is not None:
+            raise UserError(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格超出 {columns} 列")
+        result.append(out)
+    return result
+
+
+def _table_xml(table: Table, *, keep_together: bool):
+    widths = [_twips(mm) for mm in table.column_widths_mm]
+    tbl = OxmlElement("w:tbl")
+    tblpr = _element("w:tblPr")
+    tblpr.append(_element("w:tblStyle", val=TABLE_STYLE))
+    tblpr.append(_element("w:tblW", w=str(sum(widths)), type="dxa"))
+    tblpr.append(_element("w:tblLayout", type="fixed"))
+    tblpr.append(_element("w:tblLook", val="0000", firstRow="0", lastRow="0", firstColumn="0",
+                          lastColumn="0", noHBand="1", noVBand="1"))
+    tbl.append(tblpr)
+    grid = _element("w:tblGrid")
+    for width in widths:
+        grid.append(_element("w:gridCol", w=str(width)))
+    tbl.append(grid)
+    rows = _grid_rows(table)
+    for r, (row, placed) in enumerate(zip(table.rows, rows)):
+        tbl.append(_row_xml(row, placed, widths, keep_with_next=keep_together and r < len(rows) - 1))
+    return tbl
+
+
+def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int], *, keep_with_next: bool):
+    tr = OxmlElement("w:tr")
+    trpr = _element("w:trPr")
+    trpr.append(_element("w:cantSplit"))
+    if row.repeat_header:
+        trpr.append(_element("w:tblHeader"))
+    tr.append(trpr)
+    col = 0
+    for cell, span in placed:
+        tc = OxmlElement("w:tc")
+        tcpr = _element("w:tcPr")
+        tcpr.append(_element("w:tcW", w=str(sum(widths[col:col + span])), type="dxa"))
+        if span > 1:
+            tcpr.append(_element("w:gridSpan", val=str(span)))
+        if cell is None:
+            tcpr.append(_element("w:vMerge"))
+        elif cell.rowspan > 1:
+            tcpr.append(_element("w:vMerge", val="restart"))
+        if row.style == "last":  # joins the indicator grid below: one rule, not two
+            borders = _element("w:tcBorders")
+            borders.append(_element("w:bottom", val="nil"))
+            tcpr.append(borders)
+        tcpr.append(_element("w:vAlign", val="center"))
+        tc.append(tcpr)
+        if cell is None:
+            tc.append(_paragraph_xml("表格文字", "", keep_with_next=keep_with_next))
+        else:
+            tc.append(_paragraph_xml(_cell_style(cell), cell.text, keep_with_next=keep_with_next))
+        tr.append(tc)
+        col += span
+    return tr
+
+
+def _body(document, layout: Layout) -> None:
+    sect_pr = document.element.body.find(qn("w:sectPr"))
+    last_title_line = _last_title_line(layout)
+    for section in layout.sections:
+        first_table = True
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                p = _paragraph_xml(STYLE_OF_CLASS[block.style], block.text)
+                if block is last_title_line:  # one blank line between title and text
+                    _set(_set(p, "w:pPr"), "w:spacing", after=str(round(28.95 * 20)))
+                sect_pr.addprevious(p)
+            else:
+                # A spacer paragraph before each table: it carries the page break that starts a
+                # project, and keeps the two tables of one project from fusing into one in Word
+                # (which would bury the repeating header row in the middle of a table).
+                sect_pr.addprevious(_paragraph_xml(SPACER_STYLE, "", keep_with_next=True,
+                                                   page_break_before=first_table))
+                sect_pr.addprevious(_table_xml(block, keep_together=True))
+                first_table = False
+
+
+def _last_title_line(layout: Layout) -> Paragraph | None:
+    lines = [b for s in layout.sections for b in s.blocks if isinstance(b, Paragraph) and b.style == "doc-title-line"]
+    return lines[-1] if lines else None
+
+
+def _clear_body(document) -> None:
+    body = document.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+
+
+def _core_properties(document, layout: Layout) -> None:
+    props = document.core_properties
+    props.title, props.author, props.subject, props.keywords = (
+        layout.title, layout.author, layout.subject, layout.keywords)
+    props.language = layout.lang or "zh-CN"
+    props.last_modified_by = "perfdoc"
+    props.comments = ""
+    props.revision = 1
+    props.created = props.modified = FIXED_TIME
+    props.last_printed = FIXED_TIME
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """python-docx stamps the current time on every zip entry; rewrite them with a fixed one."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()
+
+
+def render_docx(layout: Layout, fonts: FontSet, reference: Path | None = None) -> bytes:
+    """The DOCX bytes for `layout`; styles from `reference` (a .docx) where it defines them."""
+    if reference is not None:
+        try:
+            document = open_docx(str(reference))
+        except Exception as exc:  # python-docx raises several kinds for a file that is not a DOCX
+            raise UserError(f"错误: 参考文档 {display_path(reference)} 无法作为 DOCX 打开（{exc}）") from exc
+        _clear_body(document)
+    else:
+        document = open_docx()
+        _clear_body(document)
+    _document_defaults(document, fonts)
+    for name, look in _looks(fonts).items():
+        _define_paragraph_style(document, name, look)
+    _define_table_style(document)
+    _page_setup(document)
+    _footers(document)
+    _body(document, layout)
+    _core_properties(document, layout)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return _deterministic_zip(buffer.getvalue())
