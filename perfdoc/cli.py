@@ -16,7 +16,7 @@ from .diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("build", "check", "schema")
+COMMANDS = ("build", "check", "diff", "new", "schema")
 
 DESCRIPTION = """\
 perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF 与 DOCX。
@@ -25,6 +25,8 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
 命令（commands）:
   build   检查数据并生成文件（默认命令）            validate, then build the document (default)
   check   只检查数据，不生成文件                    validate only
+  diff    比较两个版本的数据（金额、指标、合计）    what changed between two revisions
+  new     按指标体系生成新项目文件的骨架            a skeleton for a new project
   schema  按指标体系配置重新生成 schema.json        regenerate schema.json from the profile
 
 退出码（exit status）: 0 成功 · 1 数据有误 · 2 用法错误 · 3 内部错误
@@ -65,6 +67,20 @@ def _parser() -> argparse.ArgumentParser:
                            description="只检查数据，不生成文件。Validate only.")
     check.add_argument("--strict", action="store_true", help="有警告也以退出码 1 结束（warnings exit 1）")
 
+    diff = sub.add_parser("diff", parents=[common], help="比较两个版本的数据",
+                          description="比较某个 git 修订（默认 HEAD）与工作区（或 --to 修订）的数据：项目增删、"
+                                      "字段新旧值、金额差额、指标行、部门文字和合计。"
+                                      "Compare the data at a git revision with the working tree.")
+    diff.add_argument("revision", nargs="?", default="HEAD", metavar="REV", help="旧版本，默认 HEAD（如 main）")
+    diff.add_argument("--to", default=None, metavar="REV", help="新版本，默认工作区（working tree）")
+    diff.add_argument("--format", choices=("text", "md"), default="text", help="text（终端）或 md（合并请求评论）")
+    diff.add_argument("--exit-code", action="store_true", help="有变更时退出码为 1（like git diff）")
+
+    new = sub.add_parser("new", parents=[common], help="生成新项目文件",
+                         description="写出 data/projects/<编码>.yaml 骨架，不覆盖已有文件。Scaffold a project file.")
+    new.add_argument("code", metavar="CODE", help="项目编码，如 142001020")
+    new.add_argument("--name", default="", help="预算项目名称")
+
     schema = sub.add_parser("schema", parents=[common], help="重新生成 schema.json",
                             description="按默认指标体系配置重新生成 schema.json。Regenerate schema.json.")
     schema.add_argument("--output", type=Path, default=ROOT / "schema.json", metavar="FILE",
@@ -88,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import run_check
 
             return run_check(args.data, strict=args.strict)
+        if args.command == "diff":
+            from .commands import run_diff
+
+            return run_diff(args.data, args.revision, args.to, fmt=args.format, exit_code=args.exit_code)
+        if args.command == "new":
+            from .commands import run_new
+
+            return run_new(args.data, args.code, args.name)
         if args.command == "schema":
             from .commands import run_schema
 

@@ -56,3 +56,20 @@ def run_schema(output: Path) -> int:
         raise UserError(f"错误: 无法写入 {display_path(output)}（{exc.strerror}）") from exc
     print(f"已写入 {display_path(output)}", file=sys.stderr)
     return 0
+
+
+def run_diff(data_dir: Path, revision: str, to: str | None, *, fmt: str, exit_code: bool) -> int:
+    from .diff import diff_revisions, format_diff
+
+    diff = diff_revisions(data_dir, revision, to)
+    sys.stdout.write(format_diff(diff, fmt))
+    return 1 if exit_code and diff.changed else 0
+
+
+def run_new(data_dir: Path, code: str, name: str) -> int:
+    from .scaffold import create_project
+    from .validator import select_profile_for
+
+    target = create_project(data_dir, code, name, select_profile_for(data_dir))
+    print(f"已生成 {display_path(target)}：请填写其中空着的值，然后运行 python3 build.py check", file=sys.stderr)
+    return 0

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic, UserError
 from .loader import LoadedFile, load_yaml_file
+from .resources import resource_dir
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+PROFILES_DIR = resource_dir("profiles")
 DEFAULT_PROFILE = "default"
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}")
 

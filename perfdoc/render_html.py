@@ -16,8 +16,9 @@ import markupsafe
 
 from .diagnostics import UserError, display_path
 from .model import Document
+from .resources import resource_dir
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = resource_dir("templates")
 
 
 def template_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:

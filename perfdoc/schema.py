@@ -84,7 +84,7 @@ def build_schema(profile: Profile) -> dict[str, Any]:
                           pattern=CODE_PATTERN),
             "name": _text("预算项目名称", "如“劳务派遣工资”。"),
             "budget": _amount("预算数", "项目预算总额。"),
-            "fiscal_funds": _amount("其中：财政资金", "预算数中的财政资金，不大于预算数。"),
+            "fiscal_funds": _amount("财政资金", "预算数中的财政资金（“其中：财政资金”），不大于预算数。"),
             "use": _text("项目资金主要用途", "用途说明，接在自动生成的“预算数 X 万元。其中：财政资金 Y 万元。”之后。"),
             "spending_plan": plan,
             "goal": _text("绩效目标", "项目的年度绩效目标。"),

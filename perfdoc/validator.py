@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .diagnostics import Diagnostic, Severity, format_field_path
+from .diagnostics import Diagnostic, Severity, UserError, format_field_path
 from .loader import FieldPath, LoadedFile, load_yaml_file
 from .profile import DEFAULT_PROFILE, Profile, load_profile, profile_path
 from .schema import build_schema
@@ -79,8 +79,8 @@ def _describe_value(value: Any) -> str:
 
 
 def _field_label(schema: dict[str, Any]) -> str:
-    title = schema.get("title")
-    return f"（{title}）" if title else ""
+    """The field's Chinese name, to open the message with (`预算数不能为空…`)."""
+    return schema.get("title", "")
 
 
 def _type_message(error: ValidationError) -> str:
@@ -261,12 +261,21 @@ def _select_profile(department: LoadedFile, data_dir: Path) -> tuple[Profile | N
         return None, [department.diagnostic(("profile",), f"指标体系配置名“{name}”无效：只能是字母、数字、汉字、- 和 _，不能是路径", key=True)]
     if not path.is_file():
         return None, [department.diagnostic(("profile",), f"找不到指标体系配置“{name}”（应为 profiles/{name}.yaml）", key=True)]
-    from .diagnostics import UserError
-
     try:
         return load_profile(path), []
     except UserError as exc:
         return None, exc.diagnostics
+
+
+def select_profile_for(data_dir: Path) -> Profile:
+    """The profile the department file of `data_dir` names (default when it names none)."""
+    department_path = data_dir / DEPARTMENT_FILE
+    if not department_path.is_file():
+        raise UserError(f"错误: 找不到部门文件 {department_path}：--data 应指向含 department.yaml 的数据目录")
+    profile, problems = _select_profile(load_yaml_file(department_path), data_dir)
+    if profile is None:
+        raise UserError(problems)
+    return profile
 
 
 def check_data(data_dir: Path) -> CheckedData:

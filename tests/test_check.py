@@ -86,7 +86,7 @@ def test_every_error_in_every_file_is_reported(data_copy: Path):
     result = run_cli("check", "--data", str(data_copy))
     assert result.returncode == 1
     assert result.stderr.count("未知字段“fiscal_fund”，是不是“fiscal_funds”？") == 2
-    assert result.stderr.count("缺少必填字段（其中：财政资金）") == 2
+    assert result.stderr.count("缺少必填字段（财政资金）") == 2
 
 
 def test_usage_errors_exit_2_in_chinese():
