@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="有警告也视为失败（warnings fail the build）")
     build.add_argument("--fonts", type=Path, default=None, metavar="DIR",
                        help="自备字体目录（如仿宋_GB2312），优先于系统字体（your own font files）")
+    build.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                       help="模板目录，默认仓库的 templates/（your own copy of the templates）")
     build.add_argument("--reference-docx", type=Path, default=None, metavar="FILE",
                        help="参考 Word 文档：其中同名的样式优先使用（styles from a reference .docx）")
 
@@ -117,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_schema(args.output)
         from .commands import run_build
+        from .pipeline import BuildOptions
 
-        return run_build(args.data, args.out, strict=args.strict, fonts_dir=args.fonts,
-                         reference_docx=args.reference_docx)
+        options = BuildOptions(data_dir=args.data, out_dir=args.out, fonts_dir=args.fonts,
+                               reference_docx=args.reference_docx,
+                               **({"templates_dir": args.templates} if args.templates else {}))
+        return run_build(options, strict=args.strict)
     except UserError as exc:
         print(exc.text, file=sys.stderr)
         return EXIT_USER

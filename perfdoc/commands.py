@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from .diagnostics import Diagnostic, UserError, display_path
-from .pipeline import build, load_document
+from .pipeline import BuildOptions, build, load_document
 from .profile import DEFAULT_PROFILE, load_profile, profile_path
 from .schema import schema_text
 from .validator import check_data
@@ -32,15 +32,14 @@ def run_check(data_dir: Path, *, strict: bool) -> int:
     return 0
 
 
-def run_build(data_dir: Path, out_dir: Path, *, strict: bool, fonts_dir: Path | None = None,
-              reference_docx: Path | None = None) -> int:
-    document, checked = load_document(data_dir)
+def run_build(options: BuildOptions, *, strict: bool) -> int:
+    document, checked = load_document(options.data_dir)
     _report(checked.diagnostics)
     if document is None or (strict and checked.warnings):
         print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings))
               + " 未生成文件。", file=sys.stderr)
         return 1
-    result = build(document, data_dir, out_dir, fonts_dir=fonts_dir, reference_docx=reference_docx)
+    result = build(document, options, [checked.department, *checked.projects])
     for note in result.notes:
         print(f"提示: {note}", file=sys.stderr)
     for path in result.written:

@@ -29,9 +29,18 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
 
     def format(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        field = f" {self.path}:" if self.path else ""
-        return f"{where}: {self.severity.value}:{field} {self.message}"
+        """One line: `file:line:col: 错误: path: message` (what editors and CI logs parse)."""
+        where = f"{one_line(self.file)}:{self.line}:{self.column}"
+        field = f" {one_line(self.path)}:" if self.path else ""
+        return f"{where}: {self.severity.value}:{field} {one_line(self.message)}"
+
+
+_INVISIBLE = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, 0x85]} | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def one_line(text: str) -> str:
+    """Control characters (a pasted CR, a tab, U+2028) shown as escapes, so a message stays one line."""
+    return text.translate(_INVISIBLE)
 
 
 def display_path(path: Path) -> str:

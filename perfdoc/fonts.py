@@ -14,8 +14,10 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
-from .diagnostics import UserError, display_path
+from .diagnostics import UserError, display_path, one_line
+from .loader import LoadedFile
 
 # Family names go into CSS; a name with quotes or angle brackets (a hostile font file) is dropped.
 SAFE_FAMILY = re.compile(r"[\w \-.()（）\u3000-\u9fff]{1,80}")
@@ -182,17 +184,51 @@ def _charset(file: str, index: int) -> frozenset[int]:
     return frozenset(points)
 
 
-def check_coverage(fonts: FontSet, text_by_role: dict[str, str]) -> None:
-    """Stop with a message naming every character the chosen fonts cannot draw."""
+def missing_glyphs(fonts: FontSet, role: str, text: str) -> list[str]:
+    """Characters of `text` the role's font has no glyph for (white space never needs one)."""
+    choice = fonts[role]
+    charset = _charset(choice.face.file, choice.face.index)
+    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in charset})
+
+
+def describe_missing(fonts: FontSet, role: str, absent: list[str]) -> str:
+    choice = fonts[role]
+    shown = "、".join(f"“{one_line(ch)}”(U+{ord(ch):04X})" for ch in absent[:20])
+    more = f" 等 {len(absent)} 个" if len(absent) > 20 else ""
+    return f"{choice.role_label}字体 {choice.family} 没有这些字符的字形：{shown}{more}"
+
+
+GLYPH_HINT = f"请改用常见字符、删去不可见的控制字符，或安装覆盖更全的字体（{INSTALL_HINT}），或用 fonts_dir / --fonts 指定字体目录"
+
+
+def check_source_glyphs(fonts: FontSet, sources: list[LoadedFile], role_of: Callable[[LoadedFile, tuple], str]) -> None:
+    """Every text value of the data files, drawn in its role's font: a message per value, with file:line."""
     problems = []
-    for role, text in text_by_role.items():
-        choice = fonts[role]
-        charset = _charset(choice.face.file, choice.face.index)
-        absent = sorted({ch for ch in text if not ch.isspace() and ord(ch) not in charset})
-        if absent:
-            shown = "、".join(f"“{ch}”(U+{ord(ch):04X})" for ch in absent[:20])
-            more = f" 等 {len(absent)} 个" if len(absent) > 20 else ""
-            problems.append(f"{choice.role_label}字体 {choice.family} 缺少字符：{shown}{more}")
+    for loaded in sources:
+        for path, value in _texts(loaded.data, ()):
+            role = role_of(loaded, path)
+            absent = missing_glyphs(fonts, role, value)
+            if absent:
+                problems.append(loaded.diagnostic(path, describe_missing(fonts, role, absent) + "，无法生成 PDF；" + GLYPH_HINT))
     if problems:
-        raise UserError("错误: 文档中有字体无法显示的字符（会成为空白方框），未生成 PDF：\n  " + "\n  ".join(problems)
-                        + f"\n请改用常见字符，或安装覆盖更全的字体：{INSTALL_HINT}，或用 fonts_dir / --fonts 指定字体目录")
+        raise UserError(problems)
+
+
+def _texts(node: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _texts(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _texts(value, path + (index,))
+
+
+def check_coverage(fonts: FontSet, text_by_role: dict[str, str]) -> None:
+    """The whole rendered text (templates' wording included): stop naming what cannot be drawn."""
+    problems = [describe_missing(fonts, role, absent) for role, text in text_by_role.items()
+                if (absent := missing_glyphs(fonts, role, text))]
+    if problems:
+        raise UserError("错误: 文档（含模板中的文字）有字体无法显示的字符，未生成 PDF：\n  " + "\n  ".join(problems)
+                        + "\n" + GLYPH_HINT)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from .model import Document, build_department, build_document, build_project
 from .output import write_atomically
-from .fonts import FontSet, check_coverage, choose_fonts
+from .fonts import FontSet, check_coverage, check_source_glyphs, choose_fonts
+from .loader import LoadedFile
 from .layout import read_layout
 from .render_docx import render_docx
-from .render_html import render_html, render_template
-from .render_pdf import font_faces, harfbuzz_subset_available, render_pdf, text_by_role
+from .render_html import TEMPLATES_DIR, render_html, render_template
+from .render_pdf import font_faces, harfbuzz_subset_available, render_pdf, role_of_value, text_by_role
 from .validator import CheckedData, check_data
 
 
@@ -23,6 +24,17 @@ def load_document(data_dir: Path) -> tuple[Document | None, CheckedData]:
     department = build_department(checked.department.data, checked.department.path)
     projects = [build_project(p.data, checked.profile, p.display) for p in checked.projects]
     return build_document(department, projects, checked.profile), checked
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Where things are; every field has the default a fresh checkout uses."""
+
+    data_dir: Path = Path("data")
+    out_dir: Path = Path("build")
+    fonts_dir: Path | None = None  # overrides the department file's fonts_dir
+    reference_docx: Path | None = None
+    templates_dir: Path = TEMPLATES_DIR
 
 
 @dataclass(frozen=True)
@@ -38,24 +50,24 @@ def build_notes(fonts: FontSet) -> list[str]:
     return notes
 
 
-def build(document: Document, data_dir: Path, out_dir: Path, *, fonts_dir: Path | None = None,
-          reference_docx: Path | None = None) -> BuildResult:
+def build(document: Document, options: BuildOptions, sources: list[LoadedFile] = ()) -> BuildResult:
     """Render the document and write every output atomically.
 
     Nothing is written until every output has rendered, so a failure leaves the previous
     build's files as they were.
     """
-    fonts = choose_fonts(fonts_dir or document.department.fonts_dir)
-    css = render_template("style.css.j2", fonts=fonts, font_faces=font_faces(fonts))
-    html = render_html(document, css=css)
+    fonts = choose_fonts(options.fonts_dir or document.department.fonts_dir)
+    check_source_glyphs(fonts, list(sources), role_of_value)  # names file:line of a bad character
+    css = render_template("style.css.j2", options.templates_dir, fonts=fonts, font_faces=font_faces(fonts))
+    html = render_html(document, css=css, templates_dir=options.templates_dir)
     layout = read_layout(html)
     check_coverage(fonts, text_by_role(layout))
-    pdf = render_pdf(html, fonts)
-    docx = render_docx(layout, fonts, reference_docx)
+    pdf = render_pdf(html, fonts, options.templates_dir)
+    docx = render_docx(layout, fonts, options.reference_docx)
 
     stem = document.department.output_name
-    outputs = {out_dir / f"{stem}.html": html.encode("utf-8"), out_dir / f"{stem}.pdf": pdf,
-               out_dir / f"{stem}.docx": docx}
+    outputs = {options.out_dir / f"{stem}.html": html.encode("utf-8"), options.out_dir / f"{stem}.pdf": pdf,
+               options.out_dir / f"{stem}.docx": docx}
     for target, content in outputs.items():
-        write_atomically(target, content, data_dir=data_dir)
+        write_atomically(target, content, data_dir=options.data_dir)
     return BuildResult(list(outputs), build_notes(fonts))

@@ -40,9 +40,23 @@ def render_template(name: str, templates_dir: Path = TEMPLATES_DIR, **context: A
         where = display_path(Path(exc.filename)) if exc.filename else name
         raise UserError(f"{where}:{exc.lineno}:1: 错误: 模板语法错误（template syntax error）: {exc.message}") from exc
     except jinja2.UndefinedError as exc:
-        raise UserError(f"{display_path(templates_dir / name)}: 错误: 模板引用了不存在的值（undefined）: {exc.message}") from exc
+        where = _template_frame(exc, templates_dir) or f"{display_path(templates_dir / name)}:1"
+        raise UserError(f"{where}:1: 错误: 模板引用了不存在的值（undefined）: {exc.message}") from exc
     except jinja2.TemplateNotFound as exc:
         raise UserError(f"错误: 找不到模板 {exc.name}（在 {display_path(templates_dir)} 中）") from exc
+
+
+def _template_frame(exc: BaseException, templates_dir: Path) -> str | None:
+    """`file:line` of the innermost template line in the traceback (Jinja maps frames to templates)."""
+    found = None
+    tb = exc.__traceback__
+    root = str(templates_dir.resolve())
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(root):
+            found = f"{display_path(Path(filename))}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
 
 
 def render_html(document: Document, *, css: str = "", templates_dir: Path = TEMPLATES_DIR) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .fonts import FontSet
+from .loader import LoadedFile
 from .layout import Layout, text_by_style
 from .render_html import TEMPLATES_DIR
 
@@ -29,6 +30,16 @@ ROLE_OF_STYLE = {
     "table": "fangsong",
 }
 PAGE_NUMBER_TEXT = "— 0123456789 —"
+
+
+def role_of_value(loaded: LoadedFile, path: tuple) -> str:
+    """The font role that draws a data value: where the templates place that field."""
+    if loaded.path.name == "department.yaml":
+        if path[:1] in (("department",), ("title",)):
+            return "xiaobiaosong"
+        if len(path) == 3 and path[0] == "sub_targets" and path[2] == "heading":
+            return "kaiti"
+    return "fangsong"
 
 
 def harfbuzz_subset_available() -> bool:
@@ -74,16 +85,16 @@ def restricted_url_fetcher(allowed_dirs: list[Path]):
     return RestrictedURLFetcher(allowed_protocols=("file",))
 
 
-def layout_pdf(html: str, fonts: FontSet):
+def layout_pdf(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR):
     """WeasyPrint's layout of the HTML: pages, boxes, bookmarks (the slow stage)."""
     import weasyprint
 
-    allowed = [TEMPLATES_DIR] + ([fonts.user_dir] if fonts.user_dir else [])
+    allowed = [templates_dir] + ([fonts.user_dir] if fonts.user_dir else [])
     # WeasyPrint logs refused fetches and font fallbacks as warnings; the checks before this
     # stage have already said what matters, in the user's language.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR),
+    return weasyprint.HTML(string=html, base_url=str(templates_dir),
                            url_fetcher=restricted_url_fetcher(allowed)).render()
 
 
@@ -95,5 +106,5 @@ def write_pdf(laid_out, html: str) -> bytes:
         return laid_out.write_pdf(pdf_identifier=identifier)
 
 
-def render_pdf(html: str, fonts: FontSet) -> bytes:
-    return write_pdf(layout_pdf(html, fonts), html)
+def render_pdf(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR) -> bytes:
+    return write_pdf(layout_pdf(html, fonts, templates_dir), html)

@@ -15,6 +15,7 @@ from .profile import Profile
 
 SCHEMA_ID = "https://perfdoc.invalid/schema.json"
 CODE_PATTERN = r"^[0-9]{6,20}$"
+MAX_AMOUNT = 100_000_000  # 万元, i.e. one trillion yuan: anything larger is a typing slip
 
 
 def _text(title: str, description: str, **extra: Any) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def _text(title: str, description: str, **extra: Any) -> dict[str, Any]:
 
 
 def _amount(title: str, description: str) -> dict[str, Any]:
-    return {"type": "number", "minimum": 0, "multipleOf": 0.01, "title": title,
+    return {"type": "number", "minimum": 0, "maximum": MAX_AMOUNT, "multipleOf": 0.01, "title": title,
             "description": description + "单位：万元，最多两位小数，只写数字（如 345.52）。"}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -53,7 +53,11 @@ def _multiple_of(validator, divisor, instance, schema) -> Iterator[ValidationErr
     """Exact `multipleOf` for Decimal amounts (jsonschema's float arithmetic rejects 345.52)."""
     if not validator.is_type(instance, "number"):
         return
-    if Decimal(str(instance)) % Decimal(str(divisor)) != 0:
+    try:
+        exact = Decimal(str(instance)) % Decimal(str(divisor)) == 0
+    except (InvalidOperation, ValueError):  # too large or not finite: `maximum` reports it
+        exact = True
+    if not exact:
         yield ValidationError(f"{instance} is not a multiple of {divisor}")
 
 

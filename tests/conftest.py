@@ -46,3 +46,46 @@ def data_copy(tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(DATA, target)
     return target
+
+
+# ---------------------------------------------------------------------------------------------
+# Golden files and property-based test profiles
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/ from the current output instead of comparing")
+
+
+@pytest.fixture
+def golden(request):
+    """Compare text with tests/golden/<name>; with --update-golden, write it instead."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.is_file(), f"missing golden file {path}: run pytest --update-golden"
+        assert text == path.read_text(encoding="utf-8")
+
+    return check
+
+
+try:
+    from hypothesis import HealthCheck, settings
+
+    _common = dict(deadline=None, print_blob=True,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                          HealthCheck.data_too_large])
+    # `ci` runs by default (a few thousand examples in about a minute); `long` is the fuzz run:
+    #   python3 -m pytest tests/test_fuzz.py --hypothesis-profile=long
+    settings.register_profile("ci", max_examples=2500, **_common)
+    settings.register_profile("long", max_examples=10000, **_common)
+    settings.load_profile("ci")
+except ImportError:  # hypothesis is a test extra; the other tests run without it
+    pass

@@ -184,6 +184,7 @@ def test_missing_glyph_stops_the_build_and_names_the_character(data_copy, tmp_pa
     result = run_cli("build", "--data", str(data_copy), "--out", str(out))
     assert result.returncode == 1
     assert "U+E000" in result.stderr and "fonts-noto-cjk" in result.stderr
+    assert re.search(r"142001001\.yaml:4:\d+: 错误: name: ", result.stderr)
     assert "Traceback" not in result.stderr
     assert (out / f"{STEM}.pdf").read_bytes() == b"previous build"
     assert sorted(p.name for p in out.iterdir()) == [f"{STEM}.pdf"]
