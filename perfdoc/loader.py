@@ -176,11 +176,10 @@ def load_yaml_file(path: Path) -> LoadedFile:
 
 
 def load_yaml_text(text: str, loaded: LoadedFile) -> LoadedFile:
+    aliases: list[Position] = []
+
     def refuse_alias(mark) -> None:
-        pos = _position(mark)
-        loaded.diagnostics.append(Diagnostic(
-            loaded.display, pos.line, pos.column, "",
-            "不支持 YAML 别名（alias `*名称`）：请把内容直接写出来"))
+        aliases.append(_position(mark))
 
     composer = None
     try:
@@ -201,6 +200,12 @@ def load_yaml_text(text: str, loaded: LoadedFile) -> LoadedFile:
     finally:
         if composer is not None:
             composer.dispose()
+    if aliases:  # one message for the file, at the first alias, however many there are
+        count = f"（本文件共 {len(aliases)} 处）" if len(aliases) > 1 else ""
+        loaded.diagnostics.append(Diagnostic(
+            loaded.display, aliases[0].line, aliases[0].column, "",
+            f"不支持 YAML 别名（alias `*名称`）{count}：请把内容直接写出来"))
+        return loaded
     if root is None:
         loaded.diagnostics.append(Diagnostic(loaded.display, 1, 1, "", "文件为空（empty file）：应为一个键值映射（mapping）"))
         return loaded

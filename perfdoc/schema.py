@@ -115,7 +115,8 @@ def build_schema(profile: Profile) -> dict[str, Any]:
             "title": _text("文件标题", "如“2023年部门预算绩效目标”。"),
             "profile": _text("指标体系配置", "profiles/ 下的配置名（不带 .yaml），默认 default。",
                              pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}$"),
-            "output_name": _text("输出文件名", "生成的 PDF/DOCX 文件名（不含扩展名），默认为“部门名称+文件标题”。",
+            "output_name": _text("输出文件名", "生成的 PDF/DOCX 文件名（不含扩展名），不能含 / \\ : * ? \" < > | 和控制字符；"
+                                 "默认为“部门名称+文件标题”。",
                                  pattern=r"^[^/\\:*?\"<>|\x00-\x1f]{1,120}$"),
             "fonts_dir": _text("字体目录", "放有自备字体（如仿宋_GB2312）的文件夹，相对本文件所在目录。"),
             "overall_target": {**paragraphs, "title": "一、总体绩效目标", "description": "每项一段。"},
