@@ -20,9 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from perfdoc.fonts import check_coverage, choose_fonts, system_faces  # noqa: E402
 from perfdoc.layout import read_layout  # noqa: E402
 from perfdoc.model import build_department, build_document, build_project  # noqa: E402
-from perfdoc.render_html import render_html, render_template  # noqa: E402
-from perfdoc.render_pdf import (font_faces, harfbuzz_subset_available, layout_pdf,  # noqa: E402
-                                text_by_role, write_pdf)
+from perfdoc.render_html import render_html  # noqa: E402
+from perfdoc.render_pdf import harfbuzz_subset_available, layout_pdf, text_by_role, write_pdf  # noqa: E402
 from perfdoc.validator import check_data  # noqa: E402
 
 
@@ -45,8 +44,7 @@ def one_run(data_dir: Path) -> dict[str, float]:
     system_faces.cache_clear()
     fonts = choose_fonts(None)
     lap("fonts (fontconfig)")
-    css = render_template("style.css.j2", fonts=fonts, font_faces=font_faces(fonts))
-    html = render_html(document, css=css)
+    html = render_html(document, fonts)
     check_coverage(fonts, text_by_role(read_layout(html)))
     lap("HTML (Jinja) + glyph check")
     laid_out = layout_pdf(html, fonts)

@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="有警告也视为失败（warnings fail the build）")
     build.add_argument("--fonts", type=Path, default=None, metavar="DIR",
                        help="自备字体目录（如仿宋_GB2312），优先于系统字体（your own font files）")
+    build.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                       help="缓存目录，默认 <输出目录>/.perfdoc-cache，可随时删除（build cache, safe to delete）")
+    build.add_argument("--no-cache", action="store_true", help="不读也不写缓存（render everything afresh）")
     build.add_argument("--templates", type=Path, default=None, metavar="DIR",
                        help="模板目录，默认仓库的 templates/（your own copy of the templates）")
     build.add_argument("--reference-docx", type=Path, default=None, metavar="FILE",
@@ -122,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         from .pipeline import BuildOptions
 
         options = BuildOptions(data_dir=args.data, out_dir=args.out, fonts_dir=args.fonts,
-                               reference_docx=args.reference_docx,
+                               reference_docx=args.reference_docx, cache_dir=args.cache_dir,
+                               use_cache=not args.no_cache,
                                **({"templates_dir": args.templates} if args.templates else {}))
         return run_build(options, strict=args.strict)
     except UserError as exc:

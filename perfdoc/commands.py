@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic, UserError, display_path
 from .pipeline import BuildOptions, build, load_document
+from .progress import Progress
 from .profile import DEFAULT_PROFILE, load_profile, profile_path
 from .schema import schema_text
 from .validator import check_data
@@ -39,7 +40,7 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
         print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings))
               + " 未生成文件。", file=sys.stderr)
         return 1
-    result = build(document, options, [checked.department, *checked.projects])
+    result = build(document, options, [checked.department, *checked.projects], Progress())
     for note in result.notes:
         print(f"提示: {note}", file=sys.stderr)
     for path in result.written:

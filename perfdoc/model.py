@@ -151,6 +151,18 @@ class Department:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A piece of the document rendered on its own: the front matter and/or a run of projects.
+
+    A short document is one part. A long one (hundreds of projects) is laid out part by part, so
+    memory stays bounded and unchanged parts come from the cache; see perfdoc.render_pdf.
+    """
+
+    front: bool
+    projects: tuple[Project, ...]
+
+
+@dataclass(frozen=True)
 class Document:
     """The whole submission: department text, then one table per project in code order."""
 
@@ -169,6 +181,17 @@ class Document:
     @property
     def indicator_row_count(self) -> int:
         return sum(len(p.indicator_rows) for p in self.projects)
+
+    @property
+    def whole(self) -> Part:
+        return Part(True, self.projects)
+
+    def parts(self, projects_per_part: int) -> list[Part]:
+        """The whole document when it is short; else the front with the first run, then runs."""
+        if len(self.projects) <= projects_per_part:
+            return [self.whole]
+        runs = [self.projects[i:i + projects_per_part] for i in range(0, len(self.projects), projects_per_part)]
+        return [Part(i == 0, run) for i, run in enumerate(runs)]
 
 
 PLAN_GRID_COLUMNS = 6  # the table's grid right of the label column (templates/project_table.html.j2)

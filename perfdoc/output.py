@@ -14,20 +14,21 @@ from pathlib import Path
 from .diagnostics import UserError, display_path
 
 
-def _refuse_data_dir(target: Path, data_dir: Path | None) -> None:
+def refuse_data_dir(folder: Path, data_dir: Path | None) -> None:
+    """perfdoc never writes under the data folder: not an output, not a cache file."""
     if data_dir is None:
         return
     try:
-        target.resolve().relative_to(data_dir.resolve())
+        folder.resolve().relative_to(data_dir.resolve())
     except ValueError:
         return
-    raise UserError(f"错误: 输出目录 {display_path(target.parent)} 位于数据目录 {display_path(data_dir)} 之内："
-                    "perfdoc 从不往数据目录里写文件，请用 --out 指定别的目录")
+    raise UserError(f"错误: 输出目录 {display_path(folder)} 位于数据目录 {display_path(data_dir)} 之内："
+                    "perfdoc 从不往数据目录里写文件，请用 --out（或 --cache-dir）指定别的目录")
 
 
 def write_atomically(target: Path, content: bytes, data_dir: Path | None = None) -> None:
     """Write `content` to `target` via a temporary sibling and a rename."""
-    _refuse_data_dir(target, data_dir)
+    refuse_data_dir(target.parent, data_dir)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Document, build_department, build_document, build_project
-from .output import write_atomically
+from .cache import BuildCache, cache_key, default_cache_dir, font_identity
+from .output import refuse_data_dir, write_atomically
 from .fonts import FontSet, check_coverage, check_source_glyphs, choose_fonts
 from .loader import LoadedFile
 from .layout import read_layout
 from .render_docx import render_docx
-from .render_html import TEMPLATES_DIR, render_html, render_template
-from .render_pdf import font_faces, harfbuzz_subset_available, render_pdf, role_of_value, text_by_role
+from .progress import QUIET, Progress
+from .render_html import TEMPLATES_DIR, render_html
+from .render_pdf import harfbuzz_subset_available, render_document_pdf, role_of_value, text_by_role
 from .validator import CheckedData, check_data
 
 
@@ -35,6 +37,8 @@ class BuildOptions:
     fonts_dir: Path | None = None  # overrides the department file's fonts_dir
     reference_docx: Path | None = None
     templates_dir: Path = TEMPLATES_DIR
+    cache_dir: Path | None = None  # default: <out_dir>/.perfdoc-cache
+    use_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,20 +54,27 @@ def build_notes(fonts: FontSet) -> list[str]:
     return notes
 
 
-def build(document: Document, options: BuildOptions, sources: list[LoadedFile] = ()) -> BuildResult:
+def build(document: Document, options: BuildOptions, sources: list[LoadedFile] = (),
+          progress: Progress = QUIET) -> BuildResult:
     """Render the document and write every output atomically.
 
     Nothing is written until every output has rendered, so a failure leaves the previous
-    build's files as they were.
+    build's files as they were. Rendered pieces come from the cache when their inputs are
+    unchanged (perfdoc.cache), so a rebuild after a small edit redoes only what changed.
     """
+    cache_dir = options.cache_dir or default_cache_dir(options.out_dir)
+    for folder in (options.out_dir, cache_dir):
+        refuse_data_dir(folder, options.data_dir)
+    cache = BuildCache(cache_dir if options.use_cache else None)
     fonts = choose_fonts(options.fonts_dir or document.department.fonts_dir)
     check_source_glyphs(fonts, list(sources), role_of_value)  # names file:line of a bad character
-    css = render_template("style.css.j2", options.templates_dir, fonts=fonts, font_faces=font_faces(fonts))
-    html = render_html(document, css=css, templates_dir=options.templates_dir)
+    html = render_html(document, fonts, templates_dir=options.templates_dir)
     layout = read_layout(html)
     check_coverage(fonts, text_by_role(layout))
-    pdf = render_pdf(html, fonts, options.templates_dir)
-    docx = render_docx(layout, fonts, options.reference_docx)
+    pdf = render_document_pdf(document, fonts, html, options.templates_dir, cache, progress)
+    progress.step("DOCX")
+    docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
+    progress.finish()
 
     stem = document.department.output_name
     outputs = {options.out_dir / f"{stem}.html": html.encode("utf-8"), options.out_dir / f"{stem}.pdf": pdf,
@@ -71,3 +82,13 @@ def build(document: Document, options: BuildOptions, sources: list[LoadedFile] =
     for target, content in outputs.items():
         write_atomically(target, content, data_dir=options.data_dir)
     return BuildResult(list(outputs), build_notes(fonts))
+
+
+def render_cached_docx(layout, html: str, fonts: FontSet, reference: Path | None, cache: BuildCache) -> bytes:
+    reference_bytes = reference.read_bytes() if reference and reference.is_file() else None
+    key = cache_key("docx", html, font_identity(fonts), reference_bytes or b"")
+    docx = cache.get(key)
+    if docx is None:
+        docx = render_docx(layout, fonts, reference)
+        cache.put(key, docx)
+    return docx

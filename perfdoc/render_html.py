@@ -15,7 +15,8 @@ import jinja2
 import markupsafe
 
 from .diagnostics import UserError, display_path
-from .model import Document
+from .fonts import FontSet
+from .model import Document, Part
 from .resources import resource_dir
 
 TEMPLATES_DIR = resource_dir("templates")
@@ -59,6 +60,17 @@ def _template_frame(exc: BaseException, templates_dir: Path) -> str | None:
     return found
 
 
-def render_html(document: Document, *, css: str = "", templates_dir: Path = TEMPLATES_DIR) -> str:
-    """The document as HTML; `css` (rendered from style.css.j2, font names sanitised) is inlined."""
-    return render_template("document.html.j2", templates_dir, doc=document, css=markupsafe.Markup(css))
+def render_html(document: Document, fonts: FontSet, *, part: Part | None = None, first_page: int = 1,
+                templates_dir: Path = TEMPLATES_DIR) -> str:
+    """The document (or one part of it, starting at `first_page`) as one HTML file, CSS inlined."""
+    css = render_template("style.css.j2", templates_dir, fonts=fonts, font_faces=font_faces(fonts),
+                          first_page=first_page)
+    return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
+                           css=markupsafe.Markup(css))
+
+
+def font_faces(fonts: FontSet) -> list[dict[str, str]]:
+    """@font-face rules for faces that come from the user's font folder."""
+    return [{"family": choice.family, "url": Path(choice.face.file).resolve().as_uri(),
+             "weight": "bold" if choice.face.bold else "normal"}
+            for choice in fonts.choices if choice.face.from_user_dir]

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import ctypes.util
 import hashlib
+import io
 import logging
+import multiprocessing
+import os
+import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from .cache import BuildCache, cache_key, font_identity
 from .fonts import FontSet
 from .loader import LoadedFile
 from .layout import Layout, text_by_style
-from .render_html import TEMPLATES_DIR
+from .model import Document, Part
+from .progress import Progress
+from .render_html import TEMPLATES_DIR, render_html
 
 # Which font role draws the text of each class (the classes are the templates'; the CSS in
 # templates/style.css.j2 gives them these same roles).
@@ -54,13 +62,6 @@ def text_by_role(layout: Layout) -> dict[str, str]:
         if role:
             texts[role] = texts.get(role, "") + text
     return texts
-
-
-def font_faces(fonts: FontSet) -> list[dict[str, str]]:
-    """@font-face rules for faces that come from the user's font folder."""
-    return [{"family": choice.family, "url": Path(choice.face.file).resolve().as_uri(),
-             "weight": "bold" if choice.face.bold else "normal"}
-            for choice in fonts.choices if choice.face.from_user_dir]
 
 
 class RefusedFetch(ValueError):
@@ -106,5 +107,144 @@ def write_pdf(laid_out, html: str) -> bytes:
         return laid_out.write_pdf(pdf_identifier=identifier)
 
 
-def render_pdf(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR) -> bytes:
-    return write_pdf(layout_pdf(html, fonts, templates_dir), html)
+def render_part(html: str, fonts: FontSet, templates_dir: Path) -> tuple[bytes, int]:
+    """One part's PDF and its page count. Runs in a worker process too, so it takes plain values."""
+    laid_out = layout_pdf(html, fonts, templates_dir)
+    return write_pdf(laid_out, html), len(laid_out.pages)
+
+
+# A long document is laid out in parts of this many projects (perfdoc.model.Document.parts):
+# WeasyPrint holds a whole document's boxes in memory (about 2.6 GB for 1000 projects), and a
+# part is what the cache keeps. Short documents, the seed included, are one part: one layout,
+# one set of font subsets, and no merging.
+PROJECTS_PER_PART = 40
+
+
+@dataclass
+class PartJob:
+    part: Part
+    pages: int  # known from the cache or an earlier pass, else an estimate
+    first_page: int = 1
+    html: str = ""
+    key: str = ""
+    pdf: bytes | None = None
+
+
+def _estimate_pages(part: Part, document: Document) -> int:
+    """Before anything is laid out: one page per table, and the front text at 28 × 22 characters."""
+    pages = len(part.projects)
+    if part.front:
+        d = document.department
+        chars = sum(map(len, d.overall_target)) + sum(len(m.text) for m in d.measures) + sum(
+            len(t.heading) + len(t.target) + len(t.indicators) + 28 for t in d.sub_targets)
+        pages += 1 + chars // (28 * 22)
+    return pages
+
+
+def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path,
+                        cache: BuildCache, progress: Progress) -> bytes:
+    """The PDF: from the cache where nothing changed, else laid out, in parts when long."""
+    fonts_id = font_identity(fonts)
+    parts = document.parts(PROJECTS_PER_PART)
+    if len(parts) == 1:
+        key = cache_key("pdf", whole_html, fonts_id)
+        pdf = cache.get(key)
+        if pdf is None:
+            progress.step(f"PDF 排版（{len(document.projects)} 个项目）")
+            pdf, _ = render_part(whole_html, fonts, templates_dir)
+            cache.put(key, pdf)
+        return pdf
+
+    def pages_key(job: PartJob) -> str:  # a part's page count does not depend on where it starts
+        return cache_key("pages", render_html(document, fonts, part=job.part, templates_dir=templates_dir), fonts_id)
+
+    jobs = [PartJob(part, 0) for part in parts]
+    for job in jobs:
+        known = cache.get_json(pages_key(job))
+        job.pages = known if isinstance(known, int) else _estimate_pages(job.part, document)
+    while True:  # at most a few passes: page counts, once known, are exact
+        first = 1
+        for job in jobs:
+            if job.first_page != first or not job.html:
+                job.first_page, job.pdf = first, None
+                job.html = render_html(document, fonts, part=job.part, first_page=first, templates_dir=templates_dir)
+                job.key = cache_key("pdf-part", job.html, fonts_id)
+                job.pdf = cache.get(job.key)
+            first += job.pages
+        todo = [job for job in jobs if job.pdf is None]
+        if not todo:
+            break
+        for job, (pdf, pages) in zip(todo, _render_parts(todo, fonts, templates_dir, progress, len(document.projects))):
+            job.pdf = pdf
+            cache.put(job.key, pdf)
+            cache.put_json(pages_key(job), pages)
+            if pages != job.pages:  # the estimate was wrong: later parts start elsewhere
+                job.pages = pages
+                for later in jobs[jobs.index(job) + 1:]:
+                    later.html = ""
+    return merge_parts([job.pdf for job in jobs], lang=document_lang(whole_html))
+
+
+def document_lang(html: str) -> str:
+    match = re.search(r'<html lang="([^"]+)"', html)
+    return match.group(1) if match else "zh-CN"
+
+
+def _render_parts(jobs: list[PartJob], fonts: FontSet, templates_dir: Path, progress: Progress,
+                  total_projects: int) -> list[tuple[bytes, int]]:
+    """Lay out parts on both cores (one worker process each), reporting progress as they finish."""
+    done = 0
+    results: list[tuple[bytes, int]] = []
+    if len(jobs) == 1 or (os.cpu_count() or 1) < 2:
+        for job in jobs:
+            results.append(render_part(job.html, fonts, templates_dir))
+            done += len(job.part.projects)
+            progress.step(f"PDF 排版：{done}/{total_projects} 个项目")
+        return results
+    import weasyprint  # noqa: F401 - imported once here, shared by the forked workers
+
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes=2) as pool:
+        pending = [pool.apply_async(render_part, (job.html, fonts, templates_dir)) for job in jobs]
+        for job, result in zip(jobs, pending):
+            results.append(result.get())
+            done += len(job.part.projects)
+            progress.step(f"PDF 排版：{done}/{total_projects} 个项目")
+    return results
+
+
+def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:
+    """One PDF from the parts: pages in order, one outline, the first part's metadata, fixed ID."""
+    import pypdf
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+
+    writer = pypdf.PdfWriter()
+    parents: dict[str, object] = {}
+    current_top = None
+    offset = 0
+    for pdf in pdfs:
+        reader = pypdf.PdfReader(io.BytesIO(pdf))
+        writer.append(reader, import_outline=False)
+        for level, title, page in _flat_outline(reader, reader.outline, 1):
+            if level == 1:
+                current_top = parents.get(title) or writer.add_outline_item(title, page + offset)
+                parents[title] = current_top
+            else:
+                writer.add_outline_item(title, page + offset, parent=current_top)
+        offset += len(reader.pages)
+    first = pypdf.PdfReader(io.BytesIO(pdfs[0]))
+    writer.add_metadata({k: v for k, v in (first.metadata or {}).items()})
+    writer._root_object[NameObject("/Lang")] = TextStringObject(lang)
+    identifier = hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in pdfs)).digest()[:16]
+    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _flat_outline(reader, items, level: int):
+    for item in items:
+        if isinstance(item, list):
+            yield from _flat_outline(reader, item, level + 1)
+        else:
+            yield level, item.title, reader.get_destination_page_number(item)

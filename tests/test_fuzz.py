@@ -216,7 +216,7 @@ def test_any_text_value_either_renders_literally_or_is_refused_clearly(tmp_path_
     out = folder.parent / (folder.name + "-out")
     code, stderr = _run("build", "--data", str(folder), "--out", str(out))
     _assert_clear_messages(code, stderr)
-    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) if out.exists() else []
     event("built" if code == 0 else "refused")
     assert not [n for n in written if n.endswith(".part")], written
     if code == 0:
