@@ -90,6 +90,3 @@ class BuildCache:
     def put_json(self, key: str, value) -> None:
         self.put(key, json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8"), ".json")
 
-
-def default_cache_dir(out_dir: Path) -> Path:
-    return out_dir / ".perfdoc-cache"

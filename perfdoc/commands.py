@@ -6,11 +6,8 @@ import sys
 from pathlib import Path
 
 from .diagnostics import Diagnostic, UserError, display_path
-from .pipeline import BuildOptions, build, load_document
-from .progress import Progress
-from .profile import DEFAULT_PROFILE, load_profile, profile_path
-from .schema import schema_text
-from .validator import check_data
+from .options import BuildOptions
+from .profile import DEFAULT_PROFILE, PROFILES_DIR, load_profile, profile_path
 
 
 def _report(diagnostics: list[Diagnostic]) -> None:
@@ -23,6 +20,8 @@ def _summary(projects: int, errors: int, warnings: int) -> str:
 
 
 def run_check(data_dir: Path, *, strict: bool) -> int:
+    from .validator import check_data
+
     checked = check_data(data_dir)
     _report(checked.diagnostics)
     print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)), file=sys.stderr)
@@ -33,22 +32,53 @@ def run_check(data_dir: Path, *, strict: bool) -> int:
     return 0
 
 
+class _Tee:
+    """Messages go to the terminal and are kept, to be replayed by a no-change rebuild."""
+
+    def __init__(self):
+        self.kept: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        print(line, file=sys.stderr)
+        self.kept.append(line + "\n")
+
+
 def run_build(options: BuildOptions, *, strict: bool) -> int:
+    from .uptodate import fingerprint, record_build, replay_if_unchanged
+
+    cache_dir = options.resolved_cache_dir
+    key = fingerprint(data_dir=options.data_dir, templates_dir=options.templates_dir, profiles_dir=PROFILES_DIR,
+                      fonts_dir=options.fonts_dir, reference_docx=options.reference_docx,
+                      settings={"out": str(options.out_dir.resolve()), "strict": strict,
+                                "parts": options.projects_per_part}) if options.use_cache else None
+    record = replay_if_unchanged(cache_dir, key)
+    if record is not None:
+        sys.stderr.write(record["messages"])
+        print("已是最新：输入没有变化，沿用上次生成的文件（加 --no-cache 可强制重新生成）。", file=sys.stderr)
+        return 0
+
+    from .pipeline import build, load_document
+    from .progress import Progress
+
+    say = _Tee()
     document, checked = load_document(options.data_dir)
-    _report(checked.diagnostics)
+    for diagnostic in checked.diagnostics:
+        say(diagnostic.format())
     if document is None or (strict and checked.warnings):
-        print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings))
-              + " 未生成文件。", file=sys.stderr)
+        say(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)) + " 未生成文件。")
         return 1
     result = build(document, options, [checked.department, *checked.projects], Progress())
     for note in result.notes:
-        print(f"提示: {note}", file=sys.stderr)
+        say(f"提示: {note}")
     for path in result.written:
-        print(f"已生成 {display_path(path)}", file=sys.stderr)
+        say(f"已生成 {display_path(path)}")
+    record_build(cache_dir, key, result.written, "".join(say.kept))
     return 0
 
 
 def run_schema(output: Path) -> int:
+    from .schema import schema_text
+
     text = schema_text(load_profile(profile_path(DEFAULT_PROFILE)))
     try:
         output.write_text(text, encoding="utf-8")

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Document, build_department, build_document, build_project
-from .cache import BuildCache, cache_key, default_cache_dir, font_identity
+from .cache import BuildCache, cache_key, font_identity
 from .output import refuse_data_dir, write_atomically
 from .fonts import FontSet, check_coverage, check_source_glyphs, choose_fonts
 from .loader import LoadedFile
 from .layout import read_layout
 from .render_docx import render_docx
 from .progress import QUIET, Progress
-from .render_html import TEMPLATES_DIR, render_html
+from .render_html import render_html
 from .render_pdf import harfbuzz_subset_available, render_document_pdf, role_of_value, text_by_role
+from .options import BuildOptions
 from .validator import CheckedData, check_data
 
 
@@ -26,19 +27,6 @@ def load_document(data_dir: Path) -> tuple[Document | None, CheckedData]:
     department = build_department(checked.department.data, checked.department.path)
     projects = [build_project(p.data, checked.profile, p.display) for p in checked.projects]
     return build_document(department, projects, checked.profile), checked
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """Where things are; every field has the default a fresh checkout uses."""
-
-    data_dir: Path = Path("data")
-    out_dir: Path = Path("build")
-    fonts_dir: Path | None = None  # overrides the department file's fonts_dir
-    reference_docx: Path | None = None
-    templates_dir: Path = TEMPLATES_DIR
-    cache_dir: Path | None = None  # default: <out_dir>/.perfdoc-cache
-    use_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,7 +50,7 @@ def build(document: Document, options: BuildOptions, sources: list[LoadedFile] =
     build's files as they were. Rendered pieces come from the cache when their inputs are
     unchanged (perfdoc.cache), so a rebuild after a small edit redoes only what changed.
     """
-    cache_dir = options.cache_dir or default_cache_dir(options.out_dir)
+    cache_dir = options.resolved_cache_dir
     for folder in (options.out_dir, cache_dir):
         refuse_data_dir(folder, options.data_dir)
     cache = BuildCache(cache_dir if options.use_cache else None)
@@ -71,7 +59,8 @@ def build(document: Document, options: BuildOptions, sources: list[LoadedFile] =
     html = render_html(document, fonts, templates_dir=options.templates_dir)
     layout = read_layout(html)
     check_coverage(fonts, text_by_role(layout))
-    pdf = render_document_pdf(document, fonts, html, options.templates_dir, cache, progress)
+    pdf = render_document_pdf(document, fonts, html, options.templates_dir, cache, progress,
+                              options.projects_per_part)
     progress.step("DOCX")
     docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
     progress.finish()

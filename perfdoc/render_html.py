@@ -17,9 +17,8 @@ import markupsafe
 from .diagnostics import UserError, display_path
 from .fonts import FontSet
 from .model import Document, Part
-from .resources import resource_dir
 
-TEMPLATES_DIR = resource_dir("templates")
+from .options import TEMPLATES_DIR
 
 
 def template_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:

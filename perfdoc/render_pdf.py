@@ -113,13 +113,6 @@ def render_part(html: str, fonts: FontSet, templates_dir: Path) -> tuple[bytes, 
     return write_pdf(laid_out, html), len(laid_out.pages)
 
 
-# A long document is laid out in parts of this many projects (perfdoc.model.Document.parts):
-# WeasyPrint holds a whole document's boxes in memory (about 2.6 GB for 1000 projects), and a
-# part is what the cache keeps. Short documents, the seed included, are one part: one layout,
-# one set of font subsets, and no merging.
-PROJECTS_PER_PART = 40
-
-
 @dataclass
 class PartJob:
     part: Part
@@ -142,10 +135,16 @@ def _estimate_pages(part: Part, document: Document) -> int:
 
 
 def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path,
-                        cache: BuildCache, progress: Progress) -> bytes:
-    """The PDF: from the cache where nothing changed, else laid out, in parts when long."""
+                        cache: BuildCache, progress: Progress, projects_per_part: int) -> bytes:
+    """The PDF: from the cache where nothing changed, else laid out, in parts when long.
+
+    Why parts: WeasyPrint holds a whole document's boxes in memory (2.6 GB and rising for 1000
+    projects), and a part is what the cache keeps and a worker process lays out. A short document,
+    the seed included, is one part: one layout, one set of font subsets, no merging. Each part
+    embeds its own font subsets, so a long document's PDF is larger than one laid out whole.
+    """
     fonts_id = font_identity(fonts)
-    parts = document.parts(PROJECTS_PER_PART)
+    parts = document.parts(projects_per_part)
     if len(parts) == 1:
         key = cache_key("pdf", whole_html, fonts_id)
         pdf = cache.get(key)

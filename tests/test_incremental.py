@@ -1,0 +1,111 @@
+"""Incremental builds: reuse what did not change, never serve what did, same bytes as a cold build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pdfplumber
+import pypdf
+
+from conftest import REPO, STEM, run_cli
+
+PARTS = ["--projects-per-part", "6"]  # the seed in three parts, so merging and part reuse are exercised
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {ext: (out / f"{STEM}.{ext}").read_bytes() for ext in ("html", "pdf", "docx")}
+
+
+def _cache_entries(out: Path) -> set[str]:
+    return {p.name for p in (out / ".perfdoc-cache").rglob("*.bin")}
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _build(data: Path, out: Path, *extra: str):
+    result = run_cli("build", "--data", str(data), "--out", str(out), *PARTS, *extra)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_incremental_output_is_byte_identical_to_a_cold_build(data_copy, tmp_path):
+    out = tmp_path / "incremental"
+    _build(data_copy, out)
+    before = _cache_entries(out)
+    _edit(data_copy / "projects" / "142001014.yaml", "budget: 61.53", "budget: 70.00")
+    _build(data_copy, out)
+    new_entries = _cache_entries(out) - before
+    # the changed project's part (one PDF part), and the DOCX; the other two parts were reused
+    assert len(new_entries) == 2, new_entries
+    cold = tmp_path / "cold"
+    _build(data_copy, cold, "--no-cache")
+    assert _outputs(out) == _outputs(cold)
+    assert not (cold / ".perfdoc-cache").exists()
+    with pdfplumber.open(out / f"{STEM}.pdf") as pdf:
+        assert any("预算数 70.00 万元" in (p.extract_text() or "") for p in pdf.pages)
+        assert len(pdf.pages) == 24
+    reader = pypdf.PdfReader(out / f"{STEM}.pdf")
+    assert reader.trailer["/Root"]["/Lang"] == "zh-CN" and reader.metadata.title == STEM
+
+
+def test_no_change_rebuild_writes_nothing_and_says_so(data_copy, tmp_path):
+    out = tmp_path / "out"
+    first = _build(data_copy, out)
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    again = _build(data_copy, out)
+    assert "已是最新" in again.stderr
+    assert "142001010" in again.stderr  # the warnings are shown again, not hidden
+    assert again.stderr.startswith(first.stderr)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == stamps
+    (out / f"{STEM}.pdf").write_bytes(b"damaged")  # an output changed behind perfdoc's back
+    repaired = _build(data_copy, out)
+    assert "已是最新" not in repaired.stderr and (out / f"{STEM}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_template_change_invalidates_every_part(data_copy, tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    out = tmp_path / "out"
+    _build(data_copy, out, "--templates", str(templates))
+    _edit(templates / "project_table.html.j2", ">绩效目标</th>", ">年度绩效目标</th>")
+    _build(data_copy, out, "--templates", str(templates))
+    with pdfplumber.open(out / f"{STEM}.pdf") as pdf:
+        cells = ["".join(c.split()) for p in pdf.pages for t in p.extract_tables() for r in t for c in r if c]
+    assert cells.count("年度绩效目标") == 18
+
+
+def test_profile_change_invalidates_the_tables(data_copy, tmp_path):
+    out = tmp_path / "out"
+    _build(data_copy, out)
+    profile = (REPO / "profiles" / "default.yaml").read_text(encoding="utf-8")
+    reordered = profile.replace("    - 数量指标\n    - 质量指标\n", "    - 质量指标\n    - 数量指标\n")
+    assert reordered != profile
+    (data_copy / "profiles").mkdir()
+    (data_copy / "profiles" / "default.yaml").write_text(reordered, encoding="utf-8")
+    _build(data_copy, out)
+    html = (out / f"{STEM}.html").read_text(encoding="utf-8")
+    first = html.index('id="project-142001001"')
+    assert html.index(">质量指标<", first) < html.index(">数量指标<", first)
+    with pdfplumber.open(out / f"{STEM}.pdf") as pdf:
+        rows = [r for t in pdf.pages[6].extract_tables() for r in t]
+    level2 = [c for r in rows for c in r if c in ("数量指标", "质量指标")]
+    assert level2 == ["质量指标", "数量指标"]
+
+
+def test_font_setting_change_renders_afresh(data_copy, tmp_path):
+    kai = next(Path("/usr/share/fonts").rglob("LXGWWenKai-Regular.ttf"), None)
+    out = tmp_path / "out"
+    _build(data_copy, out)
+    before = _cache_entries(out)
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    if kai is None:  # any installed face will do: what matters is that the setting changed
+        kai = next(p for p in Path("/usr/share/fonts").rglob("*") if p.suffix in (".ttf", ".otf", ".ttc"))
+    shutil.copy(kai, fonts / kai.name)
+    _build(data_copy, out, "--fonts", str(fonts))
+    assert len(_cache_entries(out) - before) >= 3  # every PDF part and the DOCX rendered again
