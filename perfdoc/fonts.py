@@ -14,10 +14,10 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable
 
 from .diagnostics import UserError, display_path, one_line
-from .loader import LoadedFile
+from .loader import LoadedFile, iter_values
 
 # Family names go into CSS; a name with quotes or angle brackets (a hostile font file) is dropped.
 SAFE_FAMILY = re.compile(r"[\w \-.()（）\u3000-\u9fff]{1,80}")
@@ -205,24 +205,15 @@ def check_source_glyphs(fonts: FontSet, sources: list[LoadedFile], role_of: Call
     """Every text value of the data files, drawn in its role's font: a message per value, with file:line."""
     problems = []
     for loaded in sources:
-        for path, value in _texts(loaded.data, ()):
+        for path, value in iter_values(loaded.data):
+            if not isinstance(value, str):
+                continue
             role = role_of(loaded, path)
             absent = missing_glyphs(fonts, role, value)
             if absent:
                 problems.append(loaded.diagnostic(path, describe_missing(fonts, role, absent) + "，无法生成 PDF；" + GLYPH_HINT))
     if problems:
         raise UserError(problems)
-
-
-def _texts(node: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
-    if isinstance(node, str):
-        yield path, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _texts(value, path + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _texts(value, path + (index,))
 
 
 def check_coverage(fonts: FontSet, text_by_role: dict[str, str]) -> None:

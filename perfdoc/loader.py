@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 from yaml.composer import Composer
@@ -271,3 +271,14 @@ def _resolve_scalar(node: ScalarNode, path: FieldPath, loaded: LoadedFile) -> An
         loaded.plain_texts[path] = text
         return Decimal(text)
     return text
+
+
+def iter_values(node: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:
+    """Every value of a loaded structure with its field path, the root first."""
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from iter_values(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from iter_values(value, path + (index,))

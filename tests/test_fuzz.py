@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from conftest import DATA, STEM
 from perfdoc import cli
+from perfdoc.loader import iter_values
 
 PROJECT_FILES = sorted((DATA / "projects").glob("*.yaml"))
 SOURCES = {path: path.read_bytes() for path in [DATA / "department.yaml", *PROJECT_FILES]}
@@ -49,17 +50,6 @@ ODD_VALUE = st.one_of(
 )
 
 
-def _paths(node, prefix=()):
-    """Every (path) to a value in a loaded YAML structure."""
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _paths(value, prefix + (index,))
-
-
 def _at(node, path):
     for part in path:
         node = node[part]
@@ -70,7 +60,7 @@ def _at(node, path):
 def structural_mutation(draw, source: bytes) -> bytes:
     """Load, change one place (drop, retype, replace, nest deeply), dump back."""
     data = yaml.safe_load(source.decode("utf-8"))
-    paths = [p for p in _paths(data) if p]
+    paths = [p for p, _ in iter_values(data) if p]
     path = draw(st.sampled_from(paths))
     parent, key = _at(data, path[:-1]), path[-1]
     action = draw(st.sampled_from(["drop", "replace", "nest", "duplicate_list_item"]))

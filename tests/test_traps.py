@@ -90,20 +90,15 @@ def _missing_fonts_dir(data: Path, scratch: Path) -> list[str]:
     return ["build", "--out", str(scratch / "out"), "--fonts", str(scratch / "没有这个目录")]
 
 
-def _template_syntax_error(data: Path, scratch: Path) -> list[str]:
-    templates = scratch / "templates"
-    shutil.copytree(REPO / "templates", templates)
-    path = templates / "project_table.html.j2"
-    path.write_text(path.read_text(encoding="utf-8").replace("{{ project.goal }}", "{{ project.goal }"), encoding="utf-8")
-    return ["build", "--out", str(scratch / "out"), "--templates", str(templates)]
-
-
-def _template_undefined(data: Path, scratch: Path) -> list[str]:
-    templates = scratch / "templates"
-    shutil.copytree(REPO / "templates", templates)
-    path = templates / "project_table.html.j2"
-    path.write_text(path.read_text(encoding="utf-8").replace("{{ project.goal }}", "{{ project.goals }}"), encoding="utf-8")
-    return ["build", "--out", str(scratch / "out"), "--templates", str(templates)]
+def _broken_template(old: str, new: str) -> Callable[[Path, Path], list[str]]:
+    """A copy of the templates with one edit, used through --templates."""
+    def setup(data: Path, scratch: Path) -> list[str]:
+        templates = scratch / "templates"
+        shutil.copytree(REPO / "templates", templates)
+        path = templates / "project_table.html.j2"
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        return ["build", "--out", str(scratch / "out"), "--templates", str(templates)]
+    return setup
 
 
 def _new_with_path(data: Path, scratch: Path) -> list[str]:
@@ -134,8 +129,8 @@ TRAPS = [
     Trap("output-name-with-path", _replace("title: ", "output_name: ../../etc/passwd\ntitle: ", "department.yaml")),
     Trap("new-with-path", _new_with_path),
     Trap("fonts-dir-missing", _missing_fonts_dir),
-    Trap("template-syntax-error", _template_syntax_error),
-    Trap("template-undefined-value", _template_undefined),
+    Trap("template-syntax-error", _broken_template("{{ project.goal }}", "{{ project.goal }")),
+    Trap("template-undefined-value", _broken_template("{{ project.goal }}", "{{ project.goals }}")),
 ]
 
 
