@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -264,13 +264,17 @@ def _resolve_scalar(node: ScalarNode, path: FieldPath, loaded: LoadedFile) -> An
     if text in _BOOL:
         loaded.plain_texts[path] = text
         return _BOOL[text]
-    if _INT.fullmatch(text):
-        loaded.plain_texts[path] = text
-        return int(text)
-    if _DECIMAL.fullmatch(text):
-        loaded.plain_texts[path] = text
-        return Decimal(text)
-    return text
+    try:
+        if _INT.fullmatch(text):
+            number: int | Decimal = int(text)
+        elif _DECIMAL.fullmatch(text):
+            number = Decimal(text)
+        else:
+            return text
+    except (ValueError, InvalidOperation):  # beyond any real amount (4300+ digits, 1e99999999): text
+        return text
+    loaded.plain_texts[path] = text
+    return number
 
 
 def iter_values(node: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:

@@ -23,7 +23,8 @@ def _load(tmp_path: Path, text: str | bytes, name: str = "x.yaml"):
     ("a: NO", "NO"), ("a: yes", "yes"), ("a: on", "on"), ("a: 1:30", "1:30"),
     ("a: 2023-01-01", "2023-01-01"), ("a: 0012", "0012"), ("a: 0x1F", "0x1F"), ("a: .inf", ".inf"),
     ("a: 12", 12), ("a: 345.52", Decimal("345.52")), ("a: ~", None), ("a:", None), ("a: true", True),
-    ("a: '12'", "12"),
+    ("a: '12'", "12"), ("a: 1e40099999999999999999999999", "1e40099999999999999999999999"),
+    ("a: " + "9" * 5000, "9" * 5000),
 ])
 def test_plain_scalars_resolve_by_a_small_safe_rule_set(tmp_path, text, expected):
     loaded = _load(tmp_path, text)
