@@ -123,15 +123,40 @@ class PartJob:
     pdf: bytes | None = None
 
 
+def _lines(text: str, per_line: float) -> int:
+    return max(1, -(-len(text) // max(1, int(per_line))))
+
+
+def _estimate_front_pages(document: Document) -> int:
+    """Lines of 28 characters, 22 to a page: title (3 lines with the gap), headings, paragraphs."""
+    d = document.department
+    paragraphs = [*d.overall_target, *(f"（{m.number}）{m.text}" for m in d.measures)]
+    for t in d.sub_targets:
+        paragraphs += [f"（{t.number}）{t.heading}", "绩效目标：" + t.target, "绩效指标：" + t.indicators]
+    lines = 3 + 3 + sum(_lines("  " + text, 28) for text in paragraphs)  # title, the three 一、 headings
+    return -(-lines // 22)
+
+
+def _estimate_table_pages(project) -> int:
+    """The table's height from how its cells wrap (characters per line by column, as the
+    template's widths give them) against the 225 mm text block."""
+    line, pad = 4.8, 1.6  # mm: 五号 at line-height 1.3; cell padding
+    height = 2 * (line + pad)  # code row
+    height += max(4, _lines(f"预算数 {project.budget_text} 万元。其中：财政资金 {project.fiscal_funds_text} 万元。"
+                            + project.use, 39)) * line + pad
+    height += 4 * line + 2 * pad + max(2, _lines(project.goal, 39)) * line + pad + 2 * line + pad
+    for row in project.indicator_rows:
+        i = row.indicator
+        lines = max(_lines(i.name, 6), _lines(i.description, 19), _lines(i.value, 4), _lines(i.basis, 4),
+                    _lines(row.level2, 4) if row.level2_span == 1 else 1)
+        height += lines * line + pad
+    return 1 if height <= 225 else 1 + -(-int(height - 225) // 205)
+
+
 def _estimate_pages(part: Part, document: Document) -> int:
-    """Before anything is laid out: one page per table, and the front text at 28 × 22 characters."""
-    pages = len(part.projects)
-    if part.front:
-        d = document.department
-        chars = sum(map(len, d.overall_target)) + sum(len(m.text) for m in d.measures) + sum(
-            len(t.heading) + len(t.target) + len(t.indicators) + 28 for t in d.sub_targets)
-        pages += 1 + chars // (28 * 22)
-    return pages
+    """Before anything is laid out (an error here costs time, never correctness)."""
+    pages = sum(_estimate_table_pages(p) for p in part.projects)
+    return pages + (_estimate_front_pages(document) if part.front else 0)
 
 
 def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path,
