@@ -48,7 +48,8 @@ ROLE_CANDIDATES: dict[str, tuple[str, tuple[Candidate, ...]]] = {
     "kaiti": ("楷体（二级标题）", (
         Candidate("楷体_GB2312", official=True), Candidate("KaiTi_GB2312", official=True),
         Candidate("楷体", official=True), Candidate("KaiTi", official=True), Candidate("STKaiti", official=True),
-        Candidate("LXGW WenKai"), Candidate("LXGW WenKai GB"), Candidate("AR PL UKai CN"))),
+        Candidate("LXGW WenKai"), Candidate("LXGW WenKai GB"), Candidate("AR PL UKai CN"),
+        Candidate("Noto Serif CJK SC"))),  # no 楷体-style face at all: the body face, and a note says so
     "songti": ("宋体（页码）", (
         Candidate("宋体", official=True), Candidate("SimSun", official=True),
         Candidate("Noto Serif CJK SC"), Candidate("Source Han Serif SC"))),
