@@ -91,10 +91,6 @@ class FontSet:
     def __getitem__(self, role: str) -> FontChoice:
         return next(c for c in self.choices if c.role == role)
 
-    @property
-    def user_faces(self) -> tuple[Face, ...]:
-        return tuple(c.face for c in self.choices if c.face.from_user_dir)
-
     def fallback_notes(self) -> list[str]:
         fallbacks = [f"{c.role_label}→{c.family}" for c in self.choices if not c.official]
         if not fallbacks:

@@ -179,10 +179,6 @@ class Document:
         return sum((p.fiscal_funds for p in self.projects), Decimal(0))
 
     @property
-    def indicator_row_count(self) -> int:
-        return sum(len(p.indicator_rows) for p in self.projects)
-
-    @property
     def whole(self) -> Part:
         return Part(True, self.projects)
 
