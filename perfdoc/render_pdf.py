@@ -182,30 +182,31 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
     def pages_key(job: PartJob) -> str:  # a part's page count does not depend on where it starts
         return cache_key("pages", render_html(document, fonts, part=job.part, templates_dir=templates_dir), fonts_id)
 
+    def place(job: PartJob, first_page: int) -> None:
+        job.first_page, job.pdf = first_page, None
+        job.html = render_html(document, fonts, part=job.part, first_page=first_page, templates_dir=templates_dir)
+        job.key = cache_key("pdf-part", job.html, fonts_id)
+        job.pdf = cache.get(job.key)
+
     jobs = [PartJob(part, 0) for part in parts]
     for job in jobs:
         known = cache.get_json(pages_key(job))
         job.pages = known if isinstance(known, int) else _estimate_pages(job.part, document)
-    while True:  # at most a few passes: page counts, once known, are exact
+
+    def replace_all() -> None:
         first = 1
         for job in jobs:
             if job.first_page != first or not job.html:
-                job.first_page, job.pdf = first, None
-                job.html = render_html(document, fonts, part=job.part, first_page=first, templates_dir=templates_dir)
-                job.key = cache_key("pdf-part", job.html, fonts_id)
-                job.pdf = cache.get(job.key)
+                place(job, first)
             first += job.pages
-        todo = [job for job in jobs if job.pdf is None]
-        if not todo:
-            break
-        for job, (pdf, pages) in zip(todo, _render_parts(todo, fonts, templates_dir, progress, len(document.projects))):
-            job.pdf = pdf
-            cache.put(job.key, pdf)
-            cache.put_json(pages_key(job), pages)
-            if pages != job.pages:  # the estimate was wrong: later parts start elsewhere
-                job.pages = pages
-                for later in jobs[jobs.index(job) + 1:]:
-                    later.html = ""
+
+    def finished(job: PartJob, pdf: bytes, pages: int) -> None:
+        job.pdf = pdf
+        cache.put(job.key, pdf)
+        cache.put_json(pages_key(job), pages)
+        job.pages = pages  # when it differs from the estimate, the parts after it move
+
+    _lay_out_in_order(jobs, replace_all, finished, fonts, templates_dir, progress, len(document.projects))
     return merge_parts([job.pdf for job in jobs], lang=document_lang(whole_html))
 
 
@@ -214,27 +215,48 @@ def document_lang(html: str) -> str:
     return match.group(1) if match else "zh-CN"
 
 
-def _render_parts(jobs: list[PartJob], fonts: FontSet, templates_dir: Path, progress: Progress,
-                  total_projects: int) -> list[tuple[bytes, int]]:
-    """Lay out parts on both cores (one worker process each), reporting progress as they finish."""
-    done = 0
-    results: list[tuple[bytes, int]] = []
-    if len(jobs) == 1 or (os.cpu_count() or 1) < 2:
-        for job in jobs:
-            results.append(render_part(job.html, fonts, templates_dir))
-            done += len(job.part.projects)
-            progress.step(f"PDF 排版：{done}/{total_projects} 个项目")
-        return results
+WORKERS = 2  # the machines this runs on have two cores
+
+
+def _lay_out_in_order(jobs: list[PartJob], replace_all, finished, fonts: FontSet, templates_dir: Path,
+                      progress: Progress, total_projects: int) -> None:
+    """Lay out the parts that are not cached, two at a time, in document order.
+
+    Each part starts where the parts before it end, as far as that is known: exact page counts for
+    parts done, estimates for the rest. When a part turns out longer or shorter than estimated,
+    only the parts already started after it at the wrong page are laid out again (at most the
+    one other worker's), not the rest of the document.
+    """
     import weasyprint  # noqa: F401 - imported once here, shared by the forked workers
 
-    context = multiprocessing.get_context("fork")
-    with context.Pool(processes=2) as pool:
-        pending = [pool.apply_async(render_part, (job.html, fonts, templates_dir)) for job in jobs]
-        for job, result in zip(jobs, pending):
-            results.append(result.get())
-            done += len(job.part.projects)
+    running: dict[int, tuple[object, str]] = {}  # job index → (async result, key it was started with)
+    stale: list[object] = []  # results no longer wanted, still occupying a worker
+    done = 0
+    with multiprocessing.get_context("fork").Pool(processes=min(WORKERS, os.cpu_count() or 1)) as pool:
+        while True:
+            replace_all()
+            for index, (result, key) in list(running.items()):
+                if key != jobs[index].key:  # started at a page that is no longer right
+                    stale.append(running.pop(index)[0])
+            stale = [r for r in stale if not r.ready()]
+            if all(job.pdf is not None for job in jobs):
+                break
+            busy = len(running) + len(stale)
+            for index, job in enumerate(jobs):
+                if busy >= WORKERS:
+                    break
+                if job.pdf is None and index not in running:
+                    running[index] = (pool.apply_async(render_part, (job.html, fonts, templates_dir)), job.key)
+                    busy += 1
+            if not running:  # every worker busy with an unwanted part: wait for one to free up
+                stale[0].wait()
+                continue
+            index = min(running)
+            result, _ = running.pop(index)
+            pdf, pages = result.get()
+            finished(jobs[index], pdf, pages)
+            done += len(jobs[index].part.projects)
             progress.step(f"PDF 排版：{done}/{total_projects} 个项目")
-    return results
 
 
 def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:

@@ -109,3 +109,25 @@ def test_font_setting_change_renders_afresh(data_copy, tmp_path):
     shutil.copy(kai, fonts / kai.name)
     _build(data_copy, out, "--fonts", str(fonts))
     assert len(_cache_entries(out) - before) >= 3  # every PDF part and the DOCX rendered again
+
+
+def test_wrong_page_estimates_are_corrected_not_shipped(tmp_path, monkeypatch):
+    """A long document laid out in parts with every page-count estimate wrong still comes out
+    exactly as with right ones: page numbers, odd/even sides and outline follow the real counts."""
+    from perfdoc import render_pdf
+    from perfdoc.options import BuildOptions
+    from perfdoc.pipeline import build, load_document
+
+    from conftest import DATA
+
+    document, checked = load_document(DATA)
+    sources = [checked.department, *checked.projects]
+    right = build(document, BuildOptions(data_dir=DATA, out_dir=tmp_path / "right", use_cache=False,
+                                         projects_per_part=5), sources)
+    monkeypatch.setattr(render_pdf, "_estimate_pages", lambda part, document: 3 if part.front else 9)
+    wrong = build(document, BuildOptions(data_dir=DATA, out_dir=tmp_path / "wrong", use_cache=False,
+                                         projects_per_part=5), sources)
+    pdfs = [next(p for p in result.written if p.suffix == ".pdf").read_bytes() for result in (right, wrong)]
+    assert pdfs[0] == pdfs[1]
+    reader = pypdf.PdfReader(tmp_path / "wrong" / f"{STEM}.pdf")
+    assert [p.extract_text().strip().splitlines()[-1] for p in reader.pages[5:8]] == ["— 6 —", "— 7 —", "— 8 —"]
