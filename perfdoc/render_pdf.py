@@ -273,10 +273,10 @@ def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:
         writer.append(reader, import_outline=False)
         for level, title, page in _flat_outline(reader, reader.outline, 1):
             if level == 1:
-                current_top = parents.get(title) or writer.add_outline_item(title, page + offset)
+                current_top = parents.get(title) or writer.add_outline_item(title=title, page_number=page + offset)
                 parents[title] = current_top
             else:
-                writer.add_outline_item(title, page + offset, parent=current_top)
+                writer.add_outline_item(title=title, page_number=page + offset, parent=current_top)
         offset += len(reader.pages)
     first = pypdf.PdfReader(io.BytesIO(pdfs[0]))
     writer.add_metadata({k: v for k, v in (first.metadata or {}).items()})
