@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="只检查数据",
                            description="只检查数据，不生成文件。Validate only.")
     check.add_argument("--strict", action="store_true", help="有警告也以退出码 1 结束（warnings exit 1）")
+    check.add_argument("--lint", action="store_true",
+                       help="另外提示不可衡量的指标值、没有单位的数字、过时的年份（hints; exit status unchanged）")
 
     diff = sub.add_parser("diff", parents=[common], help="比较两个版本的数据",
                           description="比较某个 git 修订（默认 HEAD）与工作区（或 --to 修订）的数据：项目增删、"
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             from .commands import run_check
 
-            return run_check(args.data, strict=args.strict)
+            return run_check(args.data, strict=args.strict, lint=args.lint)
         if args.command == "diff":
             from .commands import run_diff
 

@@ -19,12 +19,19 @@ def _summary(projects: int, errors: int, warnings: int) -> str:
     return f"检查完成：{projects} 个项目文件，{errors} 个错误，{warnings} 个警告。"
 
 
-def run_check(data_dir: Path, *, strict: bool) -> int:
+def run_check(data_dir: Path, *, strict: bool, lint: bool = False) -> int:
     from .validator import check_data
 
     checked = check_data(data_dir)
     _report(checked.diagnostics)
     print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)), file=sys.stderr)
+    if lint and not checked.errors:
+        from .lint import project_hints
+
+        year = checked.department.data["year"]
+        hints = [h for p in checked.projects for h in project_hints(p, year)]
+        _report(hints)
+        print(f"--lint：{len(hints)} 条提示（不影响退出码）。", file=sys.stderr)
     if checked.errors or (strict and checked.warnings):
         if strict and checked.warnings and not checked.errors:
             print("--strict：警告按错误处理。", file=sys.stderr)

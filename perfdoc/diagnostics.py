@@ -15,6 +15,7 @@ from pathlib import Path
 class Severity(Enum):
     ERROR = "错误"
     WARNING = "警告"
+    HINT = "提示"  # check --lint only; never changes the exit status
 
 
 @dataclass(frozen=True, order=True)

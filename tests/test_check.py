@@ -118,3 +118,16 @@ def test_internal_errors_are_one_line_with_a_hint(monkeypatch, capsys):
     assert cli.main(["check"]) == cli.EXIT_INTERNAL
     err = capsys.readouterr().err
     assert "内部错误" in err and "--debug" in err and "Traceback" not in err
+
+
+def test_lint_hints_are_opt_in_and_never_change_the_exit_status():
+    plain = run_cli("check")
+    assert "提示:" not in plain.stderr
+    lint = run_cli("check", "--lint")
+    assert lint.returncode == 0
+    hints = [l for l in lint.stderr.splitlines() if ": 提示: " in l]
+    assert all(LOCATION.match(l.replace(": 提示:", ": 警告:")) for l in hints)
+    assert any("142001001.yaml" in l and "“183”只有数字，没有单位" in l for l in hints)
+    assert any("142001001.yaml" in l and "“提升”不可衡量" in l for l in hints)
+    assert any("142001005.yaml" in l and "2021 年" in l and "2023 年度" in l for l in hints)
+    assert not any("“每月底”" in l or "“及时”" in l for l in hints)  # time limits are measurable
