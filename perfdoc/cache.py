@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .fonts import FontSet
@@ -79,6 +80,14 @@ class BuildCache:
             write_atomically(self._path(key, suffix), content)
         except Exception:  # a cache that cannot be written only makes the next build slower
             pass
+
+    def get_or_make(self, key: str, make: Callable[[], bytes]) -> bytes:
+        """The cached bytes for `key`, or `make()`'s, stored for next time."""
+        content = self.get(key)
+        if content is None:
+            content = make()
+            self.put(key, content)
+        return content
 
     def get_json(self, key: str):
         raw = self.get(key, ".json")

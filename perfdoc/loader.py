@@ -33,7 +33,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from .diagnostics import Diagnostic, display_path
+from .diagnostics import Diagnostic, display_path, format_field_path
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a project file is a few KiB; 2 MiB is far beyond any real one
 MAX_DEPTH = 32
@@ -82,8 +82,6 @@ class LoadedFile:
         return Position(1, 1)
 
     def diagnostic(self, path: FieldPath, message: str, *, key: bool = False, **kwargs: Any) -> Diagnostic:
-        from .diagnostics import format_field_path
-
         pos = self.position_of(path, key=key)
         return Diagnostic(self.display, pos.line, pos.column, format_field_path(path), message, **kwargs)
 
@@ -244,8 +242,6 @@ def _convert(node: Node, path: FieldPath, loaded: LoadedFile, depth: int) -> Any
         if key in mapping:
             first = loaded.key_positions[key_path]
             pos = _position(key_node.start_mark)
-            from .diagnostics import format_field_path
-
             loaded.diagnostics.append(Diagnostic(
                 loaded.display, pos.line, pos.column, format_field_path(key_path),
                 f"重复的键 “{key}”（duplicate key）：第 {first.line} 行已有同名字段，请删去一个"))

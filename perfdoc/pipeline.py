@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Document, build_department, build_document, build_project
 from .cache import BuildCache, cache_key, font_identity
-from .output import refuse_data_dir, write_atomically
 from .fonts import FontSet, check_coverage, check_source_glyphs, choose_fonts
+from .layout import Layout, read_layout
 from .loader import LoadedFile
-from .layout import read_layout
-from .render_docx import render_docx
+from .model import Document, build_department, build_document, build_project
+from .options import BuildOptions
+from .output import refuse_data_dir, write_atomically
 from .progress import QUIET, Progress
+from .render_docx import render_docx
 from .render_html import render_html
 from .render_pdf import harfbuzz_subset_available, render_document_pdf, role_of_value, text_by_role
-from .options import BuildOptions
 from .validator import CheckedData, check_data
 
 
@@ -59,7 +59,7 @@ def build(document: Document, options: BuildOptions, sources: list[LoadedFile] =
     html = render_html(document, fonts, templates_dir=options.templates_dir)
     layout = read_layout(html)
     check_coverage(fonts, text_by_role(layout))
-    pdf = render_document_pdf(document, fonts, html, options.templates_dir, cache, progress,
+    pdf = render_document_pdf(document, fonts, html, layout.lang, options.templates_dir, cache, progress,
                               options.projects_per_part)
     progress.step("DOCX")
     docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
@@ -73,11 +73,8 @@ def build(document: Document, options: BuildOptions, sources: list[LoadedFile] =
     return BuildResult(list(outputs), build_notes(fonts))
 
 
-def render_cached_docx(layout, html: str, fonts: FontSet, reference: Path | None, cache: BuildCache) -> bytes:
-    reference_bytes = reference.read_bytes() if reference and reference.is_file() else None
-    key = cache_key("docx", html, font_identity(fonts), reference_bytes or b"")
-    docx = cache.get(key)
-    if docx is None:
-        docx = render_docx(layout, fonts, reference)
-        cache.put(key, docx)
-    return docx
+def render_cached_docx(layout: Layout, html: str, fonts: FontSet, reference: Path | None,
+                       cache: BuildCache) -> bytes:
+    reference_bytes = reference.read_bytes() if reference and reference.is_file() else b""
+    key = cache_key("docx", html, font_identity(fonts), reference_bytes)
+    return cache.get_or_make(key, lambda: render_docx(layout, fonts, reference))

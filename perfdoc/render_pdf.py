@@ -14,7 +14,6 @@ import io
 import logging
 import multiprocessing
 import os
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +116,7 @@ def render_part(html: str, fonts: FontSet, templates_dir: Path) -> tuple[bytes, 
 class PartJob:
     part: Part
     pages: int  # known from the cache or an earlier pass, else an estimate
+    pages_key: str = ""  # where the part's real page count is cached
     first_page: int = 1
     html: str = ""
     key: str = ""
@@ -159,7 +159,7 @@ def _estimate_pages(part: Part, document: Document) -> int:
     return pages + (_estimate_front_pages(document) if part.front else 0)
 
 
-def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path,
+def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lang: str, templates_dir: Path,
                         cache: BuildCache, progress: Progress, projects_per_part: int) -> bytes:
     """The PDF: from the cache where nothing changed, else laid out, in parts when long.
 
@@ -171,16 +171,11 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
     fonts_id = font_identity(fonts)
     parts = document.parts(projects_per_part)
     if len(parts) == 1:
-        key = cache_key("pdf", whole_html, fonts_id)
-        pdf = cache.get(key)
-        if pdf is None:
+        def lay_out_whole() -> bytes:
             progress.step(f"PDF 排版（{len(document.projects)} 个项目）")
-            pdf, _ = render_part(whole_html, fonts, templates_dir)
-            cache.put(key, pdf)
-        return pdf
+            return render_part(whole_html, fonts, templates_dir)[0]
 
-    def pages_key(job: PartJob) -> str:  # a part's page count does not depend on where it starts
-        return cache_key("pages", render_html(document, fonts, part=job.part, templates_dir=templates_dir), fonts_id)
+        return cache.get_or_make(cache_key("pdf", whole_html, fonts_id), lay_out_whole)
 
     def place(job: PartJob, first_page: int) -> None:
         job.first_page, job.pdf = first_page, None
@@ -188,10 +183,12 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
         job.key = cache_key("pdf-part", job.html, fonts_id)
         job.pdf = cache.get(job.key)
 
-    jobs = [PartJob(part, 0) for part in parts]
-    for job in jobs:
-        known = cache.get_json(pages_key(job))
-        job.pages = known if isinstance(known, int) else _estimate_pages(job.part, document)
+    jobs = []
+    for part in parts:  # a part's page count does not depend on where it starts: keyed without it
+        pages_key = cache_key("pages", render_html(document, fonts, part=part, templates_dir=templates_dir), fonts_id)
+        known = cache.get_json(pages_key)
+        jobs.append(PartJob(part, known if isinstance(known, int) else _estimate_pages(part, document),
+                            pages_key=pages_key))
 
     def replace_all() -> None:
         first = 1
@@ -203,16 +200,11 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
     def finished(job: PartJob, pdf: bytes, pages: int) -> None:
         job.pdf = pdf
         cache.put(job.key, pdf)
-        cache.put_json(pages_key(job), pages)
+        cache.put_json(job.pages_key, pages)
         job.pages = pages  # when it differs from the estimate, the parts after it move
 
     _lay_out_in_order(jobs, replace_all, finished, fonts, templates_dir, progress, len(document.projects))
-    return merge_parts([job.pdf for job in jobs], lang=document_lang(whole_html))
-
-
-def document_lang(html: str) -> str:
-    match = re.search(r'<html lang="([^"]+)"', html)
-    return match.group(1) if match else "zh-CN"
+    return merge_parts([job.pdf for job in jobs], lang=lang or "zh-CN")
 
 
 WORKERS = 2  # the machines this runs on have two cores

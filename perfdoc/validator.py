@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .diagnostics import Diagnostic, Severity, UserError, format_field_path
+from .diagnostics import Diagnostic, Severity, UserError
 from .loader import FieldPath, LoadedFile, load_yaml_file
 from .profile import DEFAULT_PROFILE, Profile, load_profile, profile_path
 from .schema import build_schema
