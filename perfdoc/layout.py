@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from .diagnostics import UserError
+
 
 @dataclass
 class Paragraph:
@@ -58,16 +60,25 @@ class Layout:
     lang: str
     sections: list[Section] = field(default_factory=list)
 
-    def tables(self) -> list[Table]:
-        return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
+
+class TemplateMarkupError(UserError):
+    """The templates produced markup this reader does not know: a template mistake, not data's."""
+
+
+# What the templates may use. Anything else stops the build: a tag or class this reader does not
+# know would otherwise vanish from the DOCX while still showing in the PDF.
+PARAGRAPH_CLASSES = {"doc-title-line", "heading-1", "heading-2", "body"}
+STRUCTURE_TAGS = {"html", "head", "meta", "title", "style", "body", "section", "div", "colgroup", "col", "thead",
+                  "tbody", "tr", "table"}
+TEXT_BLOCKS = {"h2", "h3", "p"}
+CELL_TAGS = {"td", "th"}
+INLINE_SPANS = {"nowrap"}  # <span class="nowrap"> inside a cell: a CSS hint only, its text is kept
 
 
 class _Reader(HTMLParser):
     """A strict little reader for the templates' HTML subset."""
 
-    TEXT_BLOCKS = {"h1", "h2", "h3", "p"}
-
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.layout = Layout("", "", "", "", "")
         self._text: list[str] | None = None
@@ -78,86 +89,126 @@ class _Reader(HTMLParser):
         self._in_head = False
         self._group = -1
         self._in_title = False
+        self._in_style = False
         self._title_parts: list[str] = []
         self._in_title_span = False
 
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        cls = a.get("class") or ""
+    def _refuse(self, what: str) -> TemplateMarkupError:
+        line, column = self.getpos()
+        return TemplateMarkupError(
+            f"模板错误（template error）: 生成的 HTML 第 {line} 行第 {column + 1} 列：{what}。"
+            "perfdoc 只认识模板所用的标签和样式类（perfdoc/layout.py），请检查模板")
+
+    def _section(self) -> Section:
+        if not self.layout.sections:
+            raise self._refuse("内容不在任何 <section> 之内")
+        return self.layout.sections[-1]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {name: value or "" for name, value in attrs}
+        cls = a.get("class", "")
         if tag == "html":
             self.layout.lang = a.get("lang", "")
         elif tag == "title":
             self._in_title = True
+        elif tag == "style":
+            self._in_style = True
         elif tag == "meta":
             name = a.get("name")
             if name in ("author", "description", "keywords"):
                 setattr(self.layout, {"description": "subject"}.get(name, name), a.get("content", ""))
-        elif tag in ("section", "div") and a.get("data-bookmark") is not None or tag == "section":
+        elif tag == "section" or (tag == "div" and "data-bookmark" in a):
             self.layout.sections.append(Section(cls, a.get("data-bookmark", "")))
-        elif tag == "span" and "doc-title-line" in cls:
+        elif tag == "h1" and cls == "doc-title":
+            pass  # its lines are the <span class="doc-title-line"> inside
+        elif tag == "span" and cls == "doc-title-line":
             self._text, self._block_style, self._in_title_span = [], cls, True
-        elif tag in self.TEXT_BLOCKS:
+        elif tag == "span" and cls in INLINE_SPANS and self._cell is not None:
+            pass
+        elif tag in TEXT_BLOCKS:
+            if cls not in PARAGRAPH_CLASSES:
+                raise self._refuse(f"段落 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(sorted(PARAGRAPH_CLASSES))}）")
             self._text, self._block_style = [], cls
         elif tag == "table":
             self._table = Table(cls, [])
             self._group = -1
         elif tag == "col" and self._table is not None:
-            self._table.column_widths_mm.append(_width_mm(a.get("style", "")))
+            self._table.column_widths_mm.append(self._width_mm(a.get("style", "")))
         elif tag == "thead":
             self._in_head = True
         elif tag == "tbody":
             self._group += 1
         elif tag == "tr":
+            if self._table is None:
+                raise self._refuse("<tr> 不在 <table> 之内")
             self._row = Row([], self._in_head, -1 if self._in_head else self._group, cls)
-        elif tag in ("td", "th"):
-            self._cell = Cell("", cls, tag == "th", int(a.get("colspan", 1)), int(a.get("rowspan", 1)))
+        elif tag in CELL_TAGS:
+            if self._row is None:
+                raise self._refuse(f"<{tag}> 不在 <tr> 之内")
+            self._cell = Cell("", cls, tag == "th", self._span(a, "colspan"), self._span(a, "rowspan"))
             self._text = []
+        elif tag not in STRUCTURE_TAGS or tag == "div":
+            shown = f'<{tag} class="{cls}">' if cls else f"<{tag}>"
+            raise self._refuse(f"不认识的标签 {shown}")
 
-    def handle_endtag(self, tag):
+    def _span(self, attrs: dict[str, str], name: str) -> int:
+        value = attrs.get(name, "1")
+        if not value.isdigit() or int(value) < 1:
+            raise self._refuse(f"{name}=\"{value}\" 应为正整数")
+        return int(value)
+
+    def _width_mm(self, style: str) -> float:
+        """`width: 8.6mm` → 8.6: column widths are written once, in the template's <col> tags."""
+        for declaration in style.split(";"):
+            name, _, value = declaration.partition(":")
+            if name.strip() == "width" and value.strip().endswith("mm"):
+                try:
+                    return float(value.strip()[:-2])
+                except ValueError:
+                    break
+        raise self._refuse(f"<col> 需要 style=\"width: …mm\"，实际是 “{style}”")
+
+    def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
             self.layout.title = "".join(self._title_parts).strip()
+        elif tag == "style":
+            self._in_style = False
         elif tag == "span" and self._in_title_span:
             self._in_title_span = False
             self._add_paragraph()
-        elif tag in self.TEXT_BLOCKS and self._text is not None:
+        elif tag in TEXT_BLOCKS and self._text is not None:
             self._add_paragraph()
-        elif tag in ("td", "th") and self._cell is not None:
+        elif tag in CELL_TAGS and self._cell is not None and self._row is not None:
             self._cell.text = "".join(self._text or []).strip()
             self._row.cells.append(self._cell)
             self._cell, self._text = None, None
-        elif tag == "tr" and self._row is not None:
+        elif tag == "tr" and self._row is not None and self._table is not None:
             self._table.rows.append(self._row)
             self._row = None
         elif tag == "thead":
             self._in_head = False
         elif tag == "table" and self._table is not None:
-            self.layout.sections[-1].blocks.append(self._table)
+            self._section().blocks.append(self._table)
             self._table = None
 
-    def _add_paragraph(self):
-        text = "".join(self._text).strip()
+    def _add_paragraph(self) -> None:
+        text = "".join(self._text or []).strip()
         if text:
-            self.layout.sections[-1].blocks.append(Paragraph(self._block_style, text))
+            self._section().blocks.append(Paragraph(self._block_style, text))
         self._text = None
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._in_title:
             self._title_parts.append(data)
         elif self._text is not None:
             self._text.append(" ".join(data.split()) if data.strip() else "")
-
-
-def _width_mm(style: str) -> float:
-    """`width: 8.6mm` → 8.6: column widths are written once, in the template's <col> tags."""
-    for declaration in style.split(";"):
-        name, _, value = declaration.partition(":")
-        if name.strip() == "width" and value.strip().endswith("mm"):
-            return float(value.strip()[:-2])
-    raise ValueError(f"<col> needs style=\"width: …mm\", got {style!r}")
+        elif data.strip() and not self._in_style:
+            raise self._refuse(f"文字 “{data.strip()[:20]}” 不在段落或单元格之内")
 
 
 def read_layout(html: str) -> Layout:
+    """The layout of perfdoc's own HTML; markup outside the templates' subset is a TemplateMarkupError."""
     reader = _Reader()
     reader.feed(html)
     reader.close()

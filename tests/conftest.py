@@ -30,14 +30,44 @@ def run_cli(*args: str, cwd: Path = REPO) -> Run:
 
 STEM = "唐山市公安局海港经济开发区分局2023年部门预算绩效目标"
 
+# The open CJK faces the tests measure pages with. They are handed to every full build as a
+# font folder (`--fonts`), which perfdoc prefers over installed fonts, so page counts and line
+# breaks are the same on a machine that has 仿宋_GB2312 or 霞鹜文楷 installed as on one without.
+PINNED_FONT_FILES = ("NotoSerifCJK-Regular.ttc", "NotoSerifCJK-Bold.ttc", "NotoSansCJK-Regular.ttc")
+FONT_SEARCH_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/noto-cjk"),
+                    Path("/usr/share/fonts/google-noto-cjk"))
+
+
+def _find_font(name: str) -> Path | None:
+    return next((folder / name for folder in FONT_SEARCH_DIRS if (folder / name).is_file()), None)
+
 
 @pytest.fixture(scope="session")
-def seed_build(tmp_path_factory) -> Path:
+def pinned_fonts(tmp_path_factory) -> Path:
+    """A font folder with links to the Noto CJK files (skips where fonts-noto-cjk is missing)."""
+    found = {name: _find_font(name) for name in PINNED_FONT_FILES}
+    if not all(found.values()):
+        pytest.skip("fonts-noto-cjk is not installed (bash setup.sh installs it)")
+    folder = tmp_path_factory.mktemp("fonts")
+    for name, path in found.items():
+        (folder / name).symlink_to(path)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seed_build(tmp_path_factory, pinned_fonts) -> Path:
     """One real build of the shipped data (HTML, PDF, DOCX), shared by the output tests."""
     out = tmp_path_factory.mktemp("seed-build")
-    result = run_cli("build", "--out", str(out))
+    result = run_cli("build", "--out", str(out), "--fonts", str(pinned_fonts))
     assert result.returncode == 0, result.stderr
     return out
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses a full build of the seed document is slow, wherever it is written."""
+    for item in items:
+        if "seed_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -164,15 +165,14 @@ def _assert_clear_messages(code: int, stderr: str) -> None:
     for line in stderr.splitlines():
         if line.startswith(" ") or not line.strip():
             continue  # continuation lines of a multi-line message
-        assert DIAGNOSTIC.match(line) or SUMMARY.match(line) or line.startswith("错误: "), line
+        # Only the data was mutated, so every problem is in a data file and must name it.
+        assert DIAGNOSTIC.match(line) or SUMMARY.match(line), line
         match = DIAGNOSTIC.match(line)
         if match:
             assert int(match["line"]) >= 1 and int(match["col"]) >= 1
 
 
-SHIPPED = _digest(DATA)
-
-
+@pytest.mark.slow
 @given(case=mutated_data())
 def test_check_answers_every_mutation_clearly(tmp_path_factory, case):
     path, content = case
@@ -195,6 +195,7 @@ REALISTIC = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=max(12, settings.default.max_examples // 200))  # 12 in CI, 50 in the long run
 @given(text=st.text(alphabet=REALISTIC, min_size=1, max_size=60))
 def test_any_text_value_either_renders_literally_or_is_refused_clearly(tmp_path_factory, text):
@@ -225,8 +226,3 @@ def test_any_text_value_either_renders_literally_or_is_refused_clearly(tmp_path_
         assert written == []
     shutil.rmtree(folder)
     shutil.rmtree(out, ignore_errors=True)
-
-
-def test_shipped_data_never_changes():
-    """Runs last in this module: none of the examples touched data/."""
-    assert _digest(DATA) == SHIPPED

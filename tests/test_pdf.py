@@ -93,8 +93,8 @@ def test_outline_metadata_and_language(seed_build):
     assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
 
 
-def test_same_input_gives_identical_bytes(seed_build, tmp_path):
-    result = run_cli("build", "--out", str(tmp_path))
+def test_same_input_gives_identical_bytes(seed_build, pinned_fonts, tmp_path):
+    result = run_cli("build", "--out", str(tmp_path), "--fonts", str(pinned_fonts))
     assert result.returncode == 0
     assert (tmp_path / f"{STEM}.pdf").read_bytes() == (seed_build / f"{STEM}.pdf").read_bytes()
     assert (tmp_path / f"{STEM}.html").read_bytes() == (seed_build / f"{STEM}.html").read_bytes()
@@ -123,6 +123,7 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_yaml_text_is_rendered_literally_and_fetches_nothing(data_copy, tmp_path):
     hostile = '<img src="file:///etc/passwd"></td>{{ 7*7 }}'
     _edit(data_copy / "projects" / "142001001.yaml", "goal: 按月工资表，及时支付工资保险费用",
@@ -152,13 +153,14 @@ def test_url_fetcher_refuses_files_outside_the_allowed_folders(tmp_path):
     assert fetch.fetch((tmp_path / "ok.css").as_uri())
 
 
-def test_long_table_repeats_its_header_and_never_splits_a_row(data_copy, tmp_path):
+@pytest.mark.slow
+def test_long_table_repeats_its_header_and_never_splits_a_row(data_copy, pinned_fonts, tmp_path):
     row = ("      - name: 指标{n}\n        description: 第{n}行的绩效指标描述，写得足够长以便换行，"
            "检查同一行不会被拆到两页上去。\n        value: '{n} 项'\n        basis: 年度计划\n")
     rows = "".join(row.format(n=n) for n in range(1, 61))
     _edit(data_copy / "projects" / "142001001.yaml", "    质量指标:\n", rows + "    质量指标:\n")
     out = tmp_path / "out"
-    assert run_cli("build", "--data", str(data_copy), "--out", str(out)).returncode == 0
+    assert run_cli("build", "--data", str(data_copy), "--out", str(out), "--fonts", str(pinned_fonts)).returncode == 0
     with pdfplumber.open(out / f"{STEM}.pdf") as pdf:
         pages = [p.extract_text() or "" for p in pdf.pages]
         cells = [[_squash(c) for t in p.extract_tables() for row in t for c in row if c] for p in pdf.pages]
@@ -195,3 +197,18 @@ def test_build_refuses_to_write_into_the_data_folder(data_copy):
     result = run_cli("build", "--data", str(data_copy), "--out", str(data_copy / "out"))
     assert result.returncode == 1 and "从不往数据目录里写文件" in result.stderr
     assert sorted(p.relative_to(data_copy) for p in data_copy.rglob("*")) == before
+
+
+def _tree(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `folder`, hidden ones included: its bytes and modification time."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_a_build_of_the_shipped_data_leaves_data_untouched(pinned_fonts, tmp_path):
+    """The real data/ folder, built and checked in place: no file added, changed or touched."""
+    before = _tree(DATA)
+    assert run_cli("build", "--data", str(DATA), "--out", str(tmp_path / "out"), "--fonts", str(pinned_fonts)).returncode == 0
+    assert run_cli("check", "--data", str(DATA), "--lint").returncode == 0
+    assert _tree(DATA) == before
