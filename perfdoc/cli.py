@@ -15,7 +15,6 @@ from . import __version__
 from .diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ("build", "check", "diff", "new", "schema")
 
 DESCRIPTION = """\
@@ -43,7 +42,7 @@ class _ChineseParser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common: argparse.ArgumentParser = _ChineseParser(add_help=False)
     common.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
                         help="数据目录（data directory），默认 data/")
     common.add_argument("--debug", action="store_true", help="内部错误时打印完整回溯（show tracebacks）")
@@ -91,9 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--name", default="", help="预算项目名称")
 
     schema = sub.add_parser("schema", parents=[common], help="重新生成 schema.json",
-                            description="按默认指标体系配置重新生成 schema.json。Regenerate schema.json.")
-    schema.add_argument("--output", type=Path, default=ROOT / "schema.json", metavar="FILE",
-                        help="写到哪个文件，默认仓库根目录的 schema.json")
+                            description="按数据目录所用的指标体系配置（department.yaml 的 profile）重新生成 schema.json。"
+                                        "Regenerate schema.json for the data folder's profile.")
+    schema.add_argument("--output", type=Path, default=None, metavar="FILE",
+                        help="写到哪个文件，默认数据目录旁的 schema.json（项目文件第一行的 ../../schema.json 指向它）")
     return parser
 
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schema":
             from .commands import run_schema
 
-            return run_schema(args.output)
+            return run_schema(args.data, args.output)
         from .commands import run_build
         from .options import BuildOptions
 

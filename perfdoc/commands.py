@@ -83,10 +83,14 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
     return 0
 
 
-def run_schema(output: Path) -> int:
+def run_schema(data_dir: Path, output: Path | None) -> int:
+    """The schema of the profile `data_dir` uses, written beside the data folder by default:
+    that is where the `# yaml-language-server: $schema=../../schema.json` line of its files points."""
     from .schema import schema_text
+    from .validator import select_profile_for
 
-    text = schema_text(load_profile(profile_path(DEFAULT_PROFILE)))
+    text = schema_text(select_profile_for(data_dir))
+    output = output or data_dir.parent / "schema.json"
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:

@@ -75,3 +75,25 @@ def test_root_schema_dispatches_on_file_shape():
     assert not list(validator.iter_errors(data))
     data["budget"] = "很多"
     assert any(e.validator == "type" for e in validator.iter_errors(data))
+
+
+def test_schema_command_follows_the_data_folders_profile(tmp_path):
+    """`schema --data DIR` writes the schema of DIR's profile beside DIR, where the modelines point."""
+    import shutil
+
+    from conftest import run_cli
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    (data / "profiles").mkdir()
+    (data / "profiles" / "mine.yaml").write_text(
+        "name: 本单位格式\ncheckpoints: [6月底, 12月底]\nlevels:\n  产出指标: [数量指标]\n  成本指标: [经济成本指标]\n",
+        encoding="utf-8")
+    department = data / "department.yaml"
+    department.write_text(department.read_text(encoding="utf-8") + "profile: mine\n", encoding="utf-8")
+    result = run_cli("schema", "--data", str(data))
+    assert result.returncode == 0, result.stderr
+    written = json.loads((tmp_path / "schema.json").read_text(encoding="utf-8"))
+    text = json.dumps(written, ensure_ascii=False)
+    assert "经济成本指标" in text and "9月底" not in text and "10月底" not in text
+    assert "效果指标" not in text
