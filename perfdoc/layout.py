@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from .diagnostics import UserError
+from .tables import CELL_LOOKS
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Paragraph:
 @dataclass
 class Cell:
     text: str
-    style: str  # class: label, level1, description …
+    style: str  # its look (perfdoc.tables.CELL_LOOKS): label, level, left, center
     header: bool  # <th>
     colspan: int = 1
     rowspan: int = 1
@@ -39,7 +40,7 @@ class Row:
 
 @dataclass
 class Table:
-    style: str  # project-info, indicators
+    style: str  # facts, indicators
     column_widths_mm: list[float]
     rows: list[Row] = field(default_factory=list)
 
@@ -145,6 +146,8 @@ class _Reader(HTMLParser):
         elif tag in CELL_TAGS:
             if self._row is None:
                 raise self._refuse(f"<{tag}> 不在 <tr> 之内")
+            if cls not in CELL_LOOKS:
+                raise self._refuse(f"单元格 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(CELL_LOOKS)}）")
             self._cell = Cell("", cls, tag == "th", self._span(a, "colspan"), self._span(a, "rowspan"))
             self._text = []
         elif tag not in STRUCTURE_TAGS or tag == "div":

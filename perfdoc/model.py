@@ -11,7 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .fields import INDICATOR_FIELDS, PROJECT_FIELDS
 from .profile import Profile
+from .tables import GridTable, amount_text, record_tables
 
 CHINESE_NUMERALS = "零一二三四五六七八九十"
 
@@ -25,19 +27,26 @@ def chinese_number(n: int) -> str:
     return text + (CHINESE_NUMERALS[ones] if ones else "")
 
 
-def amount_text(value: Decimal) -> str:
-    """An amount in 万元 as the author wrote it (`345.52`, `20.1`, `1174`), never `1.2E+3`."""
-    return format(value, "f")
-
-
 @dataclass(frozen=True)
 class Indicator:
-    """One 三级指标: one row of the indicator grid."""
+    """One 三级指标: one row of the indicator grid, every field kept separate (perfdoc.fields)."""
 
     name: str
-    description: str
-    value: str
-    basis: str
+    description: str = ""
+    nature: str = ""
+    value: str = ""
+    unit: str = ""
+    weight: Decimal | None = None
+    direction: str = ""
+    value_type: str = ""
+    basis: str = ""
+    explanation: str = ""
+    scoring: str = ""
+    remark: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields that are filled in, by key (what a joined cell and the diff read)."""
+        return {key: getattr(self, key) for key in INDICATOR_FIELDS if getattr(self, key) not in ("", None)}
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class IndicatorRow:
 @dataclass(frozen=True)
 class Level2Group:
     name: str
-    indicators: tuple[Indicator, ...]
+    indicators: tuple[Indicator, ...]  # empty: printed as one empty row (profile empty_level2: row)
 
 
 @dataclass(frozen=True)
@@ -68,14 +77,37 @@ class Level1Group:
 
     @property
     def row_count(self) -> int:
-        return sum(len(group.indicators) for group in self.groups)
+        return sum(max(1, len(group.indicators)) for group in self.groups)
+
+
+@dataclass(frozen=True)
+class IndicatorBlock:
+    """A goal and its indicators: the one block of a Hebei table, or 长期 / 年度 of an 88号 form."""
+
+    source: str  # annual or long_term (perfdoc.fields.BLOCK_SOURCES)
+    goal: str
+    groups: tuple[Level1Group, ...]
+
+    @property
+    def rows(self) -> tuple[IndicatorRow, ...]:
+        rows: list[IndicatorRow] = []
+        for level1 in self.groups:
+            for g, level2 in enumerate(level1.groups):
+                for i, indicator in enumerate(level2.indicators):
+                    rows.append(IndicatorRow(
+                        level1=level1.name,
+                        level2=level2.name,
+                        indicator=indicator,
+                        level1_span=level1.row_count if g == 0 and i == 0 else 0,
+                        level2_span=len(level2.indicators) if i == 0 else 0,
+                    ))
+        return tuple(rows)
 
 
 @dataclass(frozen=True)
 class PlanPoint:
     label: str  # 3月底 …
     percent: Decimal | None  # None: left blank
-    columns: int = 1  # grid columns the checkpoint's cells span (see plan_column_spans)
 
     @property
     def text(self) -> str:
@@ -84,15 +116,26 @@ class PlanPoint:
 
 @dataclass(frozen=True)
 class Project:
+    """One budget project: its facts (perfdoc.fields.PROJECT_FIELDS), plan, blocks and table grid."""
+
     code: str
     name: str
-    budget: Decimal
-    fiscal_funds: Decimal
-    use: str
+    facts: tuple[tuple[str, Any], ...]  # every header field the file fills in, by key
     spending_plan: tuple[PlanPoint, ...]
-    goal: str
-    indicator_groups: tuple[Level1Group, ...]
+    blocks: tuple[IndicatorBlock, ...]
+    tables: tuple[GridTable, ...]
     source_file: str
+
+    def fact(self, key: str) -> Any:
+        return dict(self.facts).get(key)
+
+    @property
+    def budget(self) -> Decimal:
+        return _decimal(self.fact("budget") or 0)
+
+    @property
+    def fiscal_funds(self) -> Decimal:
+        return _decimal(self.fact("fiscal_funds") or 0)
 
     @property
     def budget_text(self) -> str:
@@ -103,25 +146,25 @@ class Project:
         return amount_text(self.fiscal_funds)
 
     @property
-    def title(self) -> str:
-        """`142001001 劳务派遣工资`: how the project is named in the outline and in messages."""
-        return f"{self.code} {self.name}"
+    def annual(self) -> IndicatorBlock | None:
+        return next((b for b in self.blocks if b.source == "annual"), None)
+
+    @property
+    def goal(self) -> str:
+        return self.annual.goal if self.annual else ""
+
+    @property
+    def indicator_groups(self) -> tuple[Level1Group, ...]:
+        return self.annual.groups if self.annual else ()
 
     @property
     def indicator_rows(self) -> tuple[IndicatorRow, ...]:
-        rows: list[IndicatorRow] = []
-        for level1 in self.indicator_groups:
-            for g, level2 in enumerate(level1.groups):
-                for i, indicator in enumerate(level2.indicators):
-                    opens_level1 = g == 0 and i == 0
-                    rows.append(IndicatorRow(
-                        level1=level1.name,
-                        level2=level2.name,
-                        indicator=indicator,
-                        level1_span=level1.row_count if opens_level1 else 0,
-                        level2_span=len(level2.indicators) if i == 0 else 0,
-                    ))
-        return tuple(rows)
+        return self.annual.rows if self.annual else ()
+
+    @property
+    def title(self) -> str:
+        """`142001001 劳务派遣工资`: how the project is named in the outline and in messages."""
+        return f"{self.code} {self.name}"
 
 
 @dataclass(frozen=True)
@@ -139,15 +182,39 @@ class SubTarget:
 
 
 @dataclass(frozen=True)
+class DepartmentTable:
+    """The 部门整体支出绩效目标表: the department as one record, in its own profile's table."""
+
+    profile: Profile
+    facts: tuple[tuple[str, Any], ...]
+    blocks: tuple[IndicatorBlock, ...]
+    tables: tuple[GridTable, ...]
+
+    @property
+    def title(self) -> str:
+        return self.profile.table_title
+
+
+@dataclass(frozen=True)
 class Department:
     name: str
     year: int
     title: str
     output_name: str
+    # The narrative is optional: a department may submit tables only.
     overall_target: tuple[str, ...]
     sub_targets: tuple[SubTarget, ...]
     measures: tuple[NumberedItem, ...]
     fonts_dir: Path | None
+    table: DepartmentTable | None = None
+
+    @property
+    def headings(self) -> dict[str, str]:
+        """`一、总体绩效目标` …, numbered over the sections this department writes (each is optional)."""
+        sections = [("overall", "总体绩效目标", self.overall_target), ("sub_targets", "分项绩效目标", self.sub_targets),
+                    ("measures", "目标规划及保障措施", self.measures)]
+        present = [(key, title) for key, title, content in sections if content]
+        return {key: f"{chinese_number(i)}、{title}" for i, (key, title) in enumerate(present, 1)}
 
 
 @dataclass(frozen=True)
@@ -190,64 +257,77 @@ class Document:
         return [Part(i == 0, run) for i, run in enumerate(runs)]
 
 
-PLAN_GRID_COLUMNS = 6  # the table's grid right of the label column (templates/project_table.html.j2)
-
-
-def plan_column_spans(count: int, columns: int = PLAN_GRID_COLUMNS) -> tuple[int, ...]:
-    """Spread `count` checkpoints over the grid, wider cells at the ends: 4 → (2, 1, 1, 2)."""
-    if not 0 < count <= columns:
-        raise ValueError(f"{count} checkpoints do not fit {columns} columns")
-    spans = [1] * count
-    extra, turn = columns - count, 0
-    while extra:
-        spans[0 if turn % 2 == 0 else -1] += 1
-        extra, turn = extra - 1, turn + 1
-    return tuple(spans)
-
-
 def _decimal(value: int | Decimal) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
+def _indicator(row: dict[str, Any]) -> Indicator:
+    return Indicator(**{key: value for key, value in row.items() if value is not None})
+
+
+def build_blocks(data: dict[str, Any], profile: Profile) -> tuple[IndicatorBlock, ...]:
+    """Each of the profile's blocks from its data; indicator groups follow the profile's order."""
+    blocks = []
+    for spec in profile.blocks:
+        source = data if spec.source == "annual" else (data.get(spec.source) or {})
+        authored = source.get("indicators") or {}
+        groups = []
+        for level1, level2s in profile.levels:
+            present = authored.get(level1) or {}
+            level2_groups = tuple(
+                Level2Group(level2, tuple(_indicator(row) for row in present[level2] or ()))
+                for level2 in level2s
+                if level2 in present and (present[level2] or profile.empty_level2 == "row"))
+            if level2_groups:
+                groups.append(Level1Group(level1, level2_groups))
+        blocks.append(IndicatorBlock(spec.source, source.get("goal") or "", tuple(groups)))
+    return tuple(blocks)
+
+
+def _plan(data: dict[str, Any], profile: Profile) -> tuple[PlanPoint, ...]:
+    plan = data.get("spending_plan") or {}
+    return tuple(PlanPoint(point, None if plan.get(point) is None else _decimal(plan[point]))
+                 for point in profile.checkpoints)
+
+
 def build_project(data: dict[str, Any], profile: Profile, source_file: str) -> Project:
-    """Indicator groups follow the profile's order, whatever order the YAML lists them in."""
-    groups = []
-    for level1, level2s in profile.levels:
-        authored = data["indicators"].get(level1, {})
-        level2_groups = tuple(
-            Level2Group(level2, tuple(Indicator(**row) for row in authored[level2]))
-            for level2 in level2s if level2 in authored
-        )
-        if level2_groups:
-            groups.append(Level1Group(level1, level2_groups))
-    plan = data["spending_plan"]
+    facts = tuple((key, data[key]) for key in PROJECT_FIELDS if data.get(key) is not None)
+    plan = _plan(data, profile)
+    blocks = build_blocks(data, profile)
     return Project(
         code=data["code"],
         name=data["name"],
-        budget=_decimal(data["budget"]),
-        fiscal_funds=_decimal(data["fiscal_funds"]),
-        use=data["use"],
-        spending_plan=tuple(
-            PlanPoint(point, None if plan[point] is None else _decimal(plan[point]), span)
-            for point, span in zip(profile.checkpoints, plan_column_spans(len(profile.checkpoints)))),
-        goal=data["goal"],
-        indicator_groups=tuple(groups),
+        facts=facts,
+        spending_plan=plan,
+        blocks=blocks,
+        tables=record_tables(profile, dict(facts), {p.label: p.percent for p in plan}, blocks),
         source_file=source_file,
     )
 
 
-def build_department(data: dict[str, Any], department_file: Path) -> Department:
+def build_department_table(data: dict[str, Any], department_name: str, profile: Profile) -> DepartmentTable:
+    facts = tuple((key, value) for key, value in {**data, "department": department_name}.items()
+                  if key in profile.record_fields and value is not None)
+    blocks = build_blocks(data, profile)
+    plan = {point.label: point.percent for point in _plan(data, profile)}
+    return DepartmentTable(profile, facts, blocks, record_tables(profile, dict(facts), plan, blocks))
+
+
+def build_department(data: dict[str, Any], department_file: Path,
+                     table_profile: Profile | None = None) -> Department:
     fonts_dir = data.get("fonts_dir")
+    table = data.get("department_table")
     return Department(
         name=data["department"],
         year=data["year"],
         title=data["title"],
         output_name=data.get("output_name") or f"{data['department']}{data['title']}",
-        overall_target=tuple(data["overall_target"]),
+        overall_target=tuple(data.get("overall_target") or ()),
         sub_targets=tuple(SubTarget(chinese_number(i), item["heading"], item["target"], item["indicators"])
-                          for i, item in enumerate(data["sub_targets"], 1)),
-        measures=tuple(NumberedItem(chinese_number(i), text) for i, text in enumerate(data["measures"], 1)),
+                          for i, item in enumerate(data.get("sub_targets") or (), 1)),
+        measures=tuple(NumberedItem(chinese_number(i), text) for i, text in enumerate(data.get("measures") or (), 1)),
         fonts_dir=(department_file.parent / fonts_dir).resolve() if fonts_dir else None,
+        table=build_department_table(table, data["department"], table_profile) if table and table_profile else None,
     )
 
 

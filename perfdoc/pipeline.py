@@ -24,7 +24,7 @@ def load_document(data_dir: Path) -> tuple[Document | None, CheckedData]:
     checked = check_data(data_dir)
     if checked.errors or checked.profile is None or checked.department is None:
         return None, checked
-    department = build_department(checked.department.data, checked.department.path)
+    department = build_department(checked.department.data, checked.department.path, checked.table_profile)
     projects = [build_project(p.data, checked.profile, p.display) for p in checked.projects]
     return build_document(department, projects, checked.profile), checked
 

@@ -42,7 +42,7 @@ STYLE_OF_CLASS = {"doc-title-line": "文件标题", "heading-1": "一级标题",
 TABLE_STYLE = "项目表格"
 SPACER_STYLE = "表格间隔"
 # Cells whose text runs long are left-aligned, as in templates/style.css.j2.
-LEFT_ALIGNED_CELLS = {"text", "name", "description"}
+LEFT_ALIGNED_CELLS = {"left"}
 
 
 def _twips(mm: float) -> int:

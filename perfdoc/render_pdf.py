@@ -23,7 +23,7 @@ from .cache import BuildCache, cache_key, font_identity
 from .fonts import FontSet
 from .loader import LoadedFile
 from .layout import Layout, text_by_style
-from .model import Document, Part
+from .model import Document, Part, Project
 from .progress import Progress
 from .render_html import TEMPLATES_DIR, render_html
 
@@ -137,19 +137,16 @@ def _estimate_front_pages(document: Document) -> int:
     return -(-lines // 22)
 
 
-def _estimate_table_pages(project) -> int:
-    """The table's height from how its cells wrap (characters per line by column, as the
-    template's widths give them) against the 225 mm text block."""
+def _estimate_table_pages(project: Project) -> int:
+    """The tables' height from how their cells wrap (characters per line from each cell's width,
+    五号 being 3.7 mm a character) against the 225 mm text block. Cells spanning several rows
+    (一级, 二级) are left out: their rows are at least one line high anyway."""
     line, pad = 4.8, 1.6  # mm: 五号 at line-height 1.3; cell padding
-    height = 2 * (line + pad)  # code row
-    height += max(4, _lines(f"预算数 {project.budget_text} 万元。其中：财政资金 {project.fiscal_funds_text} 万元。"
-                            + project.use, 39)) * line + pad
-    height += 4 * line + 2 * pad + max(2, _lines(project.goal, 39)) * line + pad + 2 * line + pad
-    for row in project.indicator_rows:
-        i = row.indicator
-        lines = max(_lines(i.name, 6), _lines(i.description, 19), _lines(i.value, 4), _lines(i.basis, 4),
-                    _lines(row.level2, 4) if row.level2_span == 1 else 1)
-        height += lines * line + pad
+    height = 0.0
+    for table in project.tables:
+        for row in table.cell_widths():
+            lines = max((_lines(cell.text, (width - 1) / 3.7) for cell, width in row if cell.rowspan == 1), default=1)
+            height += lines * line + pad
     return 1 if height <= 225 else 1 + -(-int(height - 225) // 205)
 
 

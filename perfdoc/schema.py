@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .profile import Profile
+from .fields import INDICATOR_FIELDS, Field
+from .profile import DEFAULT_PROFILE, Block, Profile, load_profile, profile_path
+
+DEFAULT_DEPARTMENT_TABLE_PROFILE = "department-2023"
+PROFILE_PATTERN = r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}$"
 
 SCHEMA_ID = "https://perfdoc.invalid/schema.json"
 CODE_PATTERN = r"^[0-9]{6,20}$"
@@ -27,29 +31,42 @@ def _amount(title: str, description: str) -> dict[str, Any]:
             "description": description + "单位：万元，最多两位小数，只写数字（如 345.52）。"}
 
 
-def _indicator_row() -> dict[str, Any]:
+def _field_schema(field: Field, label: str) -> dict[str, Any]:
+    """A field's schema from its kind (perfdoc.fields), titled with the label the profile prints."""
+    if field.kind == "amount":
+        return _amount(label, field.help)
+    if field.kind == "percent":
+        return {"type": "number", "minimum": 0, "maximum": 100, "title": label, "description": field.help + "只写数字。"}
+    if field.kind == "choice":
+        return {"type": "string", "enum": list(field.choices), "title": label,
+                "description": field.help + "可选：" + "、".join(field.choices)}
+    if field.kind == "code":
+        return _text(label, field.help, pattern=CODE_PATTERN)
+    return _text(label, field.help)
+
+
+def indicator_row_schema(profile: Profile) -> dict[str, Any]:
+    shown = profile.indicator_fields()
+    labels = profile.field_labels()
     return {
         "type": "object",
         "title": "三级指标（表格中的一行）",
         "additionalProperties": False,
-        "required": ["name", "description", "value", "basis"],
-        "properties": {
-            "name": _text("三级指标", "三级指标名称，如“辅警人数”。"),
-            "description": _text("绩效指标描述", "对该指标的说明，如“劳务派遣人员人数”。"),
-            "value": _text("指标值", "目标值，尽量写明数值与单位，如“183 人”“≥95%”“每月底”。"),
-            "basis": _text("指标值确定依据", "如“年度计划”“上级文件”“服务协议”。"),
-        },
+        "required": [key for key, required in shown.items() if required],
+        "properties": {key: _field_schema(field, labels.get(("indicator", key), field.label))
+                       for key, field in INDICATOR_FIELDS.items()},
     }
 
 
-def build_schema(profile: Profile) -> dict[str, Any]:
-    """The whole schema: `$defs/project` and `$defs/department`; the root picks one by shape."""
-    row_list = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/indicator"},
+def _block_schema(profile: Profile, block: Block, title: str, row_ref: str) -> dict[str, Any]:
+    """A goal and its indicators: 一级 → 二级 → rows, names from the profile."""
+    allow_empty = profile.empty_level2 == "row" or block.optional
+    row_list = {"type": "array", "minItems": 0 if allow_empty else 1, "items": {"$ref": f"#/$defs/{row_ref}"},
                 "description": "该二级指标下的三级指标，每项一行。"}
     indicators = {
         "type": "object",
-        "title": "绩效指标",
-        "description": "一级指标 → 二级指标 → 三级指标列表。名称来自指标体系配置：" + profile.name,
+        "title": f"{title}绩效指标",
+        "description": "一级指标 → 二级指标 → 三级指标列表。名称来自表格格式：" + profile.title,
         "additionalProperties": False,
         "properties": {
             level1: {
@@ -62,9 +79,15 @@ def build_schema(profile: Profile) -> dict[str, Any]:
             for level1, level2s in profile.levels
         },
     }
-    plan = {
+    goal = _text(block.goal_label or "绩效目标", f"{title}绩效目标。")
+    required = [] if block.optional else (["goal"] if block.goal_label else []) + ["indicators"]
+    return {"goal": goal, "indicators": indicators, "required": required}
+
+
+def _plan_schema(profile: Profile) -> dict[str, Any]:
+    return {
         "type": "object",
-        "title": "资金支出计划（%）",
+        "title": profile.plan.label if profile.plan else "资金支出计划（%）",
         "description": "各时间节点的累计支出百分比（只写数字，如 25；原表空着的留空）。应逐期不减，最后达到 100。",
         "additionalProperties": False,
         "required": list(profile.checkpoints),
@@ -74,24 +97,54 @@ def build_schema(profile: Profile) -> dict[str, Any]:
             for point in profile.checkpoints
         },
     }
+
+
+def record_schema(profile: Profile, *, row_ref: str = "indicator", skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schema of one record (a project file, or the department_table section) for `profile`."""
+    labels = profile.field_labels()
+    shown = profile.header_fields()
+    properties: dict[str, Any] = {key: _field_schema(field, labels.get(("record", key), field.label))
+                                  for key, field in profile.record_fields.items() if key not in skip}
+    required = [key for key, needed in shown.items() if needed and key not in skip]
+    if profile.plan:
+        properties["spending_plan"] = _plan_schema(profile)
+        required.append("spending_plan")
+    block_titles = {"annual": "年度", "long_term": "长期"}
+    for block in profile.blocks:
+        block_schema = _block_schema(profile, block, block_titles[block.source] if len(profile.blocks) > 1 else "",
+                                     row_ref)
+        if block.source == "annual":
+            properties["goal"], properties["indicators"] = block_schema["goal"], block_schema["indicators"]
+            required += block_schema["required"]
+        else:
+            properties[block.source] = {
+                "type": "object", "title": block.title or "长期目标与指标", "additionalProperties": False,
+                "description": "实施期（长期）的绩效目标（goal）与绩效指标（indicators）。",
+                "required": block_schema["required"],
+                "properties": {"goal": block_schema["goal"], "indicators": block_schema["indicators"]}}
+            if not block.optional:
+                required.append(block.source)
+    return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
+
+
+def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict[str, Any]:
+    """The whole schema: `$defs/project` and `$defs/department`; the root picks one by shape.
+
+    `table_profile` is the format of the department-wide table (department_table); without one,
+    that section is checked against the shipped department format.
+    """
+    if table_profile is None:
+        table_profile = load_profile(profile_path(DEFAULT_DEPARTMENT_TABLE_PROFILE))
     project = {
-        "type": "object",
-        "title": "项目支出绩效目标表",
-        "description": "一个预算项目，文件名应为 <项目编码>.yaml。",
-        "additionalProperties": False,
-        "required": ["code", "name", "budget", "fiscal_funds", "use", "spending_plan", "goal", "indicators"],
-        "properties": {
-            "code": _text("项目编码", "预算项目编码，6–20 位数字，写成带引号的文字（如 \"142001001\"），与文件名相同。",
-                          pattern=CODE_PATTERN),
-            "name": _text("预算项目名称", "如“劳务派遣工资”。"),
-            "budget": _amount("预算数", "项目预算总额。"),
-            "fiscal_funds": _amount("财政资金", "预算数中的财政资金（“其中：财政资金”），不大于预算数。"),
-            "use": _text("项目资金主要用途", "用途说明，接在自动生成的“预算数 X 万元。其中：财政资金 Y 万元。”之后。"),
-            "spending_plan": plan,
-            "goal": _text("绩效目标", "项目的年度绩效目标。"),
-            "indicators": indicators,
-        },
+        **record_schema(profile),
+        "title": profile.table_title,
+        "description": f"一个预算项目（表格格式：{profile.title}），文件名应为 <项目编码>.yaml。",
     }
+    department_table = record_schema(table_profile, row_ref="department_indicator", skip=("department",))
+    department_table["properties"]["profile"] = _text(
+        "表格格式", f"部门整体支出绩效目标表的格式名，默认 {DEFAULT_DEPARTMENT_TABLE_PROFILE}。", pattern=PROFILE_PATTERN)
+    department_table.update(title=table_profile.table_title,
+                            description="部门整体支出绩效目标表（可选）：放在部门文字之后、项目表之前。")
     sub_target = {
         "type": "object",
         "title": "分项绩效目标",
@@ -106,23 +159,24 @@ def build_schema(profile: Profile) -> dict[str, Any]:
     paragraphs = {"type": "array", "minItems": 1, "items": _text("段落", "一段文字。")}
     department = {
         "type": "object",
-        "title": "部门预算绩效目标（部门文字部分）",
+        "title": "部门预算绩效目标（部门文件）",
         "additionalProperties": False,
-        "required": ["department", "year", "title", "overall_target", "sub_targets", "measures"],
+        "required": ["department", "year", "title"],
         "properties": {
             "department": _text("部门（单位）名称", "如“唐山市公安局海港经济开发区分局”。"),
             "year": {"type": "integer", "minimum": 2000, "maximum": 2100, "title": "预算年度", "description": "如 2023。"},
             "title": _text("文件标题", "如“2023年部门预算绩效目标”。"),
-            "profile": _text("指标体系配置", "profiles/ 下的配置名（不带 .yaml），默认 default。",
-                             pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}$"),
+            "profile": _text("表格格式", f"项目支出绩效目标表的格式名（profiles/ 下的文件名，不带 .yaml），默认 {DEFAULT_PROFILE}。",
+                             pattern=PROFILE_PATTERN),
             "output_name": _text("输出文件名", "生成的 PDF/DOCX 文件名（不含扩展名），不能含 / \\ : * ? \" < > | 和控制字符；"
                                  "默认为“部门名称+文件标题”。",
                                  pattern=r"^[^/\\:*?\"<>|\x00-\x1f]{1,120}$"),
             "fonts_dir": _text("字体目录", "放有自备字体（如仿宋_GB2312）的文件夹，相对本文件所在目录。"),
-            "overall_target": {**paragraphs, "title": "一、总体绩效目标", "description": "每项一段。"},
+            "overall_target": {**paragraphs, "title": "一、总体绩效目标", "description": "每项一段；可省略（只报表格）。"},
             "sub_targets": {"type": "array", "minItems": 1, "items": sub_target,
-                            "title": "二、分项绩效目标", "description": "按顺序编号（一）（二）…"},
-            "measures": {**paragraphs, "title": "三、目标规划及保障措施", "description": "每项一段，按顺序编号（一）（二）…"},
+                            "title": "二、分项绩效目标", "description": "按顺序编号（一）（二）…；可省略。"},
+            "measures": {**paragraphs, "title": "三、目标规划及保障措施", "description": "每项一段，按顺序编号（一）（二）…；可省略。"},
+            "department_table": department_table,
         },
     }
     return {
@@ -130,7 +184,8 @@ def build_schema(profile: Profile) -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "perfdoc 数据文件（部门预算绩效目标）",
         "description": "data/department.yaml 与 data/projects/<项目编码>.yaml 的格式。",
-        "$defs": {"project": project, "department": department, "indicator": _indicator_row()},
+        "$defs": {"project": project, "department": department, "indicator": indicator_row_schema(profile),
+                  "department_indicator": indicator_row_schema(table_profile)},
         "if": {"type": "object", "required": ["code"]},
         "then": {"$ref": "#/$defs/project"},
         "else": {"$ref": "#/$defs/department"},

@@ -19,8 +19,8 @@ from jsonschema.exceptions import ValidationError
 
 from .diagnostics import Diagnostic, Severity, UserError
 from .loader import FieldPath, LoadedFile, load_yaml_file
-from .profile import DEFAULT_PROFILE, Profile, load_profile, profile_path
-from .schema import build_schema
+from .profile import DEFAULT_PROFILE, Profile, load_profile, profile_path, where_profiles_live
+from .schema import DEFAULT_DEPARTMENT_TABLE_PROFILE, build_schema
 
 DEPARTMENT_FILE = "department.yaml"
 PROJECTS_DIR = "projects"
@@ -35,6 +35,7 @@ class CheckedData:
     department: LoadedFile | None
     projects: list[LoadedFile]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    table_profile: Profile | None = None  # the department-wide table's format, when the department has one
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -218,22 +219,31 @@ def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]
     data = loaded.data
     label = f"项目 {data['code']} {data['name']}："
     warnings: list[Diagnostic] = []
+    labels = profile.field_labels()
 
     def warn(path: FieldPath, message: str) -> None:
         warnings.append(loaded.diagnostic(path, label + message, key=True, severity=Severity.WARNING))
 
-    for problem in plan_problems(data["spending_plan"], profile.checkpoints):
-        warn(("spending_plan",), problem)
-    if data["fiscal_funds"] > data["budget"]:
-        warn(("fiscal_funds",), f"财政资金 {data['fiscal_funds']} 万元大于预算数 {data['budget']} 万元")
-    for level1, level2s in profile.levels:
-        group = data["indicators"].get(level1)
-        if group is None:
-            warn(("indicators",), f"缺少一级指标“{level1}”")
+    if profile.plan:
+        for problem in plan_problems(data["spending_plan"], profile.checkpoints):
+            warn(("spending_plan",), problem)
+    budget, fiscal = data.get("budget"), data.get("fiscal_funds")
+    if budget is not None and fiscal is not None and fiscal > budget:
+        warn(("fiscal_funds",), f"{labels.get(('record', 'fiscal_funds'), '财政资金')} {fiscal} 万元大于"
+                                f"{labels.get(('record', 'budget'), '预算数')} {budget} 万元")
+    for block in profile.blocks:
+        if block.optional:
             continue
-        for level2 in level2s:
-            if level2 not in group:
-                warn(("indicators", level1), f"一级指标“{level1}”下缺少二级指标“{level2}”")
+        prefix: FieldPath = () if block.source == "annual" else (block.source,)
+        authored = (data if block.source == "annual" else data.get(block.source) or {}).get("indicators") or {}
+        for level1, level2s in profile.levels:
+            group = authored.get(level1)
+            if group is None:
+                warn(prefix + ("indicators",), f"缺少一级指标“{level1}”")
+                continue
+            for level2 in level2s:
+                if level2 not in group:
+                    warn(prefix + ("indicators", level1), f"一级指标“{level1}”下缺少二级指标“{level2}”")
     if data["code"] != loaded.path.stem:
         warn(("code",), f"项目编码 {data['code']} 与文件名 {loaded.path.name} 不一致，文件应命名为 {data['code']}.yaml")
     return warnings
@@ -255,20 +265,31 @@ def _duplicate_code_warnings(projects: list[LoadedFile]) -> list[Diagnostic]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _select_profile(department: LoadedFile, data_dir: Path) -> tuple[Profile | None, list[Diagnostic]]:
-    name = DEFAULT_PROFILE
-    if department.ok and isinstance(department.data, dict) and isinstance(department.data.get("profile"), str):
-        name = department.data["profile"]
+def _select_profile(department: LoadedFile, data_dir: Path, *, key_path: FieldPath = ("profile",),
+                    default: str = DEFAULT_PROFILE, kind: str = "project") -> tuple[Profile | None, list[Diagnostic]]:
+    """The profile a department file names at `key_path` (the default when it names none), checked
+    to be a table of `kind` (project tables, or the department-wide table)."""
+    name = default
+    if department.ok and isinstance(department.data, dict):
+        value: Any = department.data
+        for key in key_path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            name = value
     try:
         path = profile_path(name, data_dir)
     except ValueError:
-        return None, [department.diagnostic(("profile",), f"指标体系配置名“{name}”无效：只能是字母、数字、汉字、- 和 _，不能是路径", key=True)]
+        return None, [department.diagnostic(key_path, f"表格格式名“{name}”无效：只能是字母、数字、汉字、- 和 _，不能是路径", key=True)]
     if not path.is_file():
-        return None, [department.diagnostic(("profile",), f"找不到指标体系配置“{name}”（应为 profiles/{name}.yaml）", key=True)]
+        return None, [department.diagnostic(key_path, f"找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）", key=True)]
     try:
-        return load_profile(path), []
+        profile = load_profile(path)
     except UserError as exc:
-        return None, exc.diagnostics
+        return None, exc.diagnostics or [department.diagnostic(key_path, exc.text, key=True)]
+    if profile.table != kind:
+        wanted = "项目支出绩效目标表（table: project）" if kind == "project" else "部门整体支出绩效目标表（table: department）"
+        return None, [department.diagnostic(key_path, f"表格格式“{name}”不是{wanted}", key=True)]
+    return profile, []
 
 
 def select_profile_for(data_dir: Path) -> Profile:
@@ -306,8 +327,16 @@ def check_data(data_dir: Path) -> CheckedData:
 
     profile, profile_errors = (None, []) if department is None else _select_profile(department, data_dir)
     diagnostics += profile_errors
+    table_profile = None
+    if department is not None and department.ok and isinstance(department.data, dict) \
+            and isinstance(department.data.get("department_table"), dict):
+        table_profile, table_errors = _select_profile(department, data_dir, key_path=("department_table", "profile"),
+                                                      default=DEFAULT_DEPARTMENT_TABLE_PROFILE, kind="department")
+        diagnostics += table_errors
+        if table_profile is None:
+            profile = None  # the department file cannot be checked without its table's format
     if profile is not None:
-        schema = build_schema(profile)
+        schema = build_schema(profile, table_profile)
         if department is not None and department.ok:
             department.diagnostics += validate_against_schema(department, schema, "department")
             diagnostics += department.diagnostics
@@ -321,4 +350,4 @@ def check_data(data_dir: Path) -> CheckedData:
         diagnostics += _duplicate_code_warnings(valid_projects)
 
     ordered = sorted(set(diagnostics), key=lambda d: (d.file, d.line, d.column, d.severity.name, d.path, d.message))
-    return CheckedData(data_dir, profile, department, projects, ordered)
+    return CheckedData(data_dir, profile, department, projects, ordered, table_profile)

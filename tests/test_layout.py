@@ -76,8 +76,9 @@ def test_cell_text_is_literal_and_white_space_is_folded():
     ('<p class="unknown">x</p>', "样式类不认识"),
     ('<div class="box">x</div>', "不认识的标签"),
     ('<table class="t"><colgroup><col style="width: 1in"></colgroup></table>', "width"),
-    ('<table class="t">' + COLS + '<tr><td colspan="two">x</td></tr></table>', "colspan"),
+    ('<table class="t">' + COLS + '<tr><td class="center" colspan="two">x</td></tr></table>', "colspan"),
     ('stray text', "不在段落或单元格之内"),
+    ('<table class="t">' + COLS + '<tr><td class="code">x</td></tr></table>', "单元格 <td class=\"code\"> 的样式类不认识"),
 ])
 def test_markup_outside_the_templates_subset_is_a_template_error(markup, problem):
     with pytest.raises(TemplateMarkupError) as caught:

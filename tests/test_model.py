@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from conftest import DATA
-from perfdoc.model import chinese_number, plan_column_spans
+from perfdoc.model import chinese_number
+from perfdoc.tables import plan_column_spans
 from perfdoc.pipeline import load_document
 from perfdoc.validator import plan_problems
 
@@ -45,8 +46,8 @@ def test_chinese_numbering(n, text):
 
 
 def test_plan_column_spans_fill_the_grid():
-    assert plan_column_spans(4) == (2, 1, 1, 2)
-    assert all(sum(plan_column_spans(n)) == 6 for n in range(1, 7))
+    assert plan_column_spans(4, 6) == (2, 1, 1, 2)
+    assert all(sum(plan_column_spans(n, 6)) == 6 for n in range(1, 7))
 
 
 @pytest.mark.parametrize("values, expect", [

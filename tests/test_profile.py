@@ -26,7 +26,7 @@ def _load(tmp_path: Path, text: str):
 
 def test_a_good_profile_keeps_its_order(tmp_path):
     profile = _load(tmp_path, GOOD)
-    assert profile.name == "测试格式"
+    assert profile.name == "mine" and profile.title == "测试格式"
     assert profile.checkpoints == ("3月底", "6月底", "10月底", "12月底")
     assert [level1 for level1, _ in profile.levels] == ["产出指标", "满意度指标"]
 
