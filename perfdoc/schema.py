@@ -106,6 +106,8 @@ def record_schema(profile: Profile, *, row_ref: str = "indicator", skip: tuple[s
     properties: dict[str, Any] = {key: _field_schema(field, labels.get(("record", key), field.label))
                                   for key, field in profile.record_fields.items() if key not in skip}
     required = [key for key, needed in shown.items() if needed and key not in skip]
+    if profile.table == "project":  # a project is known by its code and name, whatever its table shows
+        required = ["code", "name", *(key for key in required if key not in ("code", "name"))]
     if profile.plan:
         properties["spending_plan"] = _plan_schema(profile)
         required.append("spending_plan")

@@ -319,7 +319,9 @@ def check_data(data_dir: Path) -> CheckedData:
     for path in stray:
         diagnostics.append(Diagnostic(str(path), 1, 1, "", "项目文件扩展名应为 .yaml（不是 .yml），否则不会被读入",
                                       Severity.WARNING))
-    if not project_paths:
+    has_department_table = department is not None and isinstance(department.data, dict) \
+        and isinstance(department.data.get("department_table"), dict)
+    if not project_paths and not has_department_table:  # a department-wide table alone is a document
         diagnostics.append(Diagnostic(str(projects_dir), 1, 1, "", "没有项目文件：应在此目录下放 <项目编码>.yaml"))
     projects = [load_yaml_file(path) for path in project_paths]
     for loaded in projects:
@@ -328,8 +330,7 @@ def check_data(data_dir: Path) -> CheckedData:
     profile, profile_errors = (None, []) if department is None else _select_profile(department, data_dir)
     diagnostics += profile_errors
     table_profile = None
-    if department is not None and department.ok and isinstance(department.data, dict) \
-            and isinstance(department.data.get("department_table"), dict):
+    if department is not None and department.ok and has_department_table:
         table_profile, table_errors = _select_profile(department, data_dir, key_path=("department_table", "profile"),
                                                       default=DEFAULT_DEPARTMENT_TABLE_PROFILE, kind="department")
         diagnostics += table_errors
