@@ -105,7 +105,7 @@ def test_diff_reports_exactly_the_changes_in_text_and_markdown(repo):
     assert "- ~ `142001014` 智慧平安社区运维费（修改）" in md
     assert "  - 预算数: 61.53 → 70.00 万元（+8.47）" in md
     assert f"| 预算数合计 | 1987.80 | {expected_total} | +{expected_total - before.total_budget} |" in md
-    assert "- + `142001020` 某某系统运维费（新增，预算数 12 万元）" in md
+    assert "- \\+ `142001020` 某某系统运维费（新增，预算数 12 万元）" in md  # `- +` would be a nested list
 
 
 def test_diff_between_revisions_exit_code_and_no_changes(repo):
