@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -31,11 +31,11 @@ WORKING_TREE = "工作区"
 # Reading a revision
 
 
-def _git(repo: Path, *args: str) -> bytes:
+def _git(repo: Path, *args: str, stdin: bytes = b"") -> bytes:
     """Raw output: paths stay bytes as git stores them (no quoting of 名称.yaml or `"`)."""
     try:
-        result = subprocess.run(["git", "--literal-pathspecs", "-C", str(repo), *args], capture_output=True,
-                                timeout=60, stdin=subprocess.DEVNULL)
+        result = subprocess.run(["git", "--literal-pathspecs", "-C", str(repo), *args], check=False,
+                                capture_output=True, timeout=60, input=stdin)
     except FileNotFoundError as exc:
         raise UserError("错误: 找不到 git 命令：diff 需要 git（sudo apt-get install git）") from exc
     if result.returncode != 0:
@@ -65,17 +65,31 @@ def export_revision(data_dir: Path, revision: str, target: Path) -> Path:
     except UserError as exc:
         raise UserError(f"错误: 找不到修订“{revision}”（不是分支、标签或提交）") from exc
     listing = _git(root, "ls-tree", "-r", "-z", "--full-name", revision, "--", inside)
-    copy = target / "data"
-    copy.mkdir(parents=True)
+    files: list[tuple[str, PurePosixPath]] = []  # (blob id, path); two identical files share one id
     for entry in filter(None, listing.split(b"\0")):
         meta, _, raw_name = entry.partition(b"\t")
         _mode, kind, blob_id = meta.decode("ascii").split()
-        if kind != "blob":  # a submodule: nothing perfdoc reads
-            continue
-        relative = PurePosixPath(os.fsdecode(raw_name)).relative_to(inside)
+        if kind == "blob":  # not a submodule: nothing perfdoc reads
+            files.append((blob_id, PurePosixPath(os.fsdecode(raw_name)).relative_to(inside)))
+    copy = target / "data"
+    copy.mkdir(parents=True)
+    for (_, relative), content in zip(files, _read_blobs(root, [blob_id for blob_id, _ in files]), strict=True):
         (copy / relative).parent.mkdir(parents=True, exist_ok=True)
-        (copy / relative).write_bytes(_git(root, "cat-file", "blob", blob_id))
+        (copy / relative).write_bytes(content)
     return copy
+
+
+def _read_blobs(root: Path, blob_ids: list[str]) -> Iterator[bytes]:
+    """The blobs, in order, from one `git cat-file --batch` (not one process per file).
+
+    Its output is `<id> blob <size>\\n<content>\\n` for each id asked for."""
+    output = _git(root, "cat-file", "--batch", stdin="".join(f"{i}\n" for i in blob_ids).encode("ascii"))
+    start = 0
+    for _ in blob_ids:
+        header_end = output.index(b"\n", start)
+        size = int(output[start:header_end].split()[2])
+        yield output[header_end + 1:header_end + 1 + size]
+        start = header_end + 1 + size + 1
 
 
 def load_side(data_dir: Path, revision: str | None) -> Document:
@@ -311,7 +325,10 @@ def compare(old: Document, new: Document, old_label: str, new_label: str) -> Doc
 # Presentation
 
 
-def _signed(value: Decimal) -> str:
+def _signed(value: Decimal | None) -> str:
+    """`+8.47`, `-5.63`, `0`: a difference; nothing when there is none to show."""
+    if value is None:
+        return ""
     return ("+" if value > 0 else "") + amount_text(value)
 
 

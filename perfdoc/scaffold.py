@@ -19,7 +19,6 @@ from .output import write_atomically
 from .profile import Profile
 from .schema import CODE_PATTERN
 
-
 _LINE_BREAKS = "\n\r\x85\u2028\u2029"  # where YAML (1.1, PyYAML) ends a line
 
 
