@@ -19,16 +19,18 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from docx import Document as open_docx
+from docx.document import Document as WordDocument
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.shared import Mm, Pt
+from docx.text.paragraph import Paragraph as WordParagraph
 from lxml import etree
 
 from .diagnostics import UserError, display_path
@@ -36,7 +38,7 @@ from .fonts import FontChoice, FontSet
 from .layout import Cell, Layout, Paragraph, Row, Table
 
 TWIPS_PER_MM = 1440 / 25.4
-FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # Word 2010's copy of styles.xml in python-docx's template: it goes stale as soon as styles.xml
 # changes, and Word then reports unreadable content. Word rebuilds it when it needs one.
@@ -214,7 +216,7 @@ def _looks(fonts: FontSet) -> dict[str, ParagraphLook]:
     }
 
 
-def _define_paragraph_style(document, name: str, look: ParagraphLook) -> None:
+def _define_paragraph_style(document: WordDocument, name: str, look: ParagraphLook) -> None:
     """Create style `name` unless the (reference) document already has it: the user's wins."""
     if name in [s.name for s in document.styles]:
         return
@@ -250,7 +252,7 @@ def _define_paragraph_style(document, name: str, look: ParagraphLook) -> None:
         _set(ppr, "w:outlineLvl", val=str(look.outline_level))
 
 
-def _define_table_style(document) -> None:
+def _define_table_style(document: WordDocument) -> None:
     if TABLE_STYLE in [s.name for s in document.styles]:
         return
     style = document.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.TABLE)
@@ -263,14 +265,14 @@ def _define_table_style(document) -> None:
         _set(margins, f"w:{edge}", w=str(_twips(mm)), type="dxa")
 
 
-def _document_defaults(document, fonts: FontSet) -> None:
+def _document_defaults(document: WordDocument, fonts: FontSet) -> None:
     """docDefaults and Normal: Chinese language and the body face, so nothing falls back to ja-JP."""
     defaults = _set(document.styles.element, "w:docDefaults")
     _east_asian_font(_set(_set(defaults, "w:rPrDefault"), "w:rPr"), fonts["fangsong"])
     _east_asian_font(document.styles["Normal"].element.get_or_add_rPr(), fonts["fangsong"])
 
 
-def _page_setup(document) -> None:
+def _page_setup(document: WordDocument) -> None:
     """A4, GB/T 9704 margins mirrored for double-sided printing, 22 lines a page."""
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -286,7 +288,7 @@ def _page_setup(document) -> None:
     _set(settings, "w:themeFontLang", eastAsia="zh-CN")
 
 
-def _page_number_paragraph(paragraph, align: WD_ALIGN_PARAGRAPH) -> None:
+def _page_number_paragraph(paragraph: WordParagraph, align: WD_ALIGN_PARAGRAPH) -> None:
     """`— N —` with N a PAGE field, indented one character from the outer edge."""
     paragraph.style = "页码"
     paragraph.alignment = align
@@ -296,21 +298,18 @@ def _page_number_paragraph(paragraph, align: WD_ALIGN_PARAGRAPH) -> None:
     else:
         paragraph.paragraph_format.left_indent = indent
     paragraph.add_run("— ")
-    for kind, text in (("begin", None), ("instr", " PAGE "), ("separate", None), ("result", "1"), ("end", None)):
-        run = paragraph.add_run()
-        if kind == "instr":
-            instr = OxmlElement("w:instrText")
-            instr.set(qn("xml:space"), "preserve")
-            instr.text = text
-            run._r.append(instr)
-        elif kind == "result":
-            run.text = text
-        else:
-            run._r.append(_element("w:fldChar", fldCharType=kind))
+    paragraph.add_run()._r.append(_element("w:fldChar", fldCharType="begin"))
+    instr = _element("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = " PAGE "
+    paragraph.add_run()._r.append(instr)
+    paragraph.add_run()._r.append(_element("w:fldChar", fldCharType="separate"))
+    paragraph.add_run("1")  # shown until the field is updated
+    paragraph.add_run()._r.append(_element("w:fldChar", fldCharType="end"))
     paragraph.add_run(" —")
 
 
-def _footers(document) -> None:
+def _footers(document: WordDocument) -> None:
     section = document.sections[0]
     for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
                           (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
@@ -321,7 +320,7 @@ def _footers(document) -> None:
         _page_number_paragraph(paragraph, align)
 
 
-def _element(tag: str, **attrs: str):
+def _element(tag: str, **attrs: str) -> etree._Element:
     element = OxmlElement(tag)
     for name, value in attrs.items():
         element.set(qn(f"w:{name}"), value)
@@ -385,7 +384,7 @@ def _grid_rows(table: Table) -> list[list[tuple[Cell | None, int]]]:
     return result
 
 
-def _table_xml(table: Table, *, keep_together: bool):
+def _table_xml(table: Table, *, keep_together: bool) -> etree._Element:
     widths = [_twips(mm) for mm in table.column_widths_mm]
     tbl = OxmlElement("w:tbl")
     tblpr = _element("w:tblPr")
@@ -405,7 +404,7 @@ def _table_xml(table: Table, *, keep_together: bool):
     return tbl
 
 
-def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int], *, keep_with_next: bool):
+def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int], *, keep_with_next: bool) -> etree._Element:
     tr = OxmlElement("w:tr")
     trpr = _element("w:trPr")
     _set(trpr, "w:cantSplit")
@@ -436,7 +435,7 @@ def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int],
     return tr
 
 
-def _body(document, layout: Layout) -> None:
+def _body(document: WordDocument, layout: Layout) -> None:
     sect_pr = document.element.body.find(qn("w:sectPr"))
     last_title_line = _last_title_line(layout)
     for section in layout.sections:
@@ -462,14 +461,14 @@ def _last_title_line(layout: Layout) -> Paragraph | None:
     return lines[-1] if lines else None
 
 
-def _clear_body(document) -> None:
+def _clear_body(document: WordDocument) -> None:
     body = document.element.body
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
 
 
-def _core_properties(document, layout: Layout) -> None:
+def _core_properties(document: WordDocument, layout: Layout) -> None:
     props = document.core_properties
     props.title, props.author, props.subject, props.keywords = (
         layout.title, layout.author, layout.subject, layout.keywords)
@@ -481,7 +480,7 @@ def _core_properties(document, layout: Layout) -> None:
     props.last_printed = FIXED_TIME
 
 
-def _drop_stale_template_parts(document) -> None:
+def _drop_stale_template_parts(document: WordDocument) -> None:
     """Parts of python-docx's template that would contradict this document.
 
     stylesWithEffects must mirror styles.xml or Word repairs the file; the thumbnail is a blank

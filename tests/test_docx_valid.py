@@ -14,11 +14,11 @@ from pathlib import Path
 
 import docx
 import pytest
+from conftest import DATA, STEM
 from docx.shared import Pt
 from lxml import etree
 from openxml_audit import AppPrediction, FileFormat, OpenXmlValidator, predict
 
-from conftest import DATA, STEM
 from perfdoc.fonts import FontSet, choose_fonts
 from perfdoc.layout import Layout, read_layout
 from perfdoc.pipeline import load_document
