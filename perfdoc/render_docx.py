@@ -11,7 +11,9 @@ what the PDF says. What Word needs beyond that is decided here, once:
   the continued cells, `w:tblHeader` on the indicator header, `w:cantSplit` on every row, fixed
   widths on the grid and every cell, so Word, WPS and LibreOffice agree;
 - footers with a PAGE field, `— N —`, odd pages right and even pages left;
-- fixed zip times and core-property dates, so the same input gives the same bytes.
+- fixed zip times and core-property dates, so the same input gives the same bytes;
+- every property element at its schema position (CHILD_ORDER) and no stale parts of python-docx's
+  template (stylesWithEffects, thumbnail), so Word opens the file without "unreadable content".
 """
 
 from __future__ import annotations
@@ -391,8 +393,9 @@ def _table_xml(table: Table, *, keep_together: bool) -> etree._Element:
     _set(tblpr, "w:tblStyle", val=TABLE_STYLE)
     _set(tblpr, "w:tblW", w=str(sum(widths)), type="dxa")
     _set(tblpr, "w:tblLayout", type="fixed")
-    _set(tblpr, "w:tblLook", val="0000", firstRow="0", lastRow="0", firstColumn="0", lastColumn="0",
-         noHBand="1", noVBand="1")
+    # No conditional formatting: only noHBand (0x0200) and noVBand (0x0400) set. The bitmask alone
+    # is what every Word since 2007 reads; the 2010 attribute form is not in Word 2007's schema.
+    _set(tblpr, "w:tblLook", val="0600")
     tbl.append(tblpr)
     grid = _element("w:tblGrid")
     for width in widths:
