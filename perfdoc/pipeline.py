@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def build_notes(fonts: FontSet) -> list[str]:
     return notes
 
 
-def build(document: Document, options: BuildOptions, sources: list[LoadedFile] = (),
+def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFile] = (),
           progress: Progress = QUIET) -> BuildResult:
     """Render the document and replace all of its outputs, or none of them.
 
