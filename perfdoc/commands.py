@@ -51,8 +51,10 @@ class _Tee:
 
 
 def run_build(options: BuildOptions, *, strict: bool) -> int:
+    from .preflight import check_paths
     from .uptodate import fingerprint, record_build, replay_if_unchanged
 
+    check_paths(options)  # a symlink loop as --out would otherwise break the fingerprint below
     cache_dir = options.resolved_cache_dir
     key = fingerprint(data_dir=options.data_dir, templates_dir=options.templates_dir, profiles_dir=PROFILES_DIR,
                       fonts_dir=options.fonts_dir, reference_docx=options.reference_docx,
