@@ -53,7 +53,7 @@ def build(document: Document, options: BuildOptions, sources: list[LoadedFile] =
     cache_dir = options.resolved_cache_dir
     for folder in (options.out_dir, cache_dir):
         refuse_data_dir(folder, options.data_dir)
-    cache = BuildCache(cache_dir if options.use_cache else None)
+    cache = BuildCache.for_options(options)
     fonts = choose_fonts(options.fonts_dir or document.department.fonts_dir)
     check_source_glyphs(fonts, list(sources), role_of_value)  # names file:line of a bad character
     html = render_html(document, fonts, templates_dir=options.templates_dir)
