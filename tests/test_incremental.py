@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pdfplumber
 import pypdf
+import pytest
 
 from conftest import REPO, STEM, run_cli
+
+pytestmark = pytest.mark.slow  # every test here runs whole builds
 
 PARTS = ["--projects-per-part", "6"]  # the seed in three parts, so merging and part reuse are exercised
 
