@@ -51,7 +51,13 @@ class _Tee:
 
 
 def run_build(options: BuildOptions, *, strict: bool) -> int:
-    from .uptodate import file_hash, fingerprint, record_build, replay_if_unchanged, writing_into
+    from .uptodate import (
+        file_hash,
+        fingerprint,
+        record_build,
+        replay_if_unchanged,
+        writing_into,
+    )
 
     def inputs_key() -> str | None:
         if not options.use_cache:
@@ -77,7 +83,7 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
     document, checked = load_document(options.data_dir)
     for diagnostic in checked.diagnostics:
         say(diagnostic.format())
-    if document is None or (strict and checked.warnings):
+    if document is None or checked.department is None or (strict and checked.warnings):
         say(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)) + " 未生成文件。")
         return 1
     refuse_data_dir(options.out_dir, options.data_dir)

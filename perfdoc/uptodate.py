@@ -32,7 +32,7 @@ MANIFEST = "last-build.json"
 def _installed_fonts() -> bytes:
     try:
         return subprocess.run(["fc-list", "-f", "%{file}|%{index}|%{family}\n"], capture_output=True,
-                              timeout=30).stdout
+                              timeout=30, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return b"<no fontconfig>"
 

@@ -14,11 +14,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, STEM, Run
+
 from perfdoc.cache import ENTRY_MAGIC, BuildCache, build_context, cache_key
 from perfdoc.options import BuildOptions
-from perfdoc.uptodate import MANIFEST, fingerprint, record_build, replay_if_unchanged, writing_into
+from perfdoc.uptodate import (
+    MANIFEST,
+    fingerprint,
+    record_build,
+    replay_if_unchanged,
+    writing_into,
+)
 
 PARTS = ["--projects-per-part", "6"]
 
@@ -171,7 +177,7 @@ def test_a_second_build_into_the_same_folder_waits(tmp_path):
 def _build(data: Path, out: Path, *extra: str, build_py: Path = REPO / "build.py", cwd: Path = REPO) -> Run:
     """`python build.py build …` in its own process, as a user runs it (`build_py` may be a copy)."""
     proc = subprocess.run([sys.executable, str(build_py), "build", "--data", str(data), "--out", str(out), *PARTS,
-                           *extra], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+                           *extra], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, check=False)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
