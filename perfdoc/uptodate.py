@@ -119,7 +119,7 @@ def writing_into(folder: Path) -> Iterator[None]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"错误: 无法创建输出目录 {display_path(folder)}（{exc.strerror}）：请检查目录权限或磁盘空间") from exc
+        raise UserError(f"错误: 无法在 {display_path(folder)} 写入输出文件（{exc.strerror}）：请检查目录权限或磁盘空间") from exc
     if sys.platform == "win32":  # no flock(); builds into one folder at a time are up to the user there
         yield
         return
