@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +36,9 @@ def load_document(data_dir: Path) -> tuple[Document | None, CheckedData]:
 class BuildResult:
     written: list[Path]
     notes: list[str]  # things the user should know that are not errors (font fallbacks …)
+    # SHA-256 of the bytes this build wrote to each file: what the no-change record vouches for
+    # (never re-read from disk, where another build may have written since).
+    digests: dict[Path, str]
 
 
 def build_notes(fonts: FontSet) -> list[str]:
@@ -60,8 +64,7 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
     checked = preflight(options, outputs)
     if not checked.use_cache:  # the cache folder cannot be written: build without it (a note says so)
         options = replace(options, use_cache=False)
-    cache_dir = options.resolved_cache_dir
-    cache = BuildCache(cache_dir if options.use_cache else None)
+    cache = BuildCache.for_options(options)
     fonts = choose_fonts(options.fonts_dir or document.department.fonts_dir)
     check_source_glyphs(fonts, list(sources), role_of_value)  # names file:line of a bad character
     html = render_html(document, fonts, templates_dir=options.templates_dir)
@@ -73,8 +76,10 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
     docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
     progress.finish()
 
-    write_all_or_nothing(dict(zip(outputs, (html.encode("utf-8"), pdf, docx), strict=True)), data_dir=options.data_dir)
-    return BuildResult(outputs, [*checked.notes, *build_notes(fonts)])
+    contents = dict(zip(outputs, (html.encode("utf-8"), pdf, docx), strict=True))
+    write_all_or_nothing(contents, data_dir=options.data_dir)
+    digests = {path: hashlib.sha256(content).hexdigest() for path, content in contents.items()}
+    return BuildResult(outputs, [*checked.notes, *build_notes(fonts)], digests)
 
 
 def render_cached_docx(layout: Layout, html: str, fonts: FontSet, reference: Path | None,
