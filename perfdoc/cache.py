@@ -2,8 +2,13 @@
 
 A key is the SHA-256 of everything that went into a piece: its complete HTML (which already
 holds the data, the templates' output, the CSS and the font names), the identity of the font
-files (path, size, modification time), and the versions of perfdoc, WeasyPrint and python-docx.
-Change any of those and the key changes, so the cache cannot serve stale output; delete the
+files (path, size, modification time), and the code that turns it into bytes: perfdoc's own
+source files and the versions of the rendering libraries (a version number alone is not enough:
+perfdoc's stays the same while its code changes). The cache mixes in the build's context too:
+every file of the templates folder in use (an image a stylesheet refers to is not in the HTML)
+and the profiles. Change any of those and the key changes, so the cache cannot serve stale
+output. Every entry carries a digest of its key and content, checked on every read, so a
+damaged, truncated or misplaced entry is deleted and rendered again, never served. Delete the
 folder at any time and the next build just takes longer.
 """
 
@@ -11,17 +16,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from . import __version__
-from .fonts import FontSet
+from .diagnostics import UserError
 from .output import write_atomically
+from .resources import resource_dir
+
+if TYPE_CHECKING:
+    from .fonts import FontSet
+    from .options import BuildOptions
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+RENDERING_LIBRARIES = ("weasyprint", "pydyf", "python-docx", "pypdf", "tinyhtml5", "cssselect2", "fonttools")
+ENTRY_MAGIC = b"perfdoc-cache-entry 1\n"
 
 
 def font_identity(fonts: FontSet) -> list[list]:
     """Which font files the build uses, as they are on disk right now."""
-    identity = []
+    identity: list[list] = []
     for choice in fonts.choices:
         path = Path(choice.face.file)
         try:
@@ -36,8 +51,8 @@ def font_identity(fonts: FontSet) -> list[list]:
 def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    found = {"perfdoc": __version__}
-    for name in ("weasyprint", "python-docx", "pypdf", "pydyf"):
+    found = {}
+    for name in RENDERING_LIBRARIES:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -45,9 +60,40 @@ def _library_versions() -> dict[str, str]:
     return found
 
 
-def cache_key(kind: str, *parts: object) -> str:
+@lru_cache(maxsize=1)
+def code_identity() -> str:
+    """perfdoc's source files and the rendering libraries' versions, hashed once per process.
+
+    An upgrade or an edit of any module (render_docx.py …) changes every key, without anyone
+    having to remember to bump a version number.
+    """
     digest = hashlib.sha256()
-    digest.update(json.dumps([kind, _library_versions()], sort_keys=True).encode("utf-8"))
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(json.dumps(_library_versions(), sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def tree_digest(folder: Path | None) -> str:
+    """Every file under `folder` (names and bytes); the cache folder inside it is skipped.
+
+    Raises OSError when a file cannot be read: the caller decides what an unknown input means.
+    """
+    digest = hashlib.sha256()
+    if folder is None or not folder.exists():
+        digest.update(b"<none>")
+        return digest.hexdigest()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".perfdoc-cache" not in p.parts):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def cache_key(kind: str, *parts: object) -> str:
+    """The key of a piece of `kind` made from `parts` by this perfdoc and these libraries."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([kind, code_identity()]).encode("utf-8"))
     for part in parts:
         data = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, ensure_ascii=False).encode("utf-8")
         digest.update(len(data).to_bytes(8, "big"))
@@ -55,30 +101,72 @@ def cache_key(kind: str, *parts: object) -> str:
     return digest.hexdigest()
 
 
+def build_context(templates_dir: Path, reference_docx: Path | None) -> str | None:
+    """What every piece of this build depends on beyond its key; None when it cannot be known.
+
+    The reference DOCX's bytes are in the DOCX key already; here it only matters whether it can
+    be read at all: a missing one must not share entries with "no reference" (the render then
+    reports it), and a cache without a sure context is better off not used.
+    """
+    try:
+        if reference_docx is not None:
+            reference_docx.read_bytes()
+        return cache_key("context", tree_digest(templates_dir), tree_digest(resource_dir("profiles")))
+    except OSError:
+        return None
+
+
 class BuildCache:
-    """Files named by their key under one folder; `None` as folder disables caching."""
+    """Entries named by key and context under one folder; `None` as folder or context disables caching."""
 
-    def __init__(self, folder: Path | None):
-        self.folder = folder
+    def __init__(self, folder: Path | None, context: str | None = ""):
+        self.folder = folder if context is not None else None
+        self.context = context or ""
 
-    def _path(self, key: str, suffix: str) -> Path:
+    @classmethod
+    def for_options(cls, options: BuildOptions) -> BuildCache:
+        """The cache of a build with these options (off with --no-cache)."""
+        if not options.use_cache:
+            return cls(None)
+        return cls(options.resolved_cache_dir, build_context(options.templates_dir, options.reference_docx))
+
+    def _name(self, key: str) -> str:
+        return hashlib.sha256(f"{self.context}\0{key}".encode("ascii")).hexdigest()
+
+    def _path(self, name: str, suffix: str) -> Path:
         assert self.folder is not None
-        return self.folder / key[:2] / f"{key}{suffix}"
+        return self.folder / name[:2] / f"{name}{suffix}"
+
+    @staticmethod
+    def _seal(name: str, content: bytes) -> bytes:
+        return hashlib.sha256(name.encode("ascii") + b"\0" + content).hexdigest().encode("ascii")
 
     def get(self, key: str, suffix: str = ".bin") -> bytes | None:
+        """The stored bytes when the entry is whole and belongs to `key`; a bad entry is deleted."""
         if self.folder is None:
             return None
+        name = self._name(key)
+        path = self._path(name, suffix)
         try:
-            return self._path(key, suffix).read_bytes()
+            stored = path.read_bytes()
         except OSError:
             return None
+        seal, _, content = stored.removeprefix(ENTRY_MAGIC).partition(b"\n")
+        if stored.startswith(ENTRY_MAGIC) and seal == self._seal(name, content):
+            return content
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # a read-only cache: the entry is still never served
+            pass
+        return None
 
     def put(self, key: str, content: bytes, suffix: str = ".bin") -> None:
         if self.folder is None:
             return
+        name = self._name(key)
         try:
-            write_atomically(self._path(key, suffix), content)
-        except Exception:  # a cache that cannot be written only makes the next build slower
+            write_atomically(self._path(name, suffix), ENTRY_MAGIC + self._seal(name, content) + b"\n" + content)
+        except UserError:  # a cache that cannot be written only makes the next build slower
             pass
 
     def get_or_make(self, key: str, make: Callable[[], bytes]) -> bytes:
@@ -89,13 +177,12 @@ class BuildCache:
             self.put(key, content)
         return content
 
-    def get_json(self, key: str):
+    def get_json(self, key: str) -> object:
         raw = self.get(key, ".json")
         try:
             return None if raw is None else json.loads(raw)
-        except ValueError:
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError both are
             return None
 
-    def put_json(self, key: str, value) -> None:
+    def put_json(self, key: str, value: object) -> None:
         self.put(key, json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8"), ".json")
-

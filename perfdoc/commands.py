@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic, UserError, display_path
 from .options import BuildOptions
-from .profile import DEFAULT_PROFILE, PROFILES_DIR, load_profile, profile_path
+from .profile import PROFILES_DIR
 
 
 def _report(diagnostics: list[Diagnostic]) -> None:
@@ -42,7 +42,7 @@ def run_check(data_dir: Path, *, strict: bool, lint: bool = False) -> int:
 class _Tee:
     """Messages go to the terminal and are kept, to be replayed by a no-change rebuild."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.kept: list[str] = []
 
     def __call__(self, line: str) -> None:
@@ -51,19 +51,32 @@ class _Tee:
 
 
 def run_build(options: BuildOptions, *, strict: bool) -> int:
-    from .uptodate import fingerprint, record_build, replay_if_unchanged
+    from .preflight import check_paths
+    from .uptodate import (
+        fingerprint,
+        record_build,
+        replay_if_unchanged,
+        writing_into,
+    )
 
+    def inputs_key() -> str | None:
+        if not options.use_cache:
+            return None
+        return fingerprint(data_dir=options.data_dir, templates_dir=options.templates_dir, profiles_dir=PROFILES_DIR,
+                           fonts_dir=options.fonts_dir, reference_docx=options.reference_docx,
+                           settings={"out": str(options.out_dir.resolve()), "strict": strict,
+                                     "parts": options.projects_per_part})
+
+    check_paths(options)  # a symlink loop as --out would otherwise break the fingerprint below
     cache_dir = options.resolved_cache_dir
-    key = fingerprint(data_dir=options.data_dir, templates_dir=options.templates_dir, profiles_dir=PROFILES_DIR,
-                      fonts_dir=options.fonts_dir, reference_docx=options.reference_docx,
-                      settings={"out": str(options.out_dir.resolve()), "strict": strict,
-                                "parts": options.projects_per_part}) if options.use_cache else None
+    key = inputs_key()
     record = replay_if_unchanged(cache_dir, key)
     if record is not None:
-        sys.stderr.write(record["messages"])
+        sys.stderr.write(record.messages)
         print("已是最新：输入没有变化，沿用上次生成的文件（加 --no-cache 可强制重新生成）。", file=sys.stderr)
         return 0
 
+    from .output import refuse_data_dir
     from .pipeline import build, load_document
     from .progress import Progress
 
@@ -71,15 +84,18 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
     document, checked = load_document(options.data_dir)
     for diagnostic in checked.diagnostics:
         say(diagnostic.format())
-    if document is None or (strict and checked.warnings):
+    if document is None or checked.department is None or (strict and checked.warnings):
         say(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)) + " 未生成文件。")
         return 1
-    result = build(document, options, [checked.department, *checked.projects], Progress())
-    for note in result.notes:
-        say(f"提示: {note}")
-    for path in result.written:
-        say(f"已生成 {display_path(path)}")
-    record_build(cache_dir, key, result.written, "".join(say.kept))
+    refuse_data_dir(options.out_dir, options.data_dir)
+    with writing_into(options.out_dir):  # until the record is written: it must describe these files
+        result = build(document, options, [checked.department, *checked.projects], Progress())
+        for note in result.notes:
+            say(f"提示: {note}")
+        for path in result.written:
+            say(f"已生成 {display_path(path)}")
+        if inputs_key() == key:  # no input edited meanwhile
+            record_build(cache_dir, key, result.digests, "".join(say.kept))
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .cache import BuildCache, cache_key, font_identity
@@ -11,7 +13,8 @@ from .layout import Layout, read_layout
 from .loader import LoadedFile
 from .model import Document, build_department, build_document, build_project
 from .options import BuildOptions
-from .output import refuse_data_dir, write_atomically
+from .output import write_all_or_nothing
+from .preflight import preflight
 from .progress import QUIET, Progress
 from .render_docx import render_docx
 from .render_html import render_html
@@ -33,6 +36,9 @@ def load_document(data_dir: Path) -> tuple[Document | None, CheckedData]:
 class BuildResult:
     written: list[Path]
     notes: list[str]  # things the user should know that are not errors (font fallbacks …)
+    # SHA-256 of the bytes this build wrote to each file: what the no-change record vouches for
+    # (never re-read from disk, where another build may have written since).
+    digests: dict[Path, str]
 
 
 def build_notes(fonts: FontSet) -> list[str]:
@@ -42,18 +48,23 @@ def build_notes(fonts: FontSet) -> list[str]:
     return notes
 
 
-def build(document: Document, options: BuildOptions, sources: list[LoadedFile] = (),
+def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFile] = (),
           progress: Progress = QUIET) -> BuildResult:
-    """Render the document and write every output atomically.
+    """Render the document and replace all of its outputs, or none of them.
 
-    Nothing is written until every output has rendered, so a failure leaves the previous
-    build's files as they were. Rendered pieces come from the cache when their inputs are
-    unchanged (perfdoc.cache), so a rebuild after a small edit redoes only what changed.
+    The output and cache folders and the reference DOCX are checked before layout starts
+    (perfdoc.preflight), so a wrong path costs no rendering time. Nothing is written until every
+    output has rendered, and then all outputs are replaced together (perfdoc.output), so a
+    failure leaves the previous build's files as they were. Rendered pieces come from the cache
+    when their inputs are unchanged (perfdoc.cache), so a rebuild after a small edit redoes only
+    what changed.
     """
-    cache_dir = options.resolved_cache_dir
-    for folder in (options.out_dir, cache_dir):
-        refuse_data_dir(folder, options.data_dir)
-    cache = BuildCache(cache_dir if options.use_cache else None)
+    stem = document.department.output_name
+    outputs = [options.out_dir / f"{stem}.{ext}" for ext in ("html", "pdf", "docx")]
+    checked = preflight(options, outputs)
+    if not checked.use_cache:  # the cache folder cannot be written: build without it (a note says so)
+        options = replace(options, use_cache=False)
+    cache = BuildCache.for_options(options)
     fonts = choose_fonts(options.fonts_dir or document.department.fonts_dir)
     check_source_glyphs(fonts, list(sources), role_of_value)  # names file:line of a bad character
     html = render_html(document, fonts, templates_dir=options.templates_dir)
@@ -65,12 +76,10 @@ def build(document: Document, options: BuildOptions, sources: list[LoadedFile] =
     docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
     progress.finish()
 
-    stem = document.department.output_name
-    outputs = {options.out_dir / f"{stem}.html": html.encode("utf-8"), options.out_dir / f"{stem}.pdf": pdf,
-               options.out_dir / f"{stem}.docx": docx}
-    for target, content in outputs.items():
-        write_atomically(target, content, data_dir=options.data_dir)
-    return BuildResult(list(outputs), build_notes(fonts))
+    contents = dict(zip(outputs, (html.encode("utf-8"), pdf, docx), strict=True))
+    write_all_or_nothing(contents, data_dir=options.data_dir)
+    digests = {path: hashlib.sha256(content).hexdigest() for path, content in contents.items()}
+    return BuildResult(outputs, [*checked.notes, *build_notes(fonts)], digests)
 
 
 def render_cached_docx(layout: Layout, html: str, fonts: FontSet, reference: Path | None,

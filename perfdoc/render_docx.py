@@ -11,7 +11,9 @@ what the PDF says. What Word needs beyond that is decided here, once:
   the continued cells, `w:tblHeader` on the indicator header, `w:cantSplit` on every row, fixed
   widths on the grid and every cell, so Word, WPS and LibreOffice agree;
 - footers with a PAGE field, `— N —`, odd pages right and even pages left;
-- fixed zip times and core-property dates, so the same input gives the same bytes.
+- fixed zip times and core-property dates, so the same input gives the same bytes;
+- every property element at its schema position (CHILD_ORDER) and no stale parts of python-docx's
+  template (stylesWithEffects, thumbnail), so Word opens the file without "unreadable content".
 """
 
 from __future__ import annotations
@@ -19,23 +21,32 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from docx import Document as open_docx
+from docx.document import Document as WordDocument
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+from docx.text.paragraph import Paragraph as WordParagraph
+from lxml import etree
 
 from .diagnostics import UserError, display_path
 from .fonts import FontChoice, FontSet
 from .layout import Cell, Layout, Paragraph, Row, Table
 
 TWIPS_PER_MM = 1440 / 25.4
-FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Word 2010's copy of styles.xml in python-docx's template: it goes stale as soon as styles.xml
+# changes, and Word then reports unreadable content. Word rebuilds it when it needs one.
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+# Theme-font attributes of w:rFonts: where present, Word takes them over the named fonts.
+THEME_FONT_ATTRIBUTES = ("asciiTheme", "eastAsiaTheme", "hAnsiTheme", "cstheme")
 
 # Paragraph classes of the templates → Word paragraph style names.
 STYLE_OF_CLASS = {"doc-title-line": "文件标题", "heading-1": "一级标题", "heading-2": "二级标题", "body": "正文"}
@@ -49,19 +60,125 @@ def _twips(mm: float) -> int:
     return round(mm * TWIPS_PER_MM)
 
 
-def _set(parent, tag: str, **attrs: str):
-    """Get or create child `tag` of `parent` and set its w:* attributes."""
+# Child order of every element this module writes into, after the WordprocessingML schema
+# (ECMA-376 Part 1, wml.xsd; python-docx's CT_* classes use the same sequences). Word rejects a
+# child out of this order as unreadable content, so nothing is ever appended blindly.
+CHILD_ORDER: dict[str, tuple[str, ...]] = {
+    "w:styles": ("w:docDefaults", "w:latentStyles", "w:style"),
+    "w:docDefaults": ("w:rPrDefault", "w:pPrDefault"),
+    "w:rPrDefault": ("w:rPr",),
+    "w:style": (
+        "w:name", "w:aliases", "w:basedOn", "w:next", "w:link", "w:autoRedefine", "w:hidden",
+        "w:uiPriority", "w:semiHidden", "w:unhideWhenUsed", "w:qFormat", "w:locked", "w:personal",
+        "w:personalCompose", "w:personalReply", "w:rsid", "w:pPr", "w:rPr", "w:tblPr", "w:trPr",
+        "w:tcPr", "w:tblStylePr",
+    ),
+    "w:pPr": (
+        "w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr", "w:widowControl",
+        "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs", "w:suppressAutoHyphens",
+        "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE",
+        "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
+        "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection",
+        "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr",
+        "w:sectPr", "w:pPrChange",
+    ),
+    "w:rPr": (
+        "w:rStyle", "w:rFonts", "w:b", "w:bCs", "w:i", "w:iCs", "w:caps", "w:smallCaps", "w:strike",
+        "w:dstrike", "w:outline", "w:shadow", "w:emboss", "w:imprint", "w:noProof", "w:snapToGrid",
+        "w:vanish", "w:webHidden", "w:color", "w:spacing", "w:w", "w:kern", "w:position", "w:sz",
+        "w:szCs", "w:highlight", "w:u", "w:effect", "w:bdr", "w:shd", "w:fitText", "w:vertAlign",
+        "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish", "w:oMath",
+        "w:rPrChange",
+    ),
+    "w:tblPr": (
+        "w:tblStyle", "w:tblpPr", "w:tblOverlap", "w:bidiVisual", "w:tblStyleRowBandSize",
+        "w:tblStyleColBandSize", "w:tblW", "w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders",
+        "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription",
+        "w:tblPrChange",
+    ),
+    "w:tblBorders": ("w:top", "w:left", "w:bottom", "w:right", "w:insideH", "w:insideV"),
+    "w:tblCellMar": ("w:top", "w:left", "w:bottom", "w:right"),
+    "w:trPr": (
+        "w:cnfStyle", "w:divId", "w:gridBefore", "w:gridAfter", "w:wBefore", "w:wAfter",
+        "w:cantSplit", "w:trHeight", "w:tblHeader", "w:tblCellSpacing", "w:jc", "w:hidden",
+        "w:ins", "w:del", "w:trPrChange",
+    ),
+    "w:tcPr": (
+        "w:cnfStyle", "w:tcW", "w:gridSpan", "w:hMerge", "w:vMerge", "w:tcBorders", "w:shd",
+        "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
+        "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange",
+    ),
+    "w:tcBorders": ("w:top", "w:left", "w:bottom", "w:right", "w:insideH", "w:insideV", "w:tl2br",
+                    "w:tr2bl"),
+    "w:sectPr": (
+        "w:headerReference", "w:footerReference", "w:footnotePr", "w:endnotePr", "w:type",
+        "w:pgSz", "w:pgMar", "w:paperSrc", "w:pgBorders", "w:lnNumType", "w:pgNumType", "w:cols",
+        "w:formProt", "w:vAlign", "w:noEndnote", "w:titlePg", "w:textDirection", "w:bidi",
+        "w:rtlGutter", "w:docGrid", "w:printerSettings", "w:sectPrChange",
+    ),
+    "w:settings": (
+        "w:writeProtection", "w:view", "w:zoom", "w:removePersonalInformation",
+        "w:removeDateAndTime", "w:doNotDisplayPageBoundaries", "w:displayBackgroundShape",
+        "w:printPostScriptOverText", "w:printFractionalCharacterWidth", "w:printFormsData",
+        "w:embedTrueTypeFonts", "w:embedSystemFonts", "w:saveSubsetFonts", "w:saveFormsData",
+        "w:mirrorMargins", "w:alignBordersAndEdges", "w:bordersDoNotSurroundHeader",
+        "w:bordersDoNotSurroundFooter", "w:gutterAtTop", "w:hideSpellingErrors",
+        "w:hideGrammaticalErrors", "w:activeWritingStyle", "w:proofState", "w:formsDesign",
+        "w:attachedTemplate", "w:linkStyles", "w:stylePaneFormatFilter", "w:stylePaneSortMethod",
+        "w:documentType", "w:mailMerge", "w:revisionView", "w:trackRevisions", "w:doNotTrackMoves",
+        "w:doNotTrackFormatting", "w:documentProtection", "w:autoFormatOverride",
+        "w:styleLockTheme", "w:styleLockQFSet", "w:defaultTabStop", "w:autoHyphenation",
+        "w:consecutiveHyphenLimit", "w:hyphenationZone", "w:doNotHyphenateCaps", "w:showEnvelope",
+        "w:summaryLength", "w:clickAndTypeStyle", "w:defaultTableStyle", "w:evenAndOddHeaders",
+        "w:bookFoldRevPrinting", "w:bookFoldPrinting", "w:bookFoldPrintingSheets",
+        "w:drawingGridHorizontalSpacing", "w:drawingGridVerticalSpacing",
+        "w:displayHorizontalDrawingGridEvery", "w:displayVerticalDrawingGridEvery",
+        "w:doNotUseMarginsForDrawingGridOrigin", "w:drawingGridHorizontalOrigin",
+        "w:drawingGridVerticalOrigin", "w:doNotShadeFormData", "w:noPunctuationKerning",
+        "w:characterSpacingControl", "w:printTwoOnOne", "w:strictFirstAndLastChars",
+        "w:noLineBreaksAfter", "w:noLineBreaksBefore", "w:savePreviewPicture",
+        "w:doNotValidateAgainstSchema", "w:saveInvalidXml", "w:ignoreMixedContent",
+        "w:alwaysShowPlaceholderText", "w:doNotDemarcateInvalidXml", "w:saveXmlDataOnly",
+        "w:useXSLTWhenSaving", "w:saveThroughXslt", "w:showXMLTags", "w:alwaysMergeEmptyNamespace",
+        "w:updateFields", "w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat",
+        "w:docVars", "w:rsids", "m:mathPr", "w:attachedSchema", "w:themeFontLang",
+        "w:clrSchemeMapping", "w:doNotIncludeSubdocsInStats", "w:doNotAutoCompressPictures",
+        "w:forceUpgrade", "w:captions", "w:readModeInkLockDown", "w:smartTagType",
+        "sl:schemaLibrary", "w:shapeDefaults", "w:doNotEmbedSmartTags", "w:decimalSymbol",
+        "w:listSeparator",
+    ),
+}
+_SUCCESSORS: dict[tuple[str, str], frozenset[str]] = {
+    (qn(parent), qn(tag)): frozenset(qn(later) for later in order[index + 1:])
+    for parent, order in CHILD_ORDER.items()
+    for index, tag in enumerate(order)
+}
+
+
+def _set(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
+    """Child `tag` of `parent` with these w:* attributes, created at its schema position if missing.
+
+    The one way this module adds a property element: a KeyError here means CHILD_ORDER lacks the
+    pair, which a test catches, rather than an element Word would call unreadable.
+    """
     child = parent.find(qn(tag))
     if child is None:
-        child = OxmlElement(tag)
-        parent.append(child)
+        successors = _SUCCESSORS[(parent.tag, qn(tag))]
+        child = _element(tag)
+        following = next((c for c in parent if c.tag in successors), None)
+        if following is None:
+            parent.append(child)
+        else:
+            following.addprevious(child)
     for name, value in attrs.items():
         child.set(qn(f"w:{name}"), value)
     return child
 
 
-def _east_asian_font(rpr, font: FontChoice) -> None:
-    _set(rpr, "w:rFonts", ascii=font.family, hAnsi=font.family, eastAsia=font.family, cs=font.family)
+def _east_asian_font(rpr: etree._Element, font: FontChoice) -> None:
+    fonts = _set(rpr, "w:rFonts", ascii=font.family, hAnsi=font.family, eastAsia=font.family, cs=font.family)
+    for name in THEME_FONT_ATTRIBUTES:
+        fonts.attrib.pop(qn(f"w:{name}"), None)
     _set(rpr, "w:lang", val="zh-CN", eastAsia="zh-CN", bidi="ar-SA")
 
 
@@ -101,7 +218,7 @@ def _looks(fonts: FontSet) -> dict[str, ParagraphLook]:
     }
 
 
-def _define_paragraph_style(document, name: str, look: ParagraphLook) -> None:
+def _define_paragraph_style(document: WordDocument, name: str, look: ParagraphLook) -> None:
     """Create style `name` unless the (reference) document already has it: the user's wins."""
     if name in [s.name for s in document.styles]:
         return
@@ -137,7 +254,7 @@ def _define_paragraph_style(document, name: str, look: ParagraphLook) -> None:
         _set(ppr, "w:outlineLvl", val=str(look.outline_level))
 
 
-def _define_table_style(document) -> None:
+def _define_table_style(document: WordDocument) -> None:
     if TABLE_STYLE in [s.name for s in document.styles]:
         return
     style = document.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.TABLE)
@@ -150,16 +267,14 @@ def _define_table_style(document) -> None:
         _set(margins, f"w:{edge}", w=str(_twips(mm)), type="dxa")
 
 
-def _document_defaults(document, fonts: FontSet) -> None:
+def _document_defaults(document: WordDocument, fonts: FontSet) -> None:
     """docDefaults and Normal: Chinese language and the body face, so nothing falls back to ja-JP."""
-    styles = document.styles.element
-    rpr_default = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault"))
-    rpr = _set(rpr_default, "w:rPr")
-    _east_asian_font(rpr, fonts["fangsong"])
+    defaults = _set(document.styles.element, "w:docDefaults")
+    _east_asian_font(_set(_set(defaults, "w:rPrDefault"), "w:rPr"), fonts["fangsong"])
     _east_asian_font(document.styles["Normal"].element.get_or_add_rPr(), fonts["fangsong"])
 
 
-def _page_setup(document) -> None:
+def _page_setup(document: WordDocument) -> None:
     """A4, GB/T 9704 margins mirrored for double-sided printing, 22 lines a page."""
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -171,9 +286,11 @@ def _page_setup(document) -> None:
     settings = document.settings.element
     _set(settings, "w:mirrorMargins")
     document.settings.odd_and_even_pages_header_footer = True
+    # The template says Japanese: East Asian theme fonts would resolve to Japanese faces.
+    _set(settings, "w:themeFontLang", eastAsia="zh-CN")
 
 
-def _page_number_paragraph(paragraph, align: WD_ALIGN_PARAGRAPH) -> None:
+def _page_number_paragraph(paragraph: WordParagraph, align: WD_ALIGN_PARAGRAPH) -> None:
     """`— N —` with N a PAGE field, indented one character from the outer edge."""
     paragraph.style = "页码"
     paragraph.alignment = align
@@ -183,21 +300,18 @@ def _page_number_paragraph(paragraph, align: WD_ALIGN_PARAGRAPH) -> None:
     else:
         paragraph.paragraph_format.left_indent = indent
     paragraph.add_run("— ")
-    for kind, text in (("begin", None), ("instr", " PAGE "), ("separate", None), ("result", "1"), ("end", None)):
-        run = paragraph.add_run()
-        if kind == "instr":
-            instr = OxmlElement("w:instrText")
-            instr.set(qn("xml:space"), "preserve")
-            instr.text = text
-            run._r.append(instr)
-        elif kind == "result":
-            run.text = text
-        else:
-            run._r.append(_element("w:fldChar", fldCharType=kind))
+    paragraph.add_run()._r.append(_element("w:fldChar", fldCharType="begin"))
+    instr = _element("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = " PAGE "
+    paragraph.add_run()._r.append(instr)
+    paragraph.add_run()._r.append(_element("w:fldChar", fldCharType="separate"))
+    paragraph.add_run("1")  # shown until the field is updated
+    paragraph.add_run()._r.append(_element("w:fldChar", fldCharType="end"))
     paragraph.add_run(" —")
 
 
-def _footers(document) -> None:
+def _footers(document: WordDocument) -> None:
     section = document.sections[0]
     for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
                           (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
@@ -208,7 +322,7 @@ def _footers(document) -> None:
         _page_number_paragraph(paragraph, align)
 
 
-def _element(tag: str, **attrs: str):
+def _element(tag: str, **attrs: str) -> etree._Element:
     element = OxmlElement(tag)
     for name, value in attrs.items():
         element.set(qn(f"w:{name}"), value)
@@ -221,14 +335,17 @@ def _cell_style(cell: Cell) -> str:
     return "表格长文字" if cell.style in LEFT_ALIGNED_CELLS else "表格文字"
 
 
-def _paragraph_xml(style: str, text: str, *, keep_with_next: bool = False, page_break_before: bool = False):
+def _paragraph_xml(style: str, text: str, *, keep_with_next: bool = False, page_break_before: bool = False,
+                   space_after_twips: int | None = None) -> etree._Element:
     p = OxmlElement("w:p")
     ppr = _element("w:pPr")
-    ppr.append(_element("w:pStyle", val=style))
+    _set(ppr, "w:pStyle", val=style)
     if keep_with_next:
-        ppr.append(_element("w:keepNext"))
+        _set(ppr, "w:keepNext")
     if page_break_before:
-        ppr.append(_element("w:pageBreakBefore"))
+        _set(ppr, "w:pageBreakBefore")
+    if space_after_twips is not None:
+        _set(ppr, "w:spacing", after=str(space_after_twips))
     p.append(ppr)
     if text:
         r = OxmlElement("w:r")
@@ -269,15 +386,16 @@ def _grid_rows(table: Table) -> list[list[tuple[Cell | None, int]]]:
     return result
 
 
-def _table_xml(table: Table, *, keep_together: bool):
+def _table_xml(table: Table, *, keep_together: bool) -> etree._Element:
     widths = [_twips(mm) for mm in table.column_widths_mm]
     tbl = OxmlElement("w:tbl")
     tblpr = _element("w:tblPr")
-    tblpr.append(_element("w:tblStyle", val=TABLE_STYLE))
-    tblpr.append(_element("w:tblW", w=str(sum(widths)), type="dxa"))
-    tblpr.append(_element("w:tblLayout", type="fixed"))
-    tblpr.append(_element("w:tblLook", val="0000", firstRow="0", lastRow="0", firstColumn="0",
-                          lastColumn="0", noHBand="1", noVBand="1"))
+    _set(tblpr, "w:tblStyle", val=TABLE_STYLE)
+    _set(tblpr, "w:tblW", w=str(sum(widths)), type="dxa")
+    _set(tblpr, "w:tblLayout", type="fixed")
+    # No conditional formatting: only noHBand (0x0200) and noVBand (0x0400) set. The bitmask alone
+    # is what every Word since 2007 reads; the 2010 attribute form is not in Word 2007's schema.
+    _set(tblpr, "w:tblLook", val="0600")
     tbl.append(tblpr)
     grid = _element("w:tblGrid")
     for width in widths:
@@ -289,29 +407,27 @@ def _table_xml(table: Table, *, keep_together: bool):
     return tbl
 
 
-def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int], *, keep_with_next: bool):
+def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int], *, keep_with_next: bool) -> etree._Element:
     tr = OxmlElement("w:tr")
     trpr = _element("w:trPr")
-    trpr.append(_element("w:cantSplit"))
+    _set(trpr, "w:cantSplit")
     if row.repeat_header:
-        trpr.append(_element("w:tblHeader"))
+        _set(trpr, "w:tblHeader")
     tr.append(trpr)
     col = 0
     for cell, span in placed:
         tc = OxmlElement("w:tc")
         tcpr = _element("w:tcPr")
-        tcpr.append(_element("w:tcW", w=str(sum(widths[col:col + span])), type="dxa"))
+        _set(tcpr, "w:tcW", w=str(sum(widths[col:col + span])), type="dxa")
         if span > 1:
-            tcpr.append(_element("w:gridSpan", val=str(span)))
+            _set(tcpr, "w:gridSpan", val=str(span))
         if cell is None:
-            tcpr.append(_element("w:vMerge"))
+            _set(tcpr, "w:vMerge")
         elif cell.rowspan > 1:
-            tcpr.append(_element("w:vMerge", val="restart"))
+            _set(tcpr, "w:vMerge", val="restart")
         if row.style == "last":  # joins the indicator grid below: one rule, not two
-            borders = _element("w:tcBorders")
-            borders.append(_element("w:bottom", val="nil"))
-            tcpr.append(borders)
-        tcpr.append(_element("w:vAlign", val="center"))
+            _set(_set(tcpr, "w:tcBorders"), "w:bottom", val="nil")
+        _set(tcpr, "w:vAlign", val="center")
         tc.append(tcpr)
         if cell is None:
             tc.append(_paragraph_xml("表格文字", "", keep_with_next=keep_with_next))
@@ -322,17 +438,17 @@ def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int],
     return tr
 
 
-def _body(document, layout: Layout) -> None:
+def _body(document: WordDocument, layout: Layout) -> None:
     sect_pr = document.element.body.find(qn("w:sectPr"))
     last_title_line = _last_title_line(layout)
     for section in layout.sections:
         first_table = True
         for block in section.blocks:
             if isinstance(block, Paragraph):
-                p = _paragraph_xml(STYLE_OF_CLASS[block.style], block.text)
-                if block is last_title_line:  # one blank line between title and text
-                    _set(_set(p, "w:pPr"), "w:spacing", after=str(round(28.95 * 20)))
-                sect_pr.addprevious(p)
+                # One blank line between title and text.
+                space_after = round(28.95 * 20) if block is last_title_line else None
+                sect_pr.addprevious(_paragraph_xml(STYLE_OF_CLASS[block.style], block.text,
+                                                   space_after_twips=space_after))
             else:
                 # A spacer paragraph before each table: it carries the page break that starts a
                 # project, and keeps the two tables of one project from fusing into one in Word
@@ -348,14 +464,14 @@ def _last_title_line(layout: Layout) -> Paragraph | None:
     return lines[-1] if lines else None
 
 
-def _clear_body(document) -> None:
+def _clear_body(document: WordDocument) -> None:
     body = document.element.body
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
 
 
-def _core_properties(document, layout: Layout) -> None:
+def _core_properties(document: WordDocument, layout: Layout) -> None:
     props = document.core_properties
     props.title, props.author, props.subject, props.keywords = (
         layout.title, layout.author, layout.subject, layout.keywords)
@@ -365,6 +481,18 @@ def _core_properties(document, layout: Layout) -> None:
     props.revision = 1
     props.created = props.modified = FIXED_TIME
     props.last_printed = FIXED_TIME
+
+
+def _drop_stale_template_parts(document: WordDocument) -> None:
+    """Parts of python-docx's template that would contradict this document.
+
+    stylesWithEffects must mirror styles.xml or Word repairs the file; the thumbnail is a blank
+    US-Letter page. Both are optional: without their relationships, python-docx saves neither
+    part nor its content-type override.
+    """
+    for rels, reltype in ((document.part.rels, STYLES_WITH_EFFECTS), (document.part.package.rels, RT.THUMBNAIL)):
+        for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
+            del rels[rid]
 
 
 def _deterministic_zip(data: bytes) -> bytes:
@@ -399,6 +527,7 @@ def render_docx(layout: Layout, fonts: FontSet, reference: Path | None = None) -
     _footers(document)
     _body(document, layout)
     _core_properties(document, layout)
+    _drop_stale_template_parts(document)
     buffer = io.BytesIO()
     document.save(buffer)
     return _deterministic_zip(buffer.getvalue())

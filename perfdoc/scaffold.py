@@ -7,19 +7,44 @@ are still empty.
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 from pathlib import Path
 
-from .diagnostics import UserError, display_path
+from yaml.reader import Reader
+
+from .diagnostics import UserError, display_path, one_line
+from .loader import LoadedFile, load_yaml_text
 from .output import write_atomically
 from .profile import Profile
 from .schema import CODE_PATTERN
 
+_LINE_BREAKS = "\n\r\x85\u2028\u2029"  # where YAML (1.1, PyYAML) ends a line
+
+
+def _name_problem(name: str) -> str | None:
+    """Why the name cannot stand on one line of YAML and be read back as typed, if it cannot:
+    a line break would end the value and start a new key (`x\nbudget: 5`), other control characters
+    are refused by the YAML reader."""
+    for char in name:
+        if char in _LINE_BREAKS:
+            return f"含有换行（U+{ord(char):04X}）"
+        if unicodedata.category(char) == "Cc" or Reader.NON_PRINTABLE.match(char):
+            return f"含有控制字符或不可见字符（U+{ord(char):04X}）"
+    return None
+
 
 def _quoted(text: str) -> str:
-    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A YAML double-quoted scalar, for text `_name_problem` accepts: only `\\` and `"` need escapes."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _name_scalar(name: str) -> str:
+    """The name plain, as the shipped files write it, when perfdoc's loader reads that back unchanged;
+    otherwise double-quoted, so `: `, ` #`, a leading `&*!|>'"%@`, `123` or `null` stay literal text."""
+    if name and load_yaml_text(f"name: {name}\n", LoadedFile(Path("name.yaml"))).data == {"name": name}:
+        return name
+    return _quoted(name)
 
 
 def project_skeleton(code: str, name: str, profile: Profile) -> str:
@@ -28,7 +53,7 @@ def project_skeleton(code: str, name: str, profile: Profile) -> str:
         f"# 项目支出绩效目标表：{name or '新项目'}（由 perfdoc new 生成）",
         "# 请填写所有空着的值（\"\" 或冒号后空着的），然后运行 python3 build.py check。",
         f"code: {_quoted(code)}",
-        f"name: {_quoted(name)}" + ("" if name else "                      # 预算项目名称"),
+        f"name: {_name_scalar(name)}" + ("" if name else "                      # 预算项目名称"),
         "budget:                       # 预算数（万元，只写数字，如 61.53）",
         "fiscal_funds:                 # 其中：财政资金（万元），不大于预算数",
         'use: ""                       # 项目资金主要用途，接在“预算数 X 万元。其中：财政资金 Y 万元。”之后',
@@ -55,7 +80,10 @@ def project_skeleton(code: str, name: str, profile: Profile) -> str:
 
 def create_project(data_dir: Path, code: str, name: str, profile: Profile) -> Path:
     if not re.fullmatch(CODE_PATTERN, code):
-        raise UserError(f"错误: 项目编码“{code}”无效：应为 6–20 位数字，如 142001020")
+        raise UserError(f"错误: 项目编码“{one_line(code)}”无效：应为 6–20 位数字，如 142001020")
+    problem = _name_problem(name)
+    if problem:
+        raise UserError(f"错误: 项目名称（--name）“{one_line(name)}”{problem}：名称应为一行文字，不含换行、制表符等控制字符")
     target = data_dir / "projects" / f"{code}.yaml"
     if target.exists():
         raise UserError(f"错误: {display_path(target)} 已存在，perfdoc new 不会覆盖它；要修改请直接编辑该文件")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pdfplumber
 import pypdf
-
+import pytest
 from conftest import REPO, STEM, run_cli
+
+pytestmark = pytest.mark.slow  # every test here runs whole builds
 
 PARTS = ["--projects-per-part", "6"]  # the seed in three parts, so merging and part reuse are exercised
 
@@ -114,11 +116,11 @@ def test_font_setting_change_renders_afresh(data_copy, tmp_path):
 def test_wrong_page_estimates_are_corrected_not_shipped(tmp_path, monkeypatch):
     """A long document laid out in parts with every page-count estimate wrong still comes out
     exactly as with right ones: page numbers, odd/even sides and outline follow the real counts."""
+    from conftest import DATA
+
     from perfdoc import render_pdf
     from perfdoc.options import BuildOptions
     from perfdoc.pipeline import build, load_document
-
-    from conftest import DATA
 
     document, checked = load_document(DATA)
     sources = [checked.department, *checked.projects]

@@ -13,9 +13,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perfdoc.cli import main as cli_main
+from perfdoc.diagnostics import UserError
+from perfdoc.diff import compare, diff_revisions, format_diff
+from perfdoc.loader import LoadedFile, load_yaml_text
 from perfdoc.pipeline import load_document
+from perfdoc.profile import DEFAULT_PROFILE, load_profile, profile_path
+from perfdoc.scaffold import create_project, project_skeleton
 
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
@@ -28,8 +36,8 @@ def git(repo: Path, *args: str) -> str:
 
 def perfdoc(repo: Path, *args: str):
     """`python3 build.py …` run inside the repository copy, as a user would."""
-    return subprocess.run([sys.executable, "build.py", *args], cwd=repo, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=300)
+    return subprocess.run([sys.executable, "build.py", *args], cwd=repo, check=False, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=300)
 
 
 @pytest.fixture
@@ -58,10 +66,10 @@ def edit(path: Path, old: str, new: str) -> None:
 def fill_new_project(path: Path, budget: str) -> None:
     text = path.read_text(encoding="utf-8")
     text = text.replace("budget:   ", f"budget: {budget}", 1).replace("fiscal_funds:   ", f"fiscal_funds: {budget}", 1)
-    text = re.sub(r'^(\s*(?:use|goal|description|basis)): ""', r"\1: 已填写", text, flags=re.M)
-    text = re.sub(r'^(\s*- name): ""', r"\1: 某指标", text, flags=re.M)
-    text = re.sub(r'^(\s*value): ""', r"\1: 100%", text, flags=re.M)
-    text = re.sub(r"^(\s*\d+月底):$", r"\1: 50", text, flags=re.M)
+    text = re.sub(r'^(\s*(?:use|goal|description|basis)): ""', r"\1: 已填写", text, flags=re.MULTILINE)
+    text = re.sub(r'^(\s*- name): ""', r"\1: 某指标", text, flags=re.MULTILINE)
+    text = re.sub(r'^(\s*value): ""', r"\1: 100%", text, flags=re.MULTILINE)
+    text = re.sub(r"^(\s*\d+月底):$", r"\1: 50", text, flags=re.MULTILINE)
     path.write_text(text, encoding="utf-8")
 
 
@@ -105,7 +113,7 @@ def test_diff_reports_exactly_the_changes_in_text_and_markdown(repo):
     assert "- ~ `142001014` 智慧平安社区运维费（修改）" in md
     assert "  - 预算数: 61.53 → 70.00 万元（+8.47）" in md
     assert f"| 预算数合计 | 1987.80 | {expected_total} | +{expected_total - before.total_budget} |" in md
-    assert "- + `142001020` 某某系统运维费（新增，预算数 12 万元）" in md
+    assert "- \\+ `142001020` 某某系统运维费（新增，预算数 12 万元）" in md  # `- +` would be a nested list
 
 
 def test_diff_between_revisions_exit_code_and_no_changes(repo):
@@ -163,7 +171,7 @@ def test_new_project_skeleton_checks_clean_once_filled_and_round_trips_through_d
 
 def _readme_commands(prefix: str) -> list[str]:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
+    blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL)
     lines = [l.split("  #")[0].strip() for b in blocks for l in b.splitlines()]
     return [l for l in lines if l.startswith(prefix)]
 
@@ -190,7 +198,7 @@ def test_readme_review_commands_run_as_written(repo):
 
 def test_readme_diff_example_is_real_output(repo):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```\n(绩效目标数据变更：HEAD → 工作区\n.*?)```", readme, flags=re.S).group(1)
+    example = re.search(r"```\n(绩效目标数据变更：HEAD → 工作区\n.*?)```", readme, flags=re.DOTALL).group(1)
     edit(repo / "data" / "projects" / "142001014.yaml", "budget: 61.53", "budget: 70.00")
     edit(repo / "data" / "projects" / "142001014.yaml", "fiscal_funds: 61.53", "fiscal_funds: 70.00")
     edit(repo / "data" / "projects" / "142001014.yaml", "value: 显著提升", "value: 明显提升")
@@ -216,8 +224,169 @@ def test_pre_commit_hooks_and_example_ci_are_well_formed():
 def test_pre_commit_entry_runs_as_the_hook_would(repo):
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     entry = next(h["entry"] for h in hooks if h["id"] == "perfdoc-check")
-    ok = subprocess.run(shlex.split(entry), cwd=repo, capture_output=True, text=True)
+    ok = subprocess.run(shlex.split(entry), check=False, cwd=repo, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     edit(repo / "data" / "projects" / "142001001.yaml", "budget: 1174", "budget: 很多")
-    bad = subprocess.run(shlex.split(entry), cwd=repo, capture_output=True, text=True)
+    bad = subprocess.run(shlex.split(entry), check=False, cwd=repo, capture_output=True, text=True)
     assert bad.returncode == 1 and "142001001.yaml:5:" in bad.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# Hostile-testing findings of issue 10 (#14–#17): called directly, on small temporary git repositories.
+
+PROFILE = load_profile(profile_path(DEFAULT_PROFILE))
+SKELETON_KEYS = {"code", "name", "budget", "fiscal_funds", "use", "spending_plan", "goal", "indicators"}
+
+
+def data_repo(tmp_path: Path, folder: str = "data") -> Path:
+    """A git repository holding only a copy of the shipped data (in `folder`), committed; returns the data dir."""
+    data = tmp_path / "repo" / folder
+    shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns(".perfdoc-cache"))
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    commit(data, "seed")
+    return data
+
+
+def commit(data: Path, message: str) -> None:
+    subprocess.run(["git", "-C", str(data), "add", "-A", "."], check=True)
+    subprocess.run(["git", "-C", str(data), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", message],
+                   check=True)
+
+
+def copy_project(projects: Path, source: str, target: str, *, code: str, name: str, budget: str) -> None:
+    """README 新增一个项目 step 1–2: copy a similar file, then change code, name and the amounts."""
+    text = (projects / f"{source}.yaml").read_text(encoding="utf-8")
+    text = text.replace(f'code: "{source}"', f'code: "{code}"').replace("name: 反诈中心运维费", f"name: {name}")
+    text = re.sub(r"^(budget|fiscal_funds): 20\.1", rf"\1: {budget}", text, flags=re.MULTILINE)
+    (projects / f"{target}.yaml").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["名称\n", "x\nbudget: 5", "a\rb", "制表\t符", "a\u2028b", "x\x85", "铃\x07", "x\ufffe"])
+def test_new_refuses_names_with_line_breaks_or_control_characters(tmp_path, capsys, name):
+    (tmp_path / "projects").mkdir()
+    shutil.copy(REPO / "data" / "department.yaml", tmp_path)
+    with pytest.raises(UserError) as refused:
+        create_project(tmp_path, "142001020", name, PROFILE)
+    assert refused.value.text.startswith("错误: 项目名称（--name）“") and "\n" not in refused.value.text
+    assert "名称应为一行文字" in refused.value.text
+    assert not (tmp_path / "projects" / "142001020.yaml").exists()
+    # Through the CLI: the same one line and exit status 1, as for a bad code.
+    assert cli_main(["new", "142001020", "--data", str(tmp_path), "--name", name]) == 1
+    assert cli_main(["new", "14200102x", "--data", str(tmp_path), "--name", "某某"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0] == refused.value.text and err[1].startswith("错误: 项目编码“14200102x”无效")
+    assert "Traceback" not in "".join(err)
+
+
+def assert_name_round_trips(name: str) -> None:
+    loaded = load_yaml_text(project_skeleton("142001020", name, PROFILE), LoadedFile(Path("142001020.yaml")))
+    assert loaded.ok, [d.format() for d in loaded.diagnostics]
+    assert set(loaded.data) == SKELETON_KEYS  # nothing injected, nothing lost
+    assert loaded.data["name"] == name and loaded.data["code"] == "142001020"
+
+
+YAML_SPECIAL_NAMES = [
+    "a: b", "x # y", "x #", "结尾:", "&锚", "*别名", "!标签", "|", ">", "%", "@", "`", "'单引号", '"双引号"',
+    "[列表]", "{映射}", "123", "1.5e3", "null", "~", "true", " 前空格", "后空格 ", "- 横线", "? 问号",
+    "\\反斜杠\\n", "#", "---", "...", "\ufeff字节序", "名称\u3000", "",
+]
+
+
+@pytest.mark.parametrize("name", YAML_SPECIAL_NAMES)
+def test_new_yaml_special_names_round_trip(name):
+    assert_name_round_trips(name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp"), exclude_characters="\ufffe\uffff"),
+               max_size=30))
+def test_new_any_one_line_name_round_trips_through_the_loader(name):
+    assert_name_round_trips(name)
+
+
+def test_new_name_is_plain_when_plain_is_unambiguous(tmp_path):
+    (tmp_path / "projects").mkdir()
+    plain = create_project(tmp_path, "142001020", "某某系统运维费", PROFILE).read_text(encoding="utf-8")
+    assert "\nname: 某某系统运维费\n" in plain  # as the shipped files write it
+    quoted = create_project(tmp_path, "142001021", 'x: "y" # z', PROFILE).read_text(encoding="utf-8")
+    assert '\nname: "x: \\"y\\" # z"\n' in quoted
+
+
+def test_diff_reads_non_ascii_and_quoted_file_names(tmp_path):
+    data = data_repo(tmp_path, folder='数据 "甲"')
+    projects = data / "projects"
+    odd = '反诈 "中心"（运维）.yaml'
+    (projects / "142001007.yaml").rename(projects / odd)
+    (data / '说明 "草稿".txt').write_text("不是数据文件", encoding="utf-8")
+    shutil.copy(projects / "142001008.yaml", projects / "副本.yaml")  # the same content: one blob, two files
+    commit(data, "odd names")
+    edit(projects / odd, "budget: 20.1", "budget: 20.5")
+    diff = diff_revisions(data, "HEAD", None)
+    assert [(c.kind, c.code) for c in diff.projects] == [("changed", "142001007")]
+    assert "预算数: 20.1 → 20.5 万元（+0.4）" in format_diff(diff)
+    assert "项目数: 19 → 19（0）" in format_diff(diff)  # the copy was read from HEAD too
+
+
+def test_diff_copied_project_with_its_new_code_is_one_added_project(tmp_path):
+    """README 新增一个项目, exactly: copy 142001007.yaml, change code, name and budget."""
+    data = data_repo(tmp_path)
+    copy_project(data / "projects", "142001007", "142001020", code="142001020", name="某某系统运维费", budget="12")
+    diff = diff_revisions(data, "HEAD", None)
+    assert [(c.kind, c.code, c.name, c.budget) for c in diff.projects] == [
+        ("added", "142001020", "某某系统运维费", Decimal(12))]
+    text = format_diff(diff)
+    assert "+ 142001020 某某系统运维费（新增，预算数 12 万元）" in text
+    assert "142001007" not in text and "注意" not in text
+    assert "项目数: 18 → 19（+1）" in text and "预算数合计: 1987.80 → 1999.80 万元（+12.00）" in text
+
+
+def test_diff_copy_with_unchanged_code_is_reported_not_paired_wrongly(tmp_path):
+    data = data_repo(tmp_path)
+    projects = data / "projects"
+    copy_project(projects, "142001007", "142001020", code="142001007", name="某某系统运维费", budget="12")
+    diff = diff_revisions(data, "HEAD", None)
+    # 142001007.yaml is unchanged; the copy is one added project, and the report says why its code is odd.
+    assert [(c.kind, c.code, c.name, c.budget) for c in diff.projects] == [
+        ("added", "142001007", "某某系统运维费", Decimal(12))]
+    assert diff.projects[0].note == "文件 142001020.yaml，编码与 142001007.yaml 重复"
+    assert len(diff.warnings) == 1
+    assert "工作区：项目编码 142001007 出现在 2 个文件中（142001007.yaml、142001020.yaml）" in diff.warnings[0]
+    text = format_diff(diff)
+    assert "预算数 20.1" not in text and "修改" not in text
+    assert "+ 142001007 某某系统运维费（新增，预算数 12 万元，文件 142001020.yaml，编码与 142001007.yaml 重复）" in text
+    assert "项目数: 18 → 19（+1）" in text
+    # Committed by mistake, then fixed: the same file with its code corrected is a changed code.
+    commit(data, "copy, code not changed")
+    edit(projects / "142001020.yaml", 'code: "142001007"', 'code: "142001020"')
+    fixed = diff_revisions(data, "HEAD", None)
+    assert [(c.kind, c.code, c.old_code) for c in fixed.projects] == [("renamed", "142001020", "142001007")]
+    assert "HEAD：项目编码 142001007 出现在 2 个文件中" in fixed.warnings[0] and len(fixed.warnings) == 1
+
+
+def test_markdown_diff_shows_user_text_literally(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns(".perfdoc-cache"))
+    before, _ = load_document(data)
+    hostile = "2~3次、4~6次 *星* _下_ |竖| <b>粗</b> [链](x)"  # short: shown whole, old → new
+    edit(data / "projects" / "142001001.yaml", 'value: "183"', f'value: "{hostile}"')
+    edit(data / "projects" / "142001001.yaml", "value: 无误", "value: 无误 `码` &amp; $x$")
+    edit(data / "projects" / "142001014.yaml", "name: 智慧平安社区运维费", "name: 智慧*平安*社区_运维_费")
+    edit(data / "department.yaml", "结合本部门年度工作计划", "结合本部门（每年2~3次）年度工作计划")
+    (data / "projects" / "142001018.yaml").unlink()
+    after, checked = load_document(data)
+    assert after is not None, [d.format() for d in checked.errors]
+    md = format_diff(compare(before, after, "main~1", "HEAD"), "md")
+    assert r"指标值: 183 → 2\~3次、4\~6次 \*星\* \_下\_ \|竖\| \<b\>粗\</b\> \[链\](x)" in md
+    assert r"指标值: 无误 → 无误 \`码\` \&amp; \$x\$" in md
+    assert r"- ~ `142001014` 智慧\*平安\*社区\_运维\_费（修改）" in md
+    assert r"<ins>（每年2\~3次）</ins>" in md and r"### 绩效目标数据变更：main\~1 → HEAD" in md
+    assert r"- \- `142001018` 可视化监督管理系统运维费（删除" in md
+
+    markdown_it = pytest.importorskip("markdown_it")
+    html = markdown_it.MarkdownIt("commonmark").enable(["strikethrough", "table"]).render(md)
+    assert "<s>" not in html and "<em>" not in html and "<b>" not in html and "<a " not in html
+    assert re.findall(r"<strong>(.*?)</strong>", html) == ["项目", "部门文字"]  # perfdoc's own headings only
+    assert "<ins>（每年2~3次）</ins>" in html
+    assert "183 → 2~3次、4~6次 *星* _下_ |竖| &lt;b&gt;粗&lt;/b&gt; [链](x)" in html
+    assert "无误 → 无误 `码` &amp;amp; $x$" in html
+    assert "<li>- <code>142001018</code>" in html  # the sign is text, not a nested list
