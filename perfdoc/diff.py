@@ -21,7 +21,9 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
 from .diagnostics import UserError, display_path
-from .model import Document, Project, amount_text
+from .fields import INDICATOR_FIELDS, PROJECT_FIELDS
+from .model import Document, Project
+from .tables import amount_text, value_text
 from .pipeline import load_document
 
 WORKING_TREE = "工作区"
@@ -122,7 +124,7 @@ class RowChange:
     kind: str  # added / removed / changed
     key: tuple[str, str, str]  # 一级, 二级, 三级
     changes: tuple[FieldChange, ...] = ()
-    values: tuple[str, str, str] = ("", "", "")  # description, value, basis (added / removed rows)
+    values: tuple[str, ...] = ()  # the row's filled fields in table order (added / removed rows)
 
 
 @dataclass(frozen=True)
@@ -175,39 +177,61 @@ def _row_key(level1: str, level2: str, name: str, seen: dict) -> tuple[str, str,
     return base if seen[base] == 1 else (level1, level2, f"{name}（第{seen[base]}个）")
 
 
-def _rows(project: Project) -> dict[tuple[str, str, str], tuple[str, str, str]]:
+Labels = dict[tuple[str, str], str]
+
+
+def _label(labels: Labels, kind: str, key: str) -> str:
+    """What the table calls a field (its profile's caption), else the field's usual name."""
+    fields = INDICATOR_FIELDS if kind == "indicator" else PROJECT_FIELDS
+    return labels.get((kind, key), fields[key].label)
+
+
+def _rows(project: Project) -> dict[tuple[str, str, str], dict[str, str]]:
+    """Every indicator row of every block by (一级, 二级, 三级), its filled fields as text."""
     seen: dict = {}
-    return {_row_key(r.level1, r.level2, r.indicator.name, seen):
-            (r.indicator.description, r.indicator.value, r.indicator.basis) for r in project.indicator_rows}
+    rows = {}
+    for block in project.blocks:
+        prefix = "" if block.source == "annual" else "长期："
+        for r in block.rows:
+            key = _row_key(prefix + r.level1, r.level2, r.indicator.name, seen)
+            rows[key] = {k: value_text(v) for k, v in r.indicator.as_dict().items() if k != "name"}
+    return rows
 
 
-def _row_changes(old: Project, new: Project) -> list[RowChange]:
+def _row_changes(old: Project, new: Project, labels: Labels) -> list[RowChange]:
     old_rows, new_rows = _rows(old), _rows(new)
     changes = []
     for key, values in old_rows.items():
         if key not in new_rows:
-            changes.append(RowChange("removed", key, values=values))
+            changes.append(RowChange("removed", key, values=tuple(values.values())))
     for key, values in new_rows.items():
         if key not in old_rows:
-            changes.append(RowChange("added", key, values=values))
+            changes.append(RowChange("added", key, values=tuple(values.values())))
         elif old_rows[key] != values:
-            fields = [c for c in (_text_change(label, a, b) for label, a, b in
-                                  zip(("绩效指标描述", "指标值", "指标值确定依据"), old_rows[key], values)) if c]
+            before = old_rows[key]
+            fields = [c for c in (_text_change(_label(labels, "indicator", k), before.get(k, ""), values.get(k, ""))
+                                  for k in INDICATOR_FIELDS if k in before or k in values) if c]
             changes.append(RowChange("changed", key, tuple(fields)))
     return changes
 
 
-def _project_fields(old: Project, new: Project) -> list[FieldChange]:
-    candidates = [
-        _text_change("项目编码", old.code, new.code),
-        _text_change("预算项目名称", old.name, new.name),
-        _amount_change("预算数", old.budget, new.budget),
-        _amount_change("财政资金", old.fiscal_funds, new.fiscal_funds),
-        _text_change("项目资金主要用途", old.use, new.use),
-        *[_text_change(f"资金支出计划 {a.label}", a.text or "空", b.text or "空")
-          for a, b in zip(old.spending_plan, new.spending_plan)],
-        _text_change("绩效目标", old.goal, new.goal),
-    ]
+def _project_fields(old: Project, new: Project, labels: Labels) -> list[FieldChange]:
+    """Every structured fact, the plan and each block's goal: old → new, amounts with their difference."""
+    candidates: list[FieldChange | None] = []
+    for key, field in PROJECT_FIELDS.items():
+        before, after = old.fact(key), new.fact(key)
+        label = _label(labels, "record", key)
+        if field.kind == "amount" and before is not None and after is not None:
+            candidates.append(_amount_change(label, Decimal(before), Decimal(after)))
+        else:
+            candidates.append(_text_change(label, value_text(before) or "空", value_text(after) or "空"))
+    old_plan = {p.label: p.text for p in old.spending_plan}
+    candidates += [_text_change(f"资金支出计划 {p.label}", old_plan.get(p.label) or "空", p.text or "空")
+                   for p in new.spending_plan]
+    old_goals = {b.source: b.goal for b in old.blocks}
+    for block in new.blocks:
+        name = "绩效目标" if block.source == "annual" else "长期目标"
+        candidates.append(_text_change(name, old_goals.get(block.source, ""), block.goal))
     return [c for c in candidates if c]
 
 
@@ -293,18 +317,20 @@ def _pair_projects(old_groups: dict[str, list[Project]], new_groups: dict[str, l
 
 def compare(old: Document, new: Document, old_label: str, new_label: str) -> DocumentDiff:
     diff = DocumentDiff(old_label, new_label)
+    labels = new.profile.field_labels()
     old_groups, new_groups = _by_code(old.projects), _by_code(new.projects)
     diff.warnings = _duplicate_warnings(old_groups, old_label) + _duplicate_warnings(new_groups, new_label)
     kept, renamed, removed, added = _pair_projects(old_groups, new_groups)
     changes: list[ProjectChange] = []
     for a, b in kept:
-        fields, rows = _project_fields(a, b), _row_changes(a, b)
+        fields, rows = _project_fields(a, b, labels), _row_changes(a, b, labels)
         if fields or rows:
             changes.append(ProjectChange("changed", b.code, b.name, budget=b.budget, fields=tuple(fields),
                                          rows=tuple(rows), note=_duplicate_note(b, new_groups)))
     for a, b in renamed:
         changes.append(ProjectChange("renamed", b.code, b.name, old_code=a.code, budget=b.budget,
-                                     fields=tuple(_project_fields(a, b)), rows=tuple(_row_changes(a, b))))
+                                     fields=tuple(_project_fields(a, b, labels)),
+                                     rows=tuple(_row_changes(a, b, labels))))
     changes += [ProjectChange("added", p.code, p.name, budget=p.budget, note=_duplicate_note(p, new_groups))
                 for p in added]
     changes += [ProjectChange("removed", p.code, p.name, budget=p.budget, note=_duplicate_note(p, old_groups))
@@ -392,8 +418,8 @@ def _row_line(change: RowChange, markdown: bool) -> str:
     where = _literal("/".join(change.key), markdown)
     if change.kind == "changed":
         return f"~ 三级指标 {where}: " + "；".join(_field_line(c, markdown) for c in change.changes)
-    description, value, basis = (_literal(v, markdown) for v in change.values)
-    return f"{_sign(change.kind, markdown)} 三级指标 {where}: {description}｜{value}｜{basis}"
+    shown = "｜".join(_literal(v, markdown) for v in change.values)
+    return f"{_sign(change.kind, markdown)} 三级指标 {where}: {shown}"
 
 
 _KIND_TEXT = {"added": "新增", "removed": "删除", "changed": "修改", "renamed": "改编码"}
