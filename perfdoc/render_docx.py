@@ -38,6 +38,7 @@ from lxml import etree
 from .diagnostics import UserError, display_path
 from .fonts import FontChoice, FontSet
 from .layout import Cell, Layout, Paragraph, Row, Table
+from .looks import BODY_LINE_PT, CELL_LOOKS, PAGE, PAGE_NUMBER_LOOK, PARAGRAPH_LOOKS, TABLE, TextLook
 
 TWIPS_PER_MM = 1440 / 25.4
 FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -48,12 +49,9 @@ STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/st
 # Theme-font attributes of w:rFonts: where present, Word takes them over the named fonts.
 THEME_FONT_ATTRIBUTES = ("asciiTheme", "eastAsiaTheme", "hAnsiTheme", "cstheme")
 
-# Paragraph classes of the templates → Word paragraph style names.
-STYLE_OF_CLASS = {"doc-title-line": "文件标题", "heading-1": "一级标题", "heading-2": "二级标题", "body": "正文"}
 TABLE_STYLE = "项目表格"
 SPACER_STYLE = "表格间隔"
-# Cells whose text runs long are left-aligned, as in templates/style.css.j2.
-LEFT_ALIGNED_CELLS = {"left"}
+ALIGNMENT = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
 
 
 def _twips(mm: float) -> int:
@@ -197,25 +195,23 @@ class ParagraphLook:
     keep_with_next: bool = False
 
 
+def _paragraph_look(look: TextLook, fonts: FontSet) -> ParagraphLook:
+    """A look of perfdoc.looks (shared with the CSS) as Word style settings."""
+    font = fonts[look.role]
+    exact = look.line if look.line_is_exact and isinstance(look.line, float | int) else None
+    multiple = 1.0 if look.line == "single" else None if exact is not None else float(look.line)
+    return ParagraphLook(font, look.size_pt, bold=font.bold if look.bold is None else look.bold,
+                         align=ALIGNMENT[look.align], first_line_indent_pt=look.first_line_indent_pt,
+                         line_exact_pt=exact, line_multiple=multiple, char_spacing_pt=look.char_spacing_pt,
+                         outline_level=look.outline_level, keep_with_next=look.keep_with_next)
+
+
 def _looks(fonts: FontSet) -> dict[str, ParagraphLook]:
-    """The styles, after format.md §3 — the same values as templates/style.css.j2."""
-    body_line = 28.95  # 22 lines in the 225 mm text block
-    return {
-        "文件标题": ParagraphLook(fonts["xiaobiaosong"], 22, bold=fonts["xiaobiaosong"].bold,
-                              align=WD_ALIGN_PARAGRAPH.CENTER, line_multiple=1.45),
-        "一级标题": ParagraphLook(fonts["heiti"], 16, first_line_indent_pt=31.5, line_exact_pt=body_line,
-                              char_spacing_pt=-0.25, outline_level=0, keep_with_next=True),
-        "二级标题": ParagraphLook(fonts["kaiti"], 16, first_line_indent_pt=31.5, line_exact_pt=body_line,
-                              char_spacing_pt=-0.25, outline_level=1, keep_with_next=True),
-        "正文": ParagraphLook(fonts["fangsong"], 16, first_line_indent_pt=31.5, line_exact_pt=body_line,
-                            char_spacing_pt=-0.25),
-        "表格标签": ParagraphLook(fonts["fangsong"], 10.5, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER,
-                              line_multiple=1.0),
-        "表格文字": ParagraphLook(fonts["fangsong"], 10.5, align=WD_ALIGN_PARAGRAPH.CENTER, line_multiple=1.0),
-        "表格长文字": ParagraphLook(fonts["fangsong"], 10.5, align=WD_ALIGN_PARAGRAPH.LEFT, line_multiple=1.0),
-        "页码": ParagraphLook(fonts["songti"], 14, line_multiple=1.0),
-        SPACER_STYLE: ParagraphLook(fonts["fangsong"], 1, line_exact_pt=1),
-    }
+    """The Word styles: every look of perfdoc.looks by its style name, and the spacer between tables."""
+    styles = {look.word_style: _paragraph_look(look, fonts)
+              for look in (*PARAGRAPH_LOOKS.values(), *CELL_LOOKS.values(), PAGE_NUMBER_LOOK)}
+    styles[SPACER_STYLE] = ParagraphLook(fonts["fangsong"], 1, line_exact_pt=1)
+    return styles
 
 
 def _define_paragraph_style(document: WordDocument, name: str, look: ParagraphLook) -> None:
@@ -261,9 +257,10 @@ def _define_table_style(document: WordDocument) -> None:
     tblpr = _set(style.element, "w:tblPr")
     borders = _set(tblpr, "w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        _set(borders, f"w:{edge}", val="single", sz="4", space="0", color="000000")
+        _set(borders, f"w:{edge}", val="single", sz=str(round(TABLE.rule_pt * 8)), space="0", color="000000")
     margins = _set(tblpr, "w:tblCellMar")
-    for edge, mm in (("top", 0.8), ("left", 0.5), ("bottom", 0.8), ("right", 0.5)):
+    for edge, mm in (("top", TABLE.padding_top_mm), ("left", TABLE.padding_side_mm),
+                     ("bottom", TABLE.padding_top_mm), ("right", TABLE.padding_side_mm)):
         _set(margins, f"w:{edge}", w=str(_twips(mm)), type="dxa")
 
 
@@ -277,11 +274,11 @@ def _document_defaults(document: WordDocument, fonts: FontSet) -> None:
 def _page_setup(document: WordDocument) -> None:
     """A4, GB/T 9704 margins mirrored for double-sided printing, 22 lines a page."""
     section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)  # inner, outer (mirrorMargins)
+    section.page_width, section.page_height = Mm(PAGE.width_mm), Mm(PAGE.height_mm)
+    section.top_margin, section.bottom_margin = Mm(PAGE.top_mm), Mm(PAGE.bottom_mm)
+    section.left_margin, section.right_margin = Mm(PAGE.inner_mm), Mm(PAGE.outer_mm)  # mirrorMargins
     section.header_distance, section.footer_distance = Mm(15), Mm(21.6)
-    grid = _set(section._sectPr, "w:docGrid", type="lines", linePitch=str(round(28.95 * 20)))
+    grid = _set(section._sectPr, "w:docGrid", type="lines", linePitch=str(round(BODY_LINE_PT * 20)))
     grid.attrib.pop(qn("w:charSpace"), None)
     settings = document.settings.element
     _set(settings, "w:mirrorMargins")
@@ -294,7 +291,7 @@ def _page_number_paragraph(paragraph: WordParagraph, align: WD_ALIGN_PARAGRAPH) 
     """`— N —` with N a PAGE field, indented one character from the outer edge."""
     paragraph.style = "页码"
     paragraph.alignment = align
-    indent = Pt(14)
+    indent = Pt(PAGE.page_number_indent_pt)
     if align == WD_ALIGN_PARAGRAPH.RIGHT:
         paragraph.paragraph_format.right_indent = indent
     else:
@@ -330,9 +327,7 @@ def _element(tag: str, **attrs: str) -> etree._Element:
 
 
 def _cell_style(cell: Cell) -> str:
-    if cell.header and cell.style == "label":
-        return "表格标签"
-    return "表格长文字" if cell.style in LEFT_ALIGNED_CELLS else "表格文字"
+    return CELL_LOOKS[cell.style].word_style
 
 
 def _paragraph_xml(style: str, text: str, *, keep_with_next: bool = False, page_break_before: bool = False,
@@ -446,8 +441,8 @@ def _body(document: WordDocument, layout: Layout) -> None:
         for block in section.blocks:
             if isinstance(block, Paragraph):
                 # One blank line between title and text.
-                space_after = round(28.95 * 20) if block is last_title_line else None
-                sect_pr.addprevious(_paragraph_xml(STYLE_OF_CLASS[block.style], block.text,
+                space_after = round(BODY_LINE_PT * 20) if block is last_title_line else None
+                sect_pr.addprevious(_paragraph_xml(PARAGRAPH_LOOKS[block.style].word_style, block.text,
                                                    space_after_twips=space_after))
             else:
                 # A spacer paragraph before each table: it carries the page break that starts a

@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from . import looks
 from .diagnostics import UserError, display_path
 from .fonts import FontSet
 from .model import Document, Part
@@ -63,7 +64,9 @@ def render_html(document: Document, fonts: FontSet, *, part: Part | None = None,
                 templates_dir: Path = TEMPLATES_DIR) -> str:
     """The document (or one part of it, starting at `first_page`) as one HTML file, CSS inlined."""
     css = render_template("style.css.j2", templates_dir, fonts=fonts, font_faces=font_faces(fonts),
-                          first_page=first_page)
+                          first_page=first_page, paragraph_looks=looks.PARAGRAPH_LOOKS, cell_looks=looks.CELL_LOOKS,
+                          page=looks.PAGE, table=looks.TABLE, page_number=looks.PAGE_NUMBER_LOOK,
+                          single_line=looks.SINGLE_LINE_CSS, body_line=looks.BODY_LINE_PT)
     return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
                            css=markupsafe.Markup(css))
 
