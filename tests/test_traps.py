@@ -129,8 +129,8 @@ TRAPS = [
     Trap("output-name-with-path", _replace("title: ", "output_name: ../../etc/passwd\ntitle: ", "department.yaml")),
     Trap("new-with-path", _new_with_path),
     Trap("fonts-dir-missing", _missing_fonts_dir),
-    Trap("template-syntax-error", _broken_template("{{ project.goal }}", "{{ project.goal }")),
-    Trap("template-undefined-value", _broken_template("{{ project.goal }}", "{{ project.goals }}")),
+    Trap("template-syntax-error", _broken_template("{% else %}{{ c.text }}", "{% else %}{{ c.text }")),
+    Trap("template-undefined-value", _broken_template("{% else %}{{ c.text }}", "{% else %}{{ c.texts }}")),
 ]
 
 
@@ -155,5 +155,5 @@ def test_trap_message_matches_golden(trap: Trap, tmp_path: Path, data_copy: Path
         record.append(f"loaded {'.'.join(map(str, trap.loaded))} = {_value(data_copy, *trap.loaded)!r}")
     if trap.name == "html-and-jinja-in-values":
         html = next((scratch / "out").glob("*.html")).read_text(encoding="utf-8")
-        record.append("html " + re.search(r'<td class="text" colspan="6">(&lt;script.*?)</td>', html).group(1))
+        record.append("html " + re.search(r'<td class="left" colspan="6">(&lt;script.*?)</td>', html).group(1))
     golden(f"traps/{trap.name}.txt", "\n".join(record) + "\n")
