@@ -103,9 +103,11 @@ def run_schema(data_dir: Path, output: Path | None) -> int:
     """The schema of the profile `data_dir` uses, written beside the data folder by default:
     that is where the `# yaml-language-server: $schema=../../schema.json` line of its files points."""
     from .schema import schema_text
-    from .validator import select_profile_for
+    from .validator import check_data, select_profile_for
 
-    text = schema_text(select_profile_for(data_dir))
+    checked = check_data(data_dir)  # the data may have errors: the schema is what helps fix them
+    profile = checked.profile or select_profile_for(data_dir)
+    text = schema_text(profile, checked.table_profile)
     output = output or data_dir.parent / "schema.json"
     try:
         output.write_text(text, encoding="utf-8")

@@ -80,11 +80,12 @@ BLOCK_SOURCES = ("annual", "long_term")
 
 
 def indicator_text(row: dict[str, object], keys: tuple[str, ...]) -> str:
-    """Several indicator fields shown in one cell: `≥` + `95` + `%` → `≥95%` (定性 shows nothing)."""
+    """Indicator fields shown in one cell: `≥` + `95` + `%` → `≥95%`. Joined with a value, 定性 shows
+    nothing (the value says it); in a 指标性质 column of its own it is printed."""
     parts = []
     for key in keys:
         value = row.get(key)
-        if value is None or (key == "nature" and value == "定性"):
+        if value is None or (key == "nature" and value == "定性" and len(keys) > 1):
             continue
         parts.append(str(value))
     return "".join(parts)

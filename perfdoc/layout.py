@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 from .diagnostics import UserError
 from .tables import CELL_LOOKS
@@ -63,7 +64,15 @@ class Layout:
 
 
 class TemplateMarkupError(UserError):
-    """The templates produced markup this reader does not know: a template mistake, not data's."""
+    """The templates produced markup this reader does not know: a template mistake, not data's.
+
+    `needles` are the pieces of markup at fault (`<blink`, `class="note"`): text that stands in a
+    template as written, since data is always escaped, so read_layout can point at the template line.
+    """
+
+    def __init__(self, text: str, needles: tuple[str, ...] = ()):
+        super().__init__(text)
+        self.needles = needles
 
 
 # What the templates may use. Anything else stops the build: a tag or class this reader does not
@@ -94,11 +103,11 @@ class _Reader(HTMLParser):
         self._title_parts: list[str] = []
         self._in_title_span = False
 
-    def _refuse(self, what: str) -> TemplateMarkupError:
+    def _refuse(self, what: str, *needles: str) -> TemplateMarkupError:
         line, column = self.getpos()
         return TemplateMarkupError(
             f"模板错误（template error）: 生成的 HTML 第 {line} 行第 {column + 1} 列：{what}。"
-            "perfdoc 只认识模板所用的标签和样式类（perfdoc/layout.py），请检查模板")
+            "perfdoc 只认识模板所用的标签和样式类（perfdoc/layout.py），请检查模板", needles)
 
     def _section(self) -> Section:
         if not self.layout.sections:
@@ -128,7 +137,8 @@ class _Reader(HTMLParser):
             pass
         elif tag in TEXT_BLOCKS:
             if cls not in PARAGRAPH_CLASSES:
-                raise self._refuse(f"段落 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(sorted(PARAGRAPH_CLASSES))}）")
+                raise self._refuse(f"段落 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(sorted(PARAGRAPH_CLASSES))}）",
+                                   f'class="{cls}"')
             self._text, self._block_style = [], cls
         elif tag == "table":
             self._table = Table(cls, [])
@@ -147,12 +157,13 @@ class _Reader(HTMLParser):
             if self._row is None:
                 raise self._refuse(f"<{tag}> 不在 <tr> 之内")
             if cls not in CELL_LOOKS:
-                raise self._refuse(f"单元格 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(CELL_LOOKS)}）")
+                raise self._refuse(f"单元格 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(CELL_LOOKS)}）",
+                                   f'class="{cls}"')
             self._cell = Cell("", cls, tag == "th", self._span(a, "colspan"), self._span(a, "rowspan"))
             self._text = []
         elif tag not in STRUCTURE_TAGS or tag == "div":
             shown = f'<{tag} class="{cls}">' if cls else f"<{tag}>"
-            raise self._refuse(f"不认识的标签 {shown}")
+            raise self._refuse(f"不认识的标签 {shown}", f"<{tag}", *([f'class="{cls}"'] if cls else []))
 
     def _span(self, attrs: dict[str, str], name: str) -> int:
         value = attrs.get(name, "1")
@@ -210,12 +221,33 @@ class _Reader(HTMLParser):
             raise self._refuse(f"文字 “{data.strip()[:20]}” 不在段落或单元格之内")
 
 
-def read_layout(html: str) -> Layout:
-    """The layout of perfdoc's own HTML; markup outside the templates' subset is a TemplateMarkupError."""
+def read_layout(html: str, templates_dir: Path | None = None) -> Layout:
+    """The layout of perfdoc's own HTML; markup outside the templates' subset is a TemplateMarkupError,
+    located in the template that wrote it when `templates_dir` is given."""
     reader = _Reader()
-    reader.feed(html)
-    reader.close()
+    try:
+        reader.feed(html)
+        reader.close()
+    except TemplateMarkupError as exc:
+        where = _template_line(exc.needles, templates_dir) if templates_dir else None
+        if where is None:
+            raise
+        raise TemplateMarkupError(f"{where}: 错误: {exc.text}", exc.needles) from exc
     return reader.layout
+
+
+def _template_line(needles: tuple[str, ...], templates_dir: Path) -> str | None:
+    """`file:line:col` of the first template line holding one of `needles`, in needle order."""
+    from .diagnostics import display_path
+
+    templates = sorted(templates_dir.glob("*.j2"))
+    for needle in needles:
+        for path in templates:
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                column = line.find(needle)
+                if column >= 0:
+                    return f"{display_path(path)}:{number}:{column + 1}"
+    return None
 
 
 def text_by_style(layout: Layout) -> dict[str, str]:

@@ -28,8 +28,11 @@ def project_hints(loaded: LoadedFile, budget_year: int) -> list[Diagnostic]:
     for path, value in iter_values(loaded.data):
         if not isinstance(value, str):
             continue
-        if path[-1:] == ("value",) and path[:1] == ("indicators",):
-            if _BARE_NUMBER.fullmatch(value.strip()):
+        if path[-1:] == ("value",) and "indicators" in path[:2]:
+            row = _row_at(loaded.data, path[:-1])
+            if row.get("unit") or row.get("nature") == "定性" or row.get("value_type") == "定性":
+                pass  # the unit has its own column; a 定性 indicator is not measured by a number
+            elif _BARE_NUMBER.fullmatch(value.strip()):
                 hint(path, f"指标值“{value}”只有数字，没有单位（人、套、平方米、% …）")
             elif not _HAS_DIGIT.search(value) and not _TIME_WORDS.search(value):
                 hint(path, f"指标值“{value}”不可衡量：尽量写成数值和单位，如“≥95%”“每月底前”“183 人”")
@@ -37,3 +40,14 @@ def project_hints(loaded: LoadedFile, budget_year: int) -> list[Diagnostic]:
             if int(year) < budget_year - 1:
                 hint(path, f"文字中写的是 {year} 年，而本文件是 {budget_year} 年度：是否沿用了旧文件？")
     return hints
+
+
+def _row_at(data: object, path: tuple) -> dict:
+    """The indicator row (a mapping) at `path` of the loaded data, or {} when there is none."""
+    node = data
+    for key in path:
+        try:
+            node = node[key]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return {}
+    return node if isinstance(node, dict) else {}

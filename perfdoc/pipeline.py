@@ -68,7 +68,7 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
     fonts = choose_fonts(options.fonts_dir or document.department.fonts_dir)
     check_source_glyphs(fonts, list(sources), role_of_value)  # names file:line of a bad character
     html = render_html(document, fonts, templates_dir=options.templates_dir)
-    layout = read_layout(html)
+    layout = read_layout(html, options.templates_dir)
     check_coverage(fonts, text_by_role(layout))
     pdf = render_document_pdf(document, fonts, html, layout.lang, options.templates_dir, cache, progress,
                               options.projects_per_part)

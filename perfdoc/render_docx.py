@@ -437,7 +437,8 @@ def _body(document: WordDocument, layout: Layout) -> None:
     sect_pr = document.element.body.find(qn("w:sectPr"))
     last_title_line = _last_title_line(layout)
     for section in layout.sections:
-        first_table = True
+        # Each record's tables start a page, except right after the title of a tables-only document.
+        first_table = "follows-title" not in section.style.split()
         for block in section.blocks:
             if isinstance(block, Paragraph):
                 # One blank line between title and text.

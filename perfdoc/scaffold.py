@@ -16,6 +16,7 @@ from yaml.reader import Reader
 from .diagnostics import UserError, display_path, one_line
 from .loader import LoadedFile, load_yaml_text
 from .output import write_atomically
+from .fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
 from .profile import Profile
 from .schema import CODE_PATTERN
 
@@ -47,34 +48,65 @@ def _name_scalar(name: str) -> str:
     return _quoted(name)
 
 
+def _comment(field: Field, label: str, optional: bool) -> str:
+    hint = field.help + (f"可选：{'、'.join(field.choices)}。" if field.choices and field.help.find("可选") < 0 else "")
+    return f"# {label}{'（可不填）' if optional else ''}：{hint}"
+
+
+def _field_line(key: str, field: Field, label: str, optional: bool, indent: str) -> str:
+    """`key: ""  # label: what to write`. Numbers, choices and optional fields are left empty (null):
+    `check` asks for the required ones, and an optional one may stay as it is."""
+    empty = "" if field.kind in ("amount", "percent", "choice") or optional else ' ""'
+    return f"{indent}{key}:{empty}".ljust(30) + " " + _comment(field, label, optional)
+
+
+def _indicator_lines(profile: Profile, indent: str) -> list[str]:
+    labels = profile.field_labels()
+    shown = profile.indicator_fields()
+    lines = []
+    for level1, level2s in profile.levels:
+        lines.append(f"{indent}{level1}:")
+        for level2 in level2s:
+            lines.append(f"{indent}  {level2}:")
+            for i, (key, required) in enumerate(shown.items()):
+                field = INDICATOR_FIELDS[key]
+                prefix = f"{indent}    - " if i == 0 else f"{indent}      "
+                label = labels.get(("indicator", key), field.label)
+                lines.append(_field_line(key, field, label, not required, prefix))
+    return lines
+
+
 def project_skeleton(code: str, name: str, profile: Profile) -> str:
+    """Every field the profile's table shows, in table order, with what to write; one empty row
+    under each 二级. Fields the table does not show are left out (they may be added by hand)."""
+    labels = profile.field_labels()
     lines = [
         "# yaml-language-server: $schema=../../schema.json",
-        f"# 项目支出绩效目标表：{name or '新项目'}（由 perfdoc new 生成）",
+        f"# {profile.table_title}：{name or '新项目'}（由 perfdoc new 生成，格式：{profile.title}）",
         "# 请填写所有空着的值（\"\" 或冒号后空着的），然后运行 python3 build.py check。",
         f"code: {_quoted(code)}",
         f"name: {_name_scalar(name)}" + ("" if name else "                      # 预算项目名称"),
-        "budget:                       # 预算数（万元，只写数字，如 61.53）",
-        "fiscal_funds:                 # 其中：财政资金（万元），不大于预算数",
-        'use: ""                       # 项目资金主要用途，接在“预算数 X 万元。其中：财政资金 Y 万元。”之后',
-        "spending_plan:                # 资金支出计划：累计百分比，只写数字，逐期不减，最后为 100；不填的留空",
     ]
-    for i, point in enumerate(profile.checkpoints):
-        lines.append(f"  {point}:" + (" 100" if i == len(profile.checkpoints) - 1 else ""))
-    lines += [
-        'goal: ""                      # 绩效目标',
-        "indicators:                   # 每个二级指标下至少一行；要加行，就复制一段“- name: …basis: …”",
-    ]
-    for level1, level2s in profile.levels:
-        lines.append(f"  {level1}:")
-        for level2 in level2s:
-            lines += [
-                f"    {level2}:",
-                '      - name: ""              # 三级指标',
-                '        description: ""       # 绩效指标描述',
-                '        value: ""             # 指标值：写明数值和单位，如“183 人”“≥95%”“每月底”',
-                '        basis: ""             # 指标值确定依据：如“年度计划”“上级文件”“服务协议”',
-            ]
+    for key, required in profile.header_fields().items():
+        if key in ("code", "name"):
+            continue
+        field = PROJECT_FIELDS[key]
+        lines.append(_field_line(key, field, labels.get(("record", key), field.label), not required, ""))
+    if profile.plan:
+        lines.append("spending_plan:                # 资金支出计划：累计百分比，只写数字，逐期不减，最后为 100；不填的留空")
+        for i, point in enumerate(profile.checkpoints):
+            lines.append(f"  {point}:" + (" 100" if i == len(profile.checkpoints) - 1 else ""))
+    row_hint = "# 每个二级指标下至少一行；要加行，就复制一段“- name: …”"
+    for block in profile.blocks:
+        goal = f"# {block.goal_label or '绩效目标'}"
+        if block.source == "annual":
+            lines += [f'goal: ""'.ljust(30) + " " + goal, "indicators:".ljust(30) + " " + row_hint]
+            lines += _indicator_lines(profile, "  ")
+        else:
+            lines += [f"{block.source}:".ljust(30) + f" # {block.title or '长期目标与指标'}" +
+                      ("（可整块删去）" if block.optional else ""),
+                      '  goal: ""'.ljust(30) + " " + goal, "  indicators:".ljust(30) + " " + row_hint]
+            lines += _indicator_lines(profile, "    ")
     return "\n".join(lines) + "\n"
 
 

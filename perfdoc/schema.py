@@ -45,16 +45,27 @@ def _field_schema(field: Field, label: str) -> dict[str, Any]:
     return _text(label, field.help)
 
 
+def _may_be_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """A field the table does not require may be written and left empty (`unit:`), as in the scaffold."""
+    empty = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        empty["enum"] = [*schema["enum"], None]
+    return empty
+
+
 def indicator_row_schema(profile: Profile) -> dict[str, Any]:
     shown = profile.indicator_fields()
     labels = profile.field_labels()
+    properties = {}
+    for key, field in INDICATOR_FIELDS.items():
+        schema = _field_schema(field, labels.get(("indicator", key), field.label))
+        properties[key] = schema if shown.get(key) else _may_be_empty(schema)
     return {
         "type": "object",
         "title": "三级指标（表格中的一行）",
         "additionalProperties": False,
         "required": [key for key, required in shown.items() if required],
-        "properties": {key: _field_schema(field, labels.get(("indicator", key), field.label))
-                       for key, field in INDICATOR_FIELDS.items()},
+        "properties": properties,
     }
 
 
@@ -103,8 +114,11 @@ def record_schema(profile: Profile, *, row_ref: str = "indicator", skip: tuple[s
     """The schema of one record (a project file, or the department_table section) for `profile`."""
     labels = profile.field_labels()
     shown = profile.header_fields()
-    properties: dict[str, Any] = {key: _field_schema(field, labels.get(("record", key), field.label))
-                                  for key, field in profile.record_fields.items() if key not in skip}
+    properties: dict[str, Any] = {}
+    for key, field in profile.record_fields.items():
+        if key not in skip:
+            schema = _field_schema(field, labels.get(("record", key), field.label))
+            properties[key] = schema if shown.get(key) or key in ("code", "name") else _may_be_empty(schema)
     required = [key for key, needed in shown.items() if needed and key not in skip]
     if profile.table == "project":  # a project is known by its code and name, whatever its table shows
         required = ["code", "name", *(key for key in required if key not in ("code", "name"))]
@@ -194,6 +208,6 @@ def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict
     }
 
 
-def schema_text(profile: Profile) -> str:
+def schema_text(profile: Profile, table_profile: Profile | None = None) -> str:
     """schema.json as written to disk: stable key order, UTF-8 Chinese kept readable."""
-    return json.dumps(build_schema(profile), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(build_schema(profile, table_profile), ensure_ascii=False, indent=2) + "\n"

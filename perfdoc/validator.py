@@ -143,6 +143,12 @@ def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[Fie
         yield path, f"{label}不能小于 {error.validator_value}，实际是 {error.instance}（minimum）", False
     elif kind == "maximum":
         yield path, f"{label}不能大于 {error.validator_value}，实际是 {error.instance}（maximum）", False
+    elif kind == "enum":
+        allowed = "、".join(str(v) for v in error.validator_value if v is not None)
+        if error.instance is None:
+            yield path, f"{label}不能为空，应填写 {allowed} 之一（enum）", False
+        else:
+            yield path, f"{label}应为 {allowed} 之一，实际是{_describe_value(error.instance)}（enum）", False
     elif kind == "multipleOf":
         yield path, f"{label}最多两位小数，实际是 {error.instance}（multipleOf）", False
     else:

@@ -140,3 +140,26 @@ def test_rows_that_do_not_fill_the_grid_are_template_errors(cells, problem):
     table = Table("t", [10, 10, 10], [Row(cells, False, 0)])
     with pytest.raises(UserError, match=problem):
         _grid_rows(table)
+
+
+def test_a_template_error_names_the_template_file_and_line(tmp_path):
+    """An unknown tag written into a copied template is reported at that template's line."""
+    import shutil
+
+    from perfdoc.options import TEMPLATES_DIR
+    from perfdoc.render_html import render_html
+    from builders import fixed_fonts
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    path = templates / "document.html.j2"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if "<section class=\"front\">" in line)
+    lines.insert(at + 1, "  <aside>备注</aside>")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    html = render_html(make_document(), fixed_fonts(), templates_dir=templates)
+    with pytest.raises(TemplateMarkupError) as caught:
+        read_layout(html, templates)
+    assert caught.value.text.startswith(f"{path}:{at + 2}:3: 错误: 模板错误") or \
+        f"document.html.j2:{at + 2}:3: 错误: 模板错误" in caught.value.text, caught.value.text
+    assert "不认识的标签 <aside>" in caught.value.text
