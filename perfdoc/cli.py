@@ -15,7 +15,7 @@ from . import __version__
 from .diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("build", "check", "diff", "new", "schema")
+COMMANDS = ("build", "check", "diff", "new", "schema", "profiles")
 
 DESCRIPTION = """\
 perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF 与 DOCX。
@@ -26,7 +26,8 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
   check   只检查数据，不生成文件                    validate only
   diff    比较两个版本的数据（金额、指标、合计）    what changed between two revisions
   new     按指标体系生成新项目文件的骨架            a skeleton for a new project
-  schema  按指标体系配置重新生成 schema.json        regenerate schema.json from the profile
+  schema  按表格格式重新生成 schema.json            regenerate schema.json from the table format
+  profiles 列出可用的表格格式（自带的和数据目录里的） list the table formats (profiles)
 
 退出码（exit status）: 0 成功 · 1 数据有误 · 2 用法错误 · 3 内部错误
 """
@@ -94,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
                                         "Regenerate schema.json for the data folder's profile.")
     schema.add_argument("--output", type=Path, default=None, metavar="FILE",
                         help="写到哪个文件，默认数据目录旁的 schema.json（项目文件第一行的 ../../schema.json 指向它）")
+    sub.add_parser("profiles", parents=[common], help="列出可用的表格格式",
+                   description="列出 perfdoc 自带的表格格式和数据目录 profiles/ 下自己写的格式，每行一个：名称、说明。"
+                               "List the shipped and local table formats.")
     return parser
 
 
@@ -121,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import run_new
 
             return run_new(args.data, args.code, args.name)
+        if args.command == "profiles":
+            from .commands import run_profiles
+
+            return run_profiles(args.data)
         if args.command == "schema":
             from .commands import run_schema
 

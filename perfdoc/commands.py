@@ -132,3 +132,23 @@ def run_new(data_dir: Path, code: str, name: str) -> int:
     target = create_project(data_dir, code, name, select_profile_for(data_dir))
     print(f"已生成 {display_path(target)}：请填写其中空着的值，然后运行 python3 build.py check", file=sys.stderr)
     return 0
+
+
+def run_profiles(data_dir: Path) -> int:
+    """One line a table format: its name (what `profile:` takes), where it comes from, what it is."""
+    from .profile import PROFILES_DIR, available_profiles, load_profile
+
+    problems = 0
+    for name, path in available_profiles(data_dir):
+        origin = "自带" if path.parent == PROFILES_DIR else f"本地 {display_path(path)}"
+        try:
+            profile = load_profile(path)
+        except UserError as exc:
+            print(f"{name}\t[{origin}]\t无法读取：{exc.text.splitlines()[0]}")
+            problems += 1
+            continue
+        kind = "部门整体表" if profile.table == "department" else "项目表"
+        print(f"{name}\t[{origin}，{kind}]\t{profile.title}：{profile.description}")
+    print(f"在 department.yaml 里写 profile: <名称> 选用项目表格式；自己的格式放在 {display_path(data_dir / 'profiles')}/<名称>.yaml。",
+          file=sys.stderr)
+    return 1 if problems else 0

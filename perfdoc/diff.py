@@ -23,8 +23,8 @@ from pathlib import Path, PurePosixPath
 from .diagnostics import UserError, display_path
 from .fields import INDICATOR_FIELDS, PROJECT_FIELDS
 from .model import Document, Project
-from .tables import amount_text, value_text
 from .pipeline import load_document
+from .tables import amount_text, value_text
 
 WORKING_TREE = "工作区"
 

@@ -18,7 +18,6 @@ from . import looks
 from .diagnostics import UserError, display_path
 from .fonts import FontSet
 from .model import Document, Part
-
 from .options import TEMPLATES_DIR
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from yaml.reader import Reader
 
 from .diagnostics import UserError, display_path, one_line
+from .fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
 from .loader import LoadedFile, load_yaml_text
 from .output import write_atomically
-from .fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
 from .profile import Profile
 from .schema import CODE_PATTERN
 
@@ -100,7 +100,7 @@ def project_skeleton(code: str, name: str, profile: Profile) -> str:
     for block in profile.blocks:
         goal = f"# {block.goal_label or '绩效目标'}"
         if block.source == "annual":
-            lines += [f'goal: ""'.ljust(30) + " " + goal, "indicators:".ljust(30) + " " + row_hint]
+            lines += ['goal: ""'.ljust(30) + " " + goal, "indicators:".ljust(30) + " " + row_hint]
             lines += _indicator_lines(profile, "  ")
         else:
             lines += [f"{block.source}:".ljust(30) + f" # {block.title or '长期目标与指标'}" +

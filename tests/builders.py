@@ -8,7 +8,7 @@ real HTML read-back, with a fixed, machine-independent font set, in a few millis
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def fixed_fonts() -> FontSet:
     return FontSet(tuple(choices), None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile(name: str = DEFAULT_PROFILE) -> Profile:
     return load_profile(profile_path(name))
 

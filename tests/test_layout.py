@@ -7,8 +7,8 @@ read-back (perfdoc.layout) and the real DOCX grid (perfdoc.render_docx._grid_row
 from __future__ import annotations
 
 import pytest
-
 from builders import indicator, layout_of, make_document, make_project, seed_document
+
 from perfdoc.diagnostics import UserError
 from perfdoc.layout import Cell, Row, Table, TemplateMarkupError, read_layout
 from perfdoc.render_docx import _grid_rows
@@ -146,9 +146,10 @@ def test_a_template_error_names_the_template_file_and_line(tmp_path):
     """An unknown tag written into a copied template is reported at that template's line."""
     import shutil
 
+    from builders import fixed_fonts
+
     from perfdoc.options import TEMPLATES_DIR
     from perfdoc.render_html import render_html
-    from builders import fixed_fonts
 
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, templates)

@@ -9,9 +9,9 @@ import re
 import docx
 import pdfplumber
 import pytest
+from builders import indicator, layout_of, make_document, make_project, seed_document
 from docx.oxml.ns import qn
 
-from builders import indicator, layout_of, make_document, make_project, seed_document
 from perfdoc.diagnostics import UserError
 from perfdoc.fonts import choose_fonts
 from perfdoc.options import TEMPLATES_DIR
