@@ -218,10 +218,10 @@ def _row_changes(old: Project, new: Project, labels: Labels) -> list[RowChange]:
 def _project_fields(old: Project, new: Project, labels: Labels) -> list[FieldChange]:
     """Every structured fact, the plan and each block's goal: old → new, amounts with their difference."""
     candidates: list[FieldChange | None] = []
-    for key, field in PROJECT_FIELDS.items():
+    for key, spec in PROJECT_FIELDS.items():
         before, after = old.fact(key), new.fact(key)
         label = _label(labels, "record", key)
-        if field.kind == "amount" and before is not None and after is not None:
+        if spec.kind == "amount" and before is not None and after is not None:
             candidates.append(_amount_change(label, Decimal(before), Decimal(after)))
         else:
             candidates.append(_text_change(label, value_text(before) or "空", value_text(after) or "空"))

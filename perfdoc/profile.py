@@ -118,7 +118,7 @@ class Profile:
         for row in self.header:
             if isinstance(row, PlanRow):
                 continue
-            for before, cell in zip(row, row[1:]):
+            for before, cell in zip(row, row[1:], strict=False):
                 if cell.kind == "field" and before.kind == "label":
                     labels[("record", cell.content)] = before.content
         for column in self.columns:

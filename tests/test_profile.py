@@ -55,3 +55,75 @@ def test_profile_names_cannot_be_paths():
     with pytest.raises(ValueError):
         profile_path("../../etc/passwd")
     assert profile_path(DEFAULT_PROFILE).is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles that describe the whole table
+
+FULL = """name: 测试表
+description: 五列网格
+table: project
+grid: [20, 26, 50, 30, 30]
+header:
+  - - label: 项目名称
+    - field: name
+      span: 2
+    - label: 项目编码
+    - field: code
+blocks:
+  - source: annual
+    goal: 年度目标
+columns:
+  - field: name
+    label: 三级指标
+  - fields: [nature, value, unit]
+    label: 指标值
+  - field: basis
+    label: 绩效标准
+levels:
+  产出指标: [数量指标]
+"""
+
+
+def test_a_full_profile_is_scaled_to_the_text_block(tmp_path):
+    profile = _load(tmp_path, FULL)
+    assert sum(profile.grid_mm) == pytest.approx(156)
+    assert profile.plan is None and profile.checkpoints == ()
+    assert profile.header_fields() == {"name": True, "code": True}
+    assert profile.indicator_fields() == {"name": True, "nature": False, "value": True, "unit": False, "basis": True}
+    assert profile.field_labels()[("indicator", "basis")] == "绩效标准"
+    assert profile.field_labels()[("record", "code")] == "项目编码"
+
+
+@pytest.mark.parametrize("edit, line, message", [
+    (("      span: 2\n    - label: 项目编码", "      span: 1\n    - label: 项目编码"), 6, "共占 4 列，应正好占满 grid 的 5 列"),
+    (("    - field: code", "    - field: kode"), 10, "未知字段“kode”"),
+    (("  - fields: [nature, value, unit]", "  - fields: [nature, value, units]"), 17, "未知的指标字段“units”"),
+    (("  - field: basis\n    label: 绩效标准\n", ""), 15, "共占 4 列，应正好占满 grid 的 5 列"),
+    (("header:\n", "header:\n  - plan:\n      label: 计划\n      checkpoints: [1月, 2月, 3月, 4月, 5月]\n"), 8, "5 个时间节点，但表格标签右边只有 4 列"),
+    (("  - source: annual\n", "  - source: annual\n    goal_span: 5\n"), 13, "右边就没有位置写目标"),
+    (("table: project", "table: projekt"), 3, "table"),
+])
+def test_a_full_profile_that_does_not_add_up_is_refused_at_its_line(tmp_path, edit, line, message):
+    old, new = edit
+    assert old in FULL
+    with pytest.raises(UserError) as caught:
+        _load(tmp_path, FULL.replace(old, new))
+    text = caught.value.text
+    assert message in text, text
+    assert re.search(rf"mine\.yaml:{line}:\d+: 错误: ", text), text
+
+
+def test_a_profile_on_a_base_changes_only_what_it_says(tmp_path):
+    profile = _load(tmp_path, "name: 九月\nbase: hebei-2023\ncheckpoints: [3月底, 6月底, 9月底, 12月底]\n")
+    shipped = load_profile(profile_path(DEFAULT_PROFILE))
+    assert profile.checkpoints == ("3月底", "6月底", "9月底", "12月底")
+    assert profile.title == "九月" and profile.columns == shipped.columns and profile.levels == shipped.levels
+
+
+def test_a_missing_base_names_both_places_a_profile_may_live(tmp_path):
+    with pytest.raises(UserError) as caught:
+        _load(tmp_path, "name: x\nbase: nowhere\n")
+    assert "找不到作为基础的格式“nowhere”" in caught.value.text
+    assert "profiles/nowhere.yaml" in caught.value.text and "python3 build.py profiles" in caught.value.text
+    assert re.search(r"mine\.yaml:2:7: 错误: base: ", caught.value.text), caught.value.text
