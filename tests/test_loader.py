@@ -87,7 +87,7 @@ def test_aliases_are_refused_and_billion_laughs_costs_nothing(tmp_path):
     (b"a: [1, 2\n", "YAML 语法错误"),
     (b"a: 1\n---\nb: 2\n", "只能有一个 YAML 文档"),
     (b"a: !!python/object:os.system x\n", "类型标签"),
-    (b"a: \x01\n", "YAML"),
+    (b"a: \x01\n", "U+0001 控制字符"),
 ])
 def test_malformed_files_get_clear_messages(tmp_path, content, needle):
     loaded = _load(tmp_path, content)
