@@ -264,9 +264,16 @@ def load_yaml_file(path: Path, root: Path | None = None) -> LoadedFile:
 # Parsing
 
 
-def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
+def _indented_with_tab(text: str, line: int) -> bool:
+    """Whether the 0-based `line` of `text` is indented with a Tab (libyaml does not say so itself)."""
+    lines = text.split("\n", line + 1)
+    return line < len(lines) and "\t" in lines[line][: len(lines[line]) - len(lines[line].lstrip(" \t"))]
+
+
+def _describe_yaml_error(exc: yaml.MarkedYAMLError, text: str) -> str:
     problem = exc.problem or str(exc)
-    if "\\t" in problem or "tab" in problem.lower():
+    mark = exc.problem_mark
+    if "\\t" in problem or "tab" in problem.lower() or (mark is not None and _indented_with_tab(text, mark.line)):
         return f"YAML 语法错误：不能用 Tab 键缩进，请改用空格（{problem}）"
     if "single document" in problem:
         return "一个文件只能有一个 YAML 文档，请删去多余的 `---`（expected a single document）"
@@ -400,7 +407,7 @@ def load_yaml_text(text: str, loaded: LoadedFile) -> LoadedFile:
             composer.feed(parser.get_event())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loaded.error_at(_position(mark) if mark else Position(1, 1), _describe_yaml_error(exc))
+        loaded.error_at(_position(mark) if mark else Position(1, 1), _describe_yaml_error(exc, text))
         return loaded
     except _TooDeep:
         pass  # the composer holds the message; what was read so far is checked as usual
