@@ -184,17 +184,19 @@ def _read_bounded(path: Path, loaded: LoadedFile, root: Path | None) -> bytes | 
                                "请把文件本身放进数据目录")
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         loaded.error_at(start, f"无法读取文件（{_ERRNO_TEXT.get(exc.errno or 0, exc.strerror)}）")
         return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        loaded.error_at(start, "这不是普通文件（可能是设备、管道或文件夹）：数据文件应为普通的 .yaml 文本文件")
+        return None
     with os.fdopen(fd, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            loaded.error_at(start, "这不是普通文件（可能是设备、管道或文件夹）：数据文件应为普通的 .yaml 文本文件")
-            return None
         raw = stream.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
-        size = os.stat(path).st_size
+        size = max(info.st_size, len(raw))
         loaded.error_at(start, f"文件过大（{size // 1024} KiB，上限 {MAX_FILE_BYTES // 1024} KiB）：这不像一个绩效目标数据文件")
         return None
     return raw
