@@ -15,10 +15,10 @@ import re
 import stat
 import subprocess
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from .diagnostics import UserError, display_path, one_line
 from .loader import LoadedFile, iter_values

@@ -29,14 +29,23 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import yaml
-from yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, DocumentStartEvent, Event,
-                         MappingStartEvent, NodeEvent, ScalarEvent)
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    Event,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+)
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import BaseResolver
@@ -123,17 +132,21 @@ class LoadedFile:
 
 
 class _Mark(Protocol):
-    line: int
+    line: int  # 0-based, as both parsers count
     column: int
 
 
 class _EventSource(Protocol):
-    def check_event(self, *choices: type) -> bool: ...
-    def get_event(self) -> Event: ...
+    def get_event(self) -> Event | None: ...  # None after the stream's end
 
 
+_CParser: Callable[[str], _EventSource] | None
 try:
-    from yaml.cyaml import CParser as _CParser  # libyaml's parser; missing when PyYAML was built without it
+    from yaml._yaml import (
+        CParser as _LibyamlParser,  # absent when PyYAML was built without libyaml
+    )
+
+    _CParser = _LibyamlParser
 except ImportError:  # pragma: no cover - depends on how PyYAML was installed
     _CParser = None
 
@@ -152,8 +165,8 @@ def _event_source(text: str) -> _EventSource:
     return _CParser(text) if _CParser is not None else _PureParser(text)
 
 
-def _position(mark: _Mark) -> Position:
-    return Position(mark.line + 1, mark.column + 1)
+def _position(mark: _Mark | None) -> Position:
+    return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
 
 
 def _text_position(text: str, index: int) -> Position:
@@ -277,8 +290,6 @@ def _describe_yaml_error(exc: yaml.MarkedYAMLError, text: str) -> str:
     mark = exc.problem_mark
     if "\\t" in problem or "tab" in problem.lower() or (mark is not None and _indented_with_tab(text, mark.line)):
         return f"YAML 语法错误：不能用 Tab 键缩进，请改用空格（{problem}）"
-    if "single document" in problem:
-        return "一个文件只能有一个 YAML 文档，请删去多余的 `---`（expected a single document）"
     context = f"{exc.context}，" if exc.context else ""
     return f"YAML 语法错误：{context}{problem}（常见原因：冒号后缺空格、引号不成对、缩进不齐）"
 
@@ -296,6 +307,14 @@ class _Frame:
 
 class _TooDeep(Exception):
     """Nesting beyond MAX_DEPTH: parsing stops there, so any depth costs the same."""
+
+
+class _SecondDocument(Exception):
+    """A second `---` document: the file is one mapping."""
+
+    def __init__(self, position: Position):
+        super().__init__(position)
+        self.position = position
 
 
 class _Composer:
@@ -320,8 +339,7 @@ class _Composer:
             if not frame.is_key:
                 self._place(frame.container)
         elif isinstance(event, DocumentStartEvent) and self.root_event is not None:
-            raise yaml.composer.ComposerError(None, None, "expected a single document in the stream",
-                                              event.start_mark)
+            raise _SecondDocument(_position(event.start_mark))
 
     def _open(self, event: NodeEvent, pos: Position) -> None:
         if self.root_event is None:
@@ -405,11 +423,13 @@ def load_yaml_text(text: str, loaded: LoadedFile) -> LoadedFile:
     composer = _Composer(loaded)
     parser = _event_source(text)
     try:
-        while parser.check_event():
-            composer.feed(parser.get_event())
+        while (event := parser.get_event()) is not None:
+            composer.feed(event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loaded.error_at(_position(mark) if mark else Position(1, 1), _describe_yaml_error(exc, text))
+        loaded.error_at(_position(exc.problem_mark or exc.context_mark), _describe_yaml_error(exc, text))
+        return loaded
+    except _SecondDocument as exc:
+        loaded.error_at(exc.position, "一个文件只能有一个 YAML 文档，请删去多余的 `---`（expected a single document）")
         return loaded
     except _TooDeep:
         pass  # the composer holds the message; what was read so far is checked as usual

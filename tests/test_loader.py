@@ -8,8 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from conftest import DATA
+
 from perfdoc import loader
 from perfdoc.loader import load_yaml_file
 from perfdoc.validator import check_data

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import DATA
+
 from perfdoc.diagnostics import UserError
 from perfdoc.model import chinese_number, plan_column_spans
 from perfdoc.pipeline import load_document
@@ -113,3 +113,25 @@ def test_six_checkpoints_fit_and_repeated_ones_are_refused(tmp_path):
     path.write_text("name: x\ncheckpoints: [3月底, 3月底]\nlevels: {a: [b]}\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"six\.yaml:2:\d+: 错误: checkpoints\[1\]: 时间节点“3月底”重复"):
         load_profile(path)
+
+
+def test_plan_column_spans_fill_the_grid():
+    assert plan_column_spans(4) == (2, 1, 1, 2)
+    assert all(sum(plan_column_spans(n)) == 6 for n in range(1, 7))
+
+
+@pytest.mark.parametrize("values, expect", [
+    ((25, 50, 75, 100), None),
+    ((None, None, None, 100), None),
+    ((0, 0, 10, None), "实际为空"),
+    ((None, None, 100, 0), "分期数"),
+    ((100, 0, 0, 0), "分期数"),
+    ((10, 50, 40, 100), "不应下降"),
+    ((10, 20, 30, 90), "实际为90%"),
+])
+def test_plan_problems(values, expect):
+    problems = plan_problems(_plan(*values), POINTS)
+    if expect is None:
+        assert problems == []
+    else:
+        assert any(expect in p for p in problems), problems

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from conftest import REPO, run_cli
+
 from perfdoc.validator import check_data
 
 PROJECT = "projects/142001001.yaml"
