@@ -14,7 +14,13 @@ from typing import Any
 from .profile import Profile
 
 SCHEMA_ID = "https://perfdoc.invalid/schema.json"
-CODE_PATTERN = r"^[0-9]{6,20}$"
+# Every pattern ends in `(?!\n)$`: JSON Schema patterns are searched, and Python's `$` also matches
+# before a final newline, so `code: |` (a block scalar, "142001001\n") would pass a bare `...$`.
+# The lookahead changes nothing for ECMA-262 engines (editors), where `$` is the end of the text.
+CODE_PATTERN = r"^[0-9]{6,20}(?!\n)$"
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}(?!\n)$"
+OUTPUT_NAME_PATTERN = r"^[^/\\:*?\"<>|\x00-\x1f\x7f]{1,120}(?!\n)$"
+MAX_LIST_ITEMS = 999  # 分项目标 / 保障措施 are numbered （一）…（九百九十九）: model.chinese_number covers it
 MAX_AMOUNT = 100_000_000  # 万元, i.e. one trillion yuan: anything larger is a typing slip
 
 
@@ -114,15 +120,15 @@ def build_schema(profile: Profile) -> dict[str, Any]:
             "year": {"type": "integer", "minimum": 2000, "maximum": 2100, "title": "预算年度", "description": "如 2023。"},
             "title": _text("文件标题", "如“2023年部门预算绩效目标”。"),
             "profile": _text("指标体系配置", "profiles/ 下的配置名（不带 .yaml），默认 default。",
-                             pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}$"),
+                             pattern=PROFILE_NAME_PATTERN),
             "output_name": _text("输出文件名", "生成的 PDF/DOCX 文件名（不含扩展名），不能含 / \\ : * ? \" < > | 和控制字符；"
                                  "默认为“部门名称+文件标题”。",
-                                 pattern=r"^[^/\\:*?\"<>|\x00-\x1f]{1,120}$"),
+                                 pattern=OUTPUT_NAME_PATTERN),
             "fonts_dir": _text("字体目录", "放有自备字体（如仿宋_GB2312）的文件夹，相对本文件所在目录。"),
             "overall_target": {**paragraphs, "title": "一、总体绩效目标", "description": "每项一段。"},
-            "sub_targets": {"type": "array", "minItems": 1, "items": sub_target,
+            "sub_targets": {"type": "array", "minItems": 1, "maxItems": MAX_LIST_ITEMS, "items": sub_target,
                             "title": "二、分项绩效目标", "description": "按顺序编号（一）（二）…"},
-            "measures": {**paragraphs, "title": "三、目标规划及保障措施", "description": "每项一段，按顺序编号（一）（二）…"},
+            "measures": {**paragraphs, "maxItems": MAX_LIST_ITEMS, "title": "三、目标规划及保障措施", "description": "每项一段，按顺序编号（一）（二）…"},
         },
     }
     return {
