@@ -9,12 +9,16 @@ A folder of the user's own font files (licensed 仿宋_GB2312 …) can be named 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import subprocess
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from .diagnostics import UserError, display_path, one_line
 from .loader import LoadedFile, iter_values
@@ -131,9 +135,24 @@ def system_faces() -> tuple[Face, ...]:
     return tuple(_parse_faces(_run(["fc-list", "-f", _FORMAT]), False))
 
 
+def _require_folder(folder: Path) -> None:
+    """A font folder that is missing, a file or a symlink loop gets a message saying which."""
+    shown = display_path(folder)
+    try:
+        is_folder = stat.S_ISDIR(os.stat(folder).st_mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UserError(f"错误: 字体目录 {shown} 是循环的符号链接（symlink loop），无法打开：请改为真实的字体文件夹"
+                            "（fonts_dir / --fonts）") from exc
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise UserError(f"错误: 字体目录 {shown} 无法访问（{exc.strerror}）（fonts_dir / --fonts）") from exc
+        is_folder = False
+    if not is_folder:
+        raise UserError(f"错误: 字体目录 {shown} 不存在或不是文件夹（fonts_dir / --fonts）")
+
+
 def user_faces(folder: Path) -> list[Face]:
-    if not folder.is_dir():
-        raise UserError(f"错误: 字体目录 {display_path(folder)} 不存在或不是文件夹（fonts_dir / --fonts）")
+    _require_folder(folder)
     faces: list[Face] = []
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in FONT_SUFFIXES and path.is_file():
@@ -181,11 +200,20 @@ def _charset(file: str, index: int) -> frozenset[int]:
     return frozenset(points)
 
 
+def _needs_no_glyph(ch: str) -> bool:
+    """Tab, line breaks and space separators (U+0020, U+3000 …) are laid out as space without a glyph.
+
+    Not every `str.isspace()` character: vertical tab, form feed, U+001C–U+001F, NEL (U+0085),
+    U+2028 and U+2029 are drawn as a box, so they must be checked like any other character.
+    """
+    return ch in "\t\n\r" or unicodedata.category(ch) == "Zs"
+
+
 def missing_glyphs(fonts: FontSet, role: str, text: str) -> list[str]:
-    """Characters of `text` the role's font has no glyph for (white space never needs one)."""
+    """Characters of `text` the role's font has no glyph for (ordinary white space needs none)."""
     choice = fonts[role]
     charset = _charset(choice.face.file, choice.face.index)
-    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in charset})
+    return sorted({ch for ch in text if ord(ch) not in charset and not _needs_no_glyph(ch)})
 
 
 def describe_missing(fonts: FontSet, role: str, absent: list[str]) -> str:

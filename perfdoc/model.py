@@ -6,6 +6,7 @@ amounts as text, totals), so templates only place values and never do arithmetic
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -15,16 +16,31 @@ from .fields import INDICATOR_FIELDS, PROJECT_FIELDS
 from .profile import Profile
 from .tables import GridTable, amount_text, record_tables
 
-CHINESE_NUMERALS = "零一二三四五六七八九十"
+CHINESE_NUMERALS = "零一二三四五六七八九"
+MAX_CHINESE_NUMBER = 9999  # the schema caps numbered lists well below this (schema.MAX_LIST_ITEMS)
 
 
 def chinese_number(n: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (enough for any list in this document: < 100)."""
-    if not 0 < n < 100:
+    """1 → 一, 10 → 十, 12 → 十二, 100 → 一百, 101 → 一百零一, 110 → 一百一十, 1001 → 一千零一.
+
+    A run of zeros inside the number is read as one 零, trailing zeros not at all, and 10–19 are
+    十… rather than 一十…, as numbered headings are written.
+    """
+    if not 0 < n <= MAX_CHINESE_NUMBER:
         raise ValueError(n)
-    tens, ones = divmod(n, 10)
-    text = ("" if tens == 1 else CHINESE_NUMERALS[tens]) + "十" if tens else ""
-    return text + (CHINESE_NUMERALS[ones] if ones else "")
+    text, zero_pending = "", False
+    for digit, unit in zip(f"{n:04d}", ("千", "百", "十", "")):
+        if digit == "0":
+            zero_pending = zero_pending or bool(text)
+            continue
+        text += ("零" if zero_pending else "") + CHINESE_NUMERALS[int(digit)] + unit
+        zero_pending = False
+    return text[1:] if 10 <= n < 20 else text
+
+
+def default_output_name(data: dict[str, Any]) -> str:
+    """The outputs' file name without extension: `output_name`, else department name + title."""
+    return data.get("output_name") or f"{data['department']}{data['title']}"
 
 
 @dataclass(frozen=True)
@@ -321,12 +337,13 @@ def build_department(data: dict[str, Any], department_file: Path,
         name=data["department"],
         year=data["year"],
         title=data["title"],
-        output_name=data.get("output_name") or f"{data['department']}{data['title']}",
+        output_name=default_output_name(data),
         overall_target=tuple(data.get("overall_target") or ()),
         sub_targets=tuple(SubTarget(chinese_number(i), item["heading"], item["target"], item["indicators"])
                           for i, item in enumerate(data.get("sub_targets") or (), 1)),
         measures=tuple(NumberedItem(chinese_number(i), text) for i, text in enumerate(data.get("measures") or (), 1)),
-        fonts_dir=(department_file.parent / fonts_dir).resolve() if fonts_dir else None,
+        # realpath, not Path.resolve(): a symlink loop must reach perfdoc.fonts, which explains it
+        fonts_dir=Path(os.path.realpath(department_file.parent / fonts_dir)) if fonts_dir else None,
         table=build_department_table(table, data["department"], table_profile) if table and table_profile else None,
     )
 

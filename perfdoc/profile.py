@@ -234,9 +234,12 @@ PROFILE_SCHEMA: dict[str, Any] = {
 }
 
 
-def load_profile(path: Path, _depth: int = 0) -> Profile:
-    """Load, merge with its base, and check a profile; a bad one stops with file:line messages."""
-    loaded: LoadedFile = load_yaml_file(path)
+def load_profile(path: Path, root: Path | None = None, _depth: int = 0) -> Profile:
+    """Load, merge with its base, and check a profile; a bad one stops with file:line messages.
+
+    `root` is the data folder for a profile kept there: a symlink leaving it is refused.
+    """
+    loaded: LoadedFile = load_yaml_file(path, root)
     if not loaded.ok:
         raise UserError(loaded.diagnostics)
     from .validator import validate_against_schema  # the same Chinese messages as data files
@@ -247,11 +250,12 @@ def load_profile(path: Path, _depth: int = 0) -> Profile:
     data: dict[str, Any] = dict(loaded.data)
     base_name = data.get("base") or (None if "grid" in data or path.stem == DEFAULT_PROFILE else DEFAULT_PROFILE)
     if base_name is not None:
-        data = _merge_base(loaded, data, base_name, _depth)
+        data = _merge_base(loaded, data, base_name, root, _depth)
     return _check(loaded, data, path)
 
 
-def _merge_base(loaded: LoadedFile, data: dict[str, Any], base_name: str, depth: int) -> dict[str, Any]:
+def _merge_base(loaded: LoadedFile, data: dict[str, Any], base_name: str, root: Path | None,
+                depth: int) -> dict[str, Any]:
     if depth >= MAX_BASE_DEPTH:
         raise UserError([loaded.diagnostic(("base",), f"base 嵌套超过 {MAX_BASE_DEPTH} 层（是否互相引用？）", key=True)])
     try:
@@ -262,7 +266,7 @@ def _merge_base(loaded: LoadedFile, data: dict[str, Any], base_name: str, depth:
         base_path = PROFILES_DIR / f"{ALIASES.get(base_name, base_name)}.yaml"
     if base_path.resolve() == loaded.path.resolve() or not base_path.is_file():
         raise UserError([loaded.diagnostic(("base",), f"找不到作为基础的格式“{base_name}”（{where_profiles_live(base_name, loaded.path.parent.parent)}）")])
-    base = load_profile(base_path, depth + 1)
+    base = load_profile(base_path, root if root and base_path.is_relative_to(root) else None, depth + 1)
     merged = _as_data(base)
     merged.update({k: v for k, v in data.items() if k != "base"})
     if "checkpoints" in data:  # the old format's shortcut: new checkpoints for the base's plan row
@@ -276,6 +280,12 @@ def where_profiles_live(name: str, data_dir: Path | None = None) -> str:
     """Where perfdoc looks for a profile, in the words of a "not found" message."""
     local = f"{data_dir / 'profiles' / name}.yaml" if data_dir else f"<数据目录>/profiles/{name}.yaml"
     return f"应为数据目录下的 {local}，或 perfdoc 自带的 {PROFILES_DIR / name}.yaml；python3 build.py profiles 列出全部格式"
+
+
+def _repeated(loaded: LoadedFile, path: tuple[str | int, ...], names: list[str], what: str) -> list[Diagnostic]:
+    """A name listed twice would make two columns or rows the data cannot tell apart."""
+    return [loaded.diagnostic(path + (i,), f"{what}“{name}”重复，每个只能写一次")
+            for i, name in enumerate(names) if name in names[:i]]
 
 
 def _as_data(profile: Profile) -> dict[str, Any]:
@@ -335,6 +345,9 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
                 problem(("header", r, "plan", "checkpoints") if "checkpoints" not in data else ("checkpoints",),
                         f"资金支出计划有 {len(checkpoints)} 个时间节点，但表格标签右边只有 {room} 列（grid）：最多 {room} 个，"
                         "或在 grid 里多分几列")
+            where = ("checkpoints",) if "checkpoints" in data and "checkpoints" not in inherited \
+                else ("header", r, "plan", "checkpoints")
+            problems.extend(_repeated(loaded, where, list(checkpoints), "时间节点"))
             header.append(PlanRow(plan["label"], checkpoints, label_span))
             continue
         cells = []
@@ -376,6 +389,9 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
             if key not in INDICATOR_FIELDS:
                 problem(("columns", c), f"未知的指标字段“{key}”；可用的：{'、'.join(INDICATOR_FIELDS)}")
         columns.append(Column(keys, column["label"], column.get("span", 1), column.get("optional", False)))
+    if "levels" not in inherited:
+        for level1, level2s in data["levels"].items():
+            problems.extend(_repeated(loaded, ("levels", level1), level2s, "二级指标"))
     level_labels = tuple(data.get("level_labels", ("一级指标", "二级指标")))
     spans = 2 + sum(column.span for column in columns)
     if spans != width:

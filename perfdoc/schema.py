@@ -15,10 +15,15 @@ from .fields import INDICATOR_FIELDS, Field
 from .profile import DEFAULT_PROFILE, Block, Profile, load_profile, profile_path
 
 DEFAULT_DEPARTMENT_TABLE_PROFILE = "department-2023"
-PROFILE_PATTERN = r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}$"
 
 SCHEMA_ID = "https://perfdoc.invalid/schema.json"
-CODE_PATTERN = r"^[0-9]{6,20}$"
+# Every pattern ends in `(?!\n)$`: JSON Schema patterns are searched, and Python's `$` also matches
+# before a final newline, so `code: |` (a block scalar, "142001001\n") would pass a bare `...$`.
+# The lookahead changes nothing for ECMA-262 engines (editors), where `$` is the end of the text.
+CODE_PATTERN = r"^[0-9]{6,20}(?!\n)$"
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}(?!\n)$"
+OUTPUT_NAME_PATTERN = r"^[^/\\:*?\"<>|\x00-\x1f\x7f]{1,120}(?!\n)$"
+MAX_LIST_ITEMS = 999  # 分项目标 / 保障措施 are numbered （一）…（九百九十九）: model.chinese_number covers it
 MAX_AMOUNT = 100_000_000  # 万元, i.e. one trillion yuan: anything larger is a typing slip
 
 
@@ -158,7 +163,7 @@ def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict
     }
     department_table = record_schema(table_profile, row_ref="department_indicator", skip=("department",))
     department_table["properties"]["profile"] = _text(
-        "表格格式", f"部门整体支出绩效目标表的格式名，默认 {DEFAULT_DEPARTMENT_TABLE_PROFILE}。", pattern=PROFILE_PATTERN)
+        "表格格式", f"部门整体支出绩效目标表的格式名，默认 {DEFAULT_DEPARTMENT_TABLE_PROFILE}。", pattern=PROFILE_NAME_PATTERN)
     department_table.update(title=table_profile.table_title,
                             description="部门整体支出绩效目标表（可选）：放在部门文字之后、项目表之前。")
     sub_target = {
@@ -183,15 +188,16 @@ def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict
             "year": {"type": "integer", "minimum": 2000, "maximum": 2100, "title": "预算年度", "description": "如 2023。"},
             "title": _text("文件标题", "如“2023年部门预算绩效目标”。"),
             "profile": _text("表格格式", f"项目支出绩效目标表的格式名（profiles/ 下的文件名，不带 .yaml），默认 {DEFAULT_PROFILE}。",
-                             pattern=PROFILE_PATTERN),
+                             pattern=PROFILE_NAME_PATTERN),
             "output_name": _text("输出文件名", "生成的 PDF/DOCX 文件名（不含扩展名），不能含 / \\ : * ? \" < > | 和控制字符；"
                                  "默认为“部门名称+文件标题”。",
-                                 pattern=r"^[^/\\:*?\"<>|\x00-\x1f]{1,120}$"),
+                                 pattern=OUTPUT_NAME_PATTERN),
             "fonts_dir": _text("字体目录", "放有自备字体（如仿宋_GB2312）的文件夹，相对本文件所在目录。"),
             "overall_target": {**paragraphs, "title": "一、总体绩效目标", "description": "每项一段；可省略（只报表格）。"},
-            "sub_targets": {"type": "array", "minItems": 1, "items": sub_target,
+            "sub_targets": {"type": "array", "minItems": 1, "maxItems": MAX_LIST_ITEMS, "items": sub_target,
                             "title": "二、分项绩效目标", "description": "按顺序编号（一）（二）…；可省略。"},
-            "measures": {**paragraphs, "title": "三、目标规划及保障措施", "description": "每项一段，按顺序编号（一）（二）…；可省略。"},
+            "measures": {**paragraphs, "maxItems": MAX_LIST_ITEMS, "title": "三、目标规划及保障措施",
+                         "description": "每项一段，按顺序编号（一）（二）…；可省略。"},
             "department_table": department_table,
         },
     }

@@ -45,6 +45,8 @@ def fingerprint(*, data_dir: Path, templates_dir: Path, profiles_dir: Path, font
     the fast path taking it for "no reference".
     """
     department = data_dir / "department.yaml"
+    if not department.is_file() or (reference_docx is not None and not reference_docx.is_file()):
+        return None  # a device, a FIFO or a folder: the normal build explains it, without reading it
     try:
         if b"fonts_dir" in department.read_bytes():  # a font folder named inside the data: build normally
             return None
@@ -57,6 +59,8 @@ def fingerprint(*, data_dir: Path, templates_dir: Path, profiles_dir: Path, font
 
 
 def file_hash(path: Path) -> str | None:
+    if not path.is_file():
+        return None
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:

@@ -8,17 +8,21 @@ All files are checked in one run, so the user sees every problem at once.
 from __future__ import annotations
 
 import difflib
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .diagnostics import Diagnostic, Severity, UserError
+from .diagnostics import Diagnostic, Severity, UserError, one_line
 from .loader import FieldPath, LoadedFile, load_yaml_file
+from .model import default_output_name
 from .profile import DEFAULT_PROFILE, Profile, load_profile, profile_path, where_profiles_live
 from .schema import DEFAULT_DEPARTMENT_TABLE_PROFILE, build_schema
 
@@ -137,6 +141,8 @@ def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[Fie
         yield path, f"{label}不能为空（minLength）", False
     elif kind == "minItems":
         yield path, f"{label}至少要有 {error.validator_value} 项（minItems）", False
+    elif kind == "maxItems":
+        yield path, f"{label}最多 {error.validator_value} 项，实际有 {len(error.instance)} 项（maxItems）", False
     elif kind == "pattern":
         yield path, f"{label}格式不对：{error.schema.get('description', error.validator_value)}（pattern）", False
     elif kind == "minimum":
@@ -174,11 +180,29 @@ def _coerce_text_fields(value: Any, schema: dict[str, Any], root: dict[str, Any]
     return value
 
 
-def validate_against_schema(loaded: LoadedFile, schema: dict[str, Any], kind: str) -> list[Diagnostic]:
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with `{"$ref": "#/$defs/x"}` replaced by x itself (the generated schema has no
+    cycles): jsonschema then need not resolve a reference for every indicator row of every file."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline_refs(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {key: _inline_refs(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(value, defs) for value in node]
+    return node
+
+
+def schema_validator(schema: dict[str, Any], kind: str) -> Any:
+    """A validator for `$defs/<kind>`, made once per check run and reused for every file."""
+    return _Validator(_inline_refs(schema["$defs"][kind], schema["$defs"]))
+
+
+def validate_against_schema(loaded: LoadedFile, schema: dict[str, Any], kind: str,
+                            validator: Any = None) -> list[Diagnostic]:
     """Coerce text fields, then validate `loaded.data` against `$defs/<kind>`; errors in file order."""
     subschema = schema["$defs"][kind]
     loaded.data = _coerce_text_fields(loaded.data, subschema, schema, (), loaded)
-    validator = _Validator({**subschema, "$defs": schema["$defs"]})
+    validator = validator or schema_validator(schema, kind)
     found: list[Diagnostic] = []
     for error in validator.iter_errors(loaded.data):
         for path, message, at_key in _messages_for(error, tuple(error.absolute_path)):
@@ -255,6 +279,44 @@ def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]
     return warnings
 
 
+OUTPUT_NAME_MAX_BYTES = 200  # + ".docx" + the temporary name's 15 characters stays under 255 bytes
+_NOT_IN_FILE_NAMES = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def _file_name_problem(name: str) -> tuple[int, str] | None:
+    """(where in `name`, what is wrong) when `name` cannot be a file name on Windows and Linux alike."""
+    if (bad := _NOT_IN_FILE_NAMES.search(name)) is not None:
+        return bad.start(), f"含有文件名中不允许的字符“{one_line(bad.group())}”（不能含 / \\ : * ? \" < > | 和控制字符，否则文件会写到别的文件夹或无法创建）"
+    if name != name.lstrip(" ."):
+        return 0, "不能以空格或点开头（也不能是 . 或 ..）"
+    if name != name.rstrip(" ."):
+        return len(name) - 1, "不能以空格或点结尾"
+    size = len(name.encode("utf-8"))
+    if size > OUTPUT_NAME_MAX_BYTES:
+        return len(name) - 1, f"太长：{size} 字节，上限 {OUTPUT_NAME_MAX_BYTES} 字节（约 {OUTPUT_NAME_MAX_BYTES // 3} 个汉字）"
+    return None
+
+
+def _output_name_errors(department: LoadedFile) -> list[Diagnostic]:
+    """The outputs' file name, whether written as `output_name` or made of department + title.
+
+    Reported at the field the offending part comes from, so `department: 某局/某分局` is not
+    silently a subfolder and `department: ../../x` never writes outside --out.
+    """
+    data = department.data
+    name = default_output_name(data)
+    problem = _file_name_problem(name)
+    if problem is None:
+        return []
+    index, what = problem
+    if data.get("output_name"):
+        return [department.diagnostic(("output_name",), f"输出文件名{what}")]
+    field = "department" if index < len(data["department"]) else "title"
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    return [department.diagnostic((field,), f"默认的输出文件名“{shown}”（部门名称+文件标题）{what}：请修改，"
+                                            "或在部门文件里用 output_name 另定文件名")]
+
+
 def _duplicate_code_warnings(projects: list[LoadedFile]) -> list[Diagnostic]:
     seen: dict[str, LoadedFile] = {}
     warnings = []
@@ -289,7 +351,7 @@ def _select_profile(department: LoadedFile, data_dir: Path, *, key_path: FieldPa
     if not path.is_file():
         return None, [department.diagnostic(key_path, f"找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）", key=True)]
     try:
-        profile = load_profile(path)
+        profile = load_profile(path, root=data_dir if path.is_relative_to(data_dir) else None)
     except UserError as exc:
         return None, exc.diagnostics or [department.diagnostic(key_path, exc.text, key=True)]
     if profile.table != kind:
@@ -303,7 +365,7 @@ def select_profile_for(data_dir: Path) -> Profile:
     department_path = data_dir / DEPARTMENT_FILE
     if not department_path.is_file():
         raise UserError(f"错误: 找不到部门文件 {department_path}：--data 应指向含 department.yaml 的数据目录")
-    profile, problems = _select_profile(load_yaml_file(department_path), data_dir)
+    profile, problems = _select_profile(load_yaml_file(department_path, root=data_dir), data_dir)
     if profile is None:
         raise UserError(problems)
     return profile
@@ -315,8 +377,8 @@ def check_data(data_dir: Path) -> CheckedData:
     projects_dir = data_dir / PROJECTS_DIR
     diagnostics: list[Diagnostic] = []
     department: LoadedFile | None = None
-    if department_path.is_file():
-        department = load_yaml_file(department_path)
+    if os.path.lexists(department_path):  # a FIFO, a folder or a bad symlink: the loader says which
+        department = load_yaml_file(department_path, root=data_dir)
         diagnostics += department.diagnostics
     else:
         diagnostics.append(Diagnostic(str(department_path), 1, 1, "", "找不到部门文件（department.yaml）"))
@@ -329,7 +391,7 @@ def check_data(data_dir: Path) -> CheckedData:
         and isinstance(department.data.get("department_table"), dict)
     if not project_paths and not has_department_table:  # a department-wide table alone is a document
         diagnostics.append(Diagnostic(str(projects_dir), 1, 1, "", "没有项目文件：应在此目录下放 <项目编码>.yaml"))
-    projects = [load_yaml_file(path) for path in project_paths]
+    projects = [load_yaml_file(path, root=data_dir) for path in project_paths]
     for loaded in projects:
         diagnostics += loaded.diagnostics
 
@@ -346,10 +408,13 @@ def check_data(data_dir: Path) -> CheckedData:
         schema = build_schema(profile, table_profile)
         if department is not None and department.ok:
             department.diagnostics += validate_against_schema(department, schema, "department")
+            if department.ok:
+                department.diagnostics += _output_name_errors(department)
             diagnostics += department.diagnostics
+        project_validator = schema_validator(schema, "project")
         for loaded in projects:
             if loaded.ok:
-                loaded.diagnostics += validate_against_schema(loaded, schema, "project")
+                loaded.diagnostics += validate_against_schema(loaded, schema, "project", project_validator)
                 diagnostics += loaded.diagnostics
         valid_projects = [p for p in projects if p.ok]
         for loaded in valid_projects:

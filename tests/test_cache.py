@@ -251,3 +251,19 @@ def test_the_no_change_replay_names_files_from_where_it_runs(data_copy, tmp_path
     assert again.returncode == 0, again.stderr
     assert f"已生成 {out / STEM}.pdf" in again.stderr  # not the earlier run's "out/…"
     assert f"已生成 out/{STEM}.pdf" not in again.stderr
+
+
+def test_the_fingerprint_never_reads_a_device_or_a_fifo(tmp_path):
+    """department.yaml pointing at /dev/zero or a FIFO: no fingerprint (the normal build explains it)."""
+    import os
+
+    from perfdoc.uptodate import fingerprint
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "department.yaml").symlink_to("/dev/zero")
+    kwargs = dict(templates_dir=tmp_path, profiles_dir=tmp_path, fonts_dir=None, reference_docx=None, settings={})
+    assert fingerprint(data_dir=data, **kwargs) is None
+    (data / "department.yaml").unlink()
+    os.mkfifo(data / "department.yaml")
+    assert fingerprint(data_dir=data, **kwargs) is None

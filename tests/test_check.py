@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
+
+from perfdoc.diagnostics import UserError
+from perfdoc.fonts import choose_fonts
+from perfdoc.pipeline import load_document
+from perfdoc.validator import check_data
 
 LOCATION = re.compile(r"^(?P<file>[^:\n]+\.yaml):(?P<line>\d+):(?P<col>\d+): (?P<sev>错误|警告):", re.M)
 PER_PERIOD = ["142001007", "142001008", "142001009", "142001011", "142001012", "142001013",
@@ -131,3 +137,68 @@ def test_lint_hints_are_opt_in_and_never_change_the_exit_status():
     assert any("142001001.yaml" in l and "“提升”不可衡量" in l for l in hints)
     assert any("142001005.yaml" in l and "2021 年" in l and "2023 年度" in l for l in hints)
     assert not any("“每月底”" in l or "“及时”" in l for l in hints)  # time limits are measurable
+
+
+# ---------------------------------------------------------------------------------------------
+# The outputs' file name (issue 10, #7–#9): checked where it comes from, before anything is written
+
+
+def _errors_after(data: Path, name: str, old: str, new: str) -> list[str]:
+    _replace(data / name, old, new)
+    return [d.format() for d in check_data(data).errors]
+
+
+@pytest.mark.parametrize("old, new, where, needle", [
+    # a block scalar ends in "\n", which Python's `$` let through: `name\n.pdf`
+    ("title: ", "output_name: |\n  好名字\ntitle: ", "department.yaml:5:14: 错误: output_name: ", "格式不对"),
+    ("department: 唐山市公安局海港经济开发区分局", "department: ../../../escaped/",
+     "department.yaml:3:13: 错误: department: ", "不允许的字符“/”"),
+    ("department: 唐山市公安局海港经济开发区分局", "department: 唐山市公安局/海港分局",
+     "department.yaml:3:13: 错误: department: ", "不允许的字符“/”"),
+    ("department: 唐山市公安局海港经济开发区分局", "department: /tmp/elsewhere",
+     "department.yaml:3:13: 错误: department: ", "不允许的字符“/”"),
+    ("department: 唐山市公安局海港经济开发区分局", "department: ' 唐山'", "department.yaml:3:13: 错误: department: ",
+     "不能以空格或点开头"),
+    ("title: 2023年部门预算绩效目标", "title: 2023年部门预算绩效目标.", "department.yaml:5:8: 错误: title: ",
+     "不能以空格或点结尾"),
+    ("title: 2023年部门预算绩效目标", "title: 2023年部门预算绩效目标:草稿", "department.yaml:5:8: 错误: title: ",
+     "不允许的字符“:”"),
+    ("title: 2023年部门预算绩效目标", "title: " + "绩" * 100, "department.yaml:5:8: 错误: title: ",
+     "太长：345 字节，上限 200 字节"),
+    ("title: ", "output_name: " + "绩" * 70 + "\ntitle: ", "department.yaml:5:14: 错误: output_name: ",
+     "输出文件名太长：210 字节"),
+    ("title: ", "output_name: ..\ntitle: ", "department.yaml:5:14: 错误: output_name: ", "不能以空格或点开头"),
+])
+def test_the_output_file_name_is_checked_at_the_field_it_comes_from(data_copy: Path, old, new, where, needle):
+    errors = _errors_after(data_copy, "department.yaml", old, new)
+    assert len(errors) == 1, errors
+    assert where in errors[0] and needle in errors[0], errors[0]
+
+
+def test_a_project_code_written_as_a_block_scalar_is_refused(data_copy: Path):
+    errors = _errors_after(data_copy, "projects/142001001.yaml", 'code: "142001001"', "code: |\n  142001001")
+    assert len(errors) == 1 and "142001001.yaml:3:7: 错误: code: 项目编码格式不对" in errors[0], errors
+
+
+def test_a_department_name_with_a_slash_stops_the_build_before_anything_is_written(data_copy: Path, tmp_path: Path):
+    _replace(data_copy / "department.yaml", "department: 唐山市公安局海港经济开发区分局", "department: ../../../escaped/")
+    out = tmp_path / "deep" / "a" / "b" / "out"
+    result = run_cli("build", "--data", str(data_copy), "--out", str(out))
+    assert result.returncode == 1 and "output_name" in result.stderr, result.stderr
+    assert not (tmp_path / "escaped").exists() and not out.exists()
+
+
+@pytest.mark.parametrize("where", ["fonts_dir", "--fonts"])
+def test_a_font_folder_that_is_a_symlink_loop_is_explained(data_copy: Path, tmp_path: Path, where: str):
+    """A loop in the department's `fonts_dir` was an internal error (Path.resolve raised RuntimeError)."""
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    if where == "--fonts":
+        folder = tmp_path / "loop-a"
+    else:
+        _replace(data_copy / "department.yaml", "title: ", "fonts_dir: ../loop-a\ntitle: ")
+        document, checked = load_document(data_copy)
+        assert document is not None, checked.errors
+        folder = document.department.fonts_dir
+    with pytest.raises(UserError, match=r"字体目录 .*loop-a 是循环的符号链接（symlink loop）"):
+        choose_fonts(folder)

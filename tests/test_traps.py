@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from conftest import REPO, run_cli
+
 from perfdoc.validator import check_data
 
 PROJECT = "projects/142001001.yaml"
@@ -128,6 +128,10 @@ TRAPS = [
     Trap("profile-path-traversal", _replace("title: ", "profile: ../../etc/passwd\ntitle: ", "department.yaml")),
     Trap("output-name-with-path", _replace("title: ", "output_name: ../../etc/passwd\ntitle: ", "department.yaml")),
     Trap("new-with-path", _new_with_path),
+    Trap("line-separator-pasted", _replace("goal: 按月工资表，", "goal: 按月工资表，\u2028")),
+    Trap("four-hundred-nested-brackets", _replace("name: 劳务派遣工资", "name: " + "[" * 400 + "]" * 400)),
+    Trap("department-with-slash", _replace("department: 唐山市公安局海港经济开发区分局", "department: 唐山市公安局/海港分局",
+                                           "department.yaml")),
     Trap("fonts-dir-missing", _missing_fonts_dir),
     Trap("template-syntax-error", _broken_template("{% else %}{{ c.text }}", "{% else %}{{ c.text }")),
     Trap("template-undefined-value", _broken_template("{% else %}{{ c.text }}", "{% else %}{{ c.texts }}")),
