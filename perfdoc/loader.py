@@ -70,6 +70,7 @@ _ALLOWED_TAGS = {None, "!", BaseResolver.DEFAULT_SCALAR_TAG, BaseResolver.DEFAUL
 # libyaml also refuses U+FEFF inside a file), plus NEL, LS and PS, which YAML takes as line breaks
 # (so every later line number would be off) and no font can draw. Tab, LF and CR stay.
 _REFUSED = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+REFUSED_CHARACTERS = _REFUSED  # what a data file may not contain (scaffold refuses such a name up front)
 _CHARACTER_NAMES = {
     0x0B: "垂直制表符（vertical tab）",
     0x0C: "换页符（form feed），常见于从 Word 或 PDF 复制的文字",

@@ -15,7 +15,7 @@ from yaml.reader import Reader
 
 from .diagnostics import UserError, display_path, one_line
 from .fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
-from .loader import LoadedFile, load_yaml_text
+from .loader import REFUSED_CHARACTERS, LoadedFile, load_yaml_text
 from .output import write_atomically
 from .profile import Profile
 from .schema import CODE_PATTERN
@@ -30,7 +30,7 @@ def _name_problem(name: str) -> str | None:
     for char in name:
         if char in _LINE_BREAKS:
             return f"含有换行（U+{ord(char):04X}）"
-        if unicodedata.category(char) == "Cc" or Reader.NON_PRINTABLE.match(char):
+        if unicodedata.category(char) == "Cc" or Reader.NON_PRINTABLE.match(char) or REFUSED_CHARACTERS.match(char):
             return f"含有控制字符或不可见字符（U+{ord(char):04X}）"
     return None
 
