@@ -46,7 +46,7 @@ def test_every_project_table_has_its_cells_in_order(seed_build):
         rows = [[c for c in row if c is not None] for row in tables[project.code]]
         assert rows[0] == ["项目编码", project.code, "预算项目名称", _squash(project.name)]
         assert rows[1] == ["项目资金主要用途", _squash(f"预算数 {project.budget_text} 万元。其中：财政资金 "
-                                                f"{project.fiscal_funds_text} 万元。{project.use}")]
+                                                f"{project.fiscal_funds_text} 万元。{project.fact('use')}")]
         assert rows[2] == ["资金支出计划（%）", *[p.label for p in project.spending_plan]]
         assert rows[3] == [p.text for p in project.spending_plan]
         assert rows[4] == ["绩效目标", _squash(project.goal)]
