@@ -43,7 +43,7 @@ class _ChineseParser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    common: argparse.ArgumentParser = _ChineseParser(add_help=False)
+    common = _ChineseParser(add_help=False)
     common.add_argument("--data", type=Path, default=Path("data"), metavar="DIR",
                         help="数据目录（data directory），默认 data/")
     common.add_argument("--debug", action="store_true", help="内部错误时打印完整回溯（show tracebacks）")

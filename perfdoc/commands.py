@@ -25,7 +25,7 @@ def run_check(data_dir: Path, *, strict: bool, lint: bool = False) -> int:
     checked = check_data(data_dir)
     _report(checked.diagnostics)
     print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)), file=sys.stderr)
-    if lint and not checked.errors:
+    if lint and not checked.errors and checked.department is not None:
         from .lint import project_hints
 
         year = checked.department.data["year"]

@@ -165,7 +165,8 @@ def user_faces(folder: Path) -> list[Face]:
 def _find(candidate: Candidate, faces: list[Face] | tuple[Face, ...]) -> Face | None:
     matches = [f for f in faces if candidate.family in f.families]
     exact = [f for f in matches if f.bold == candidate.bold]
-    return (exact or matches or [None])[0]
+    found = exact or matches
+    return found[0] if found else None
 
 
 def choose_fonts(user_dir: Path | None = None) -> FontSet:

@@ -352,7 +352,7 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
             continue
         cells = []
         for c, cell in enumerate(row):
-            kinds = [k for k in ("label", "field", "text") if k in cell]
+            kinds: list[Literal["label", "field", "text"]] = [k for k in ("label", "field", "text") if k in cell]
             if len(kinds) != 1:
                 problem(("header", r, c), "每个单元格写且只写 label（标签）、field（字段）、text（句子）中的一个")
                 continue
@@ -381,14 +381,14 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
 
     columns = []
     for c, column in enumerate(data["columns"]):
-        keys = tuple(column.get("fields") or ([column["field"]] if "field" in column else []))
-        if not keys or ("field" in column and "fields" in column):
+        shown: tuple[str, ...] = tuple(column.get("fields") or ([column["field"]] if "field" in column else []))
+        if not shown or ("field" in column and "fields" in column):
             problem(("columns", c), "每列写 field（一个字段）或 fields（几个字段合在一格），二者选一")
             continue
-        for key in keys:
+        for key in shown:
             if key not in INDICATOR_FIELDS:
                 problem(("columns", c), f"未知的指标字段“{key}”；可用的：{'、'.join(INDICATOR_FIELDS)}")
-        columns.append(Column(keys, column["label"], column.get("span", 1), column.get("optional", False)))
+        columns.append(Column(shown, column["label"], column.get("span", 1), column.get("optional", False)))
     if "levels" not in inherited:
         for level1, level2s in data["levels"].items():
             problems.extend(_repeated(loaded, ("levels", level1), level2s, "二级指标"))

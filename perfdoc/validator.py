@@ -95,7 +95,7 @@ def _field_label(schema: dict[str, Any]) -> str:
 def _type_message(error: ValidationError) -> str:
     expected = error.validator_value
     expected_list = expected if isinstance(expected, list) else [expected]
-    wanted = "或".join(_TYPE_NAMES.get(t, t) for t in expected_list if t != "null")
+    wanted = "或".join(_TYPE_NAMES.get(t, str(t)) for t in expected_list if t != "null")
     if "null" in expected_list:
         wanted += "，或留空"
     value = error.instance
@@ -150,11 +150,11 @@ def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[Fie
     elif kind == "maximum":
         yield path, f"{label}不能大于 {error.validator_value}，实际是 {error.instance}（maximum）", False
     elif kind == "enum":
-        allowed = "、".join(str(v) for v in error.validator_value if v is not None)
+        choices = "、".join(str(v) for v in error.validator_value if v is not None)
         if error.instance is None:
-            yield path, f"{label}不能为空，应填写 {allowed} 之一（enum）", False
+            yield path, f"{label}不能为空，应填写 {choices} 之一（enum）", False
         else:
-            yield path, f"{label}应为 {allowed} 之一，实际是{_describe_value(error.instance)}（enum）", False
+            yield path, f"{label}应为 {choices} 之一，实际是{_describe_value(error.instance)}（enum）", False
     elif kind == "multipleOf":
         yield path, f"{label}最多两位小数，实际是 {error.instance}（multipleOf）", False
     else:
