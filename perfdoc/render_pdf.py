@@ -8,14 +8,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
 import hashlib
+import importlib
 import io
 import logging
 import multiprocessing
+import multiprocessing.pool
 import os
+import signal
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -112,6 +118,12 @@ def render_part(html: str, fonts: FontSet, templates_dir: Path) -> tuple[bytes, 
     return write_pdf(laid_out, html), len(laid_out.pages)
 
 
+# How worker processes start. spawn is what macOS and Windows have (they cannot fork), and it is
+# the safe choice on Linux too: forking a parent that has loaded GLib/Pango and runs threads can
+# deadlock. Each worker pays for importing WeasyPrint once per build (see `_init_worker`).
+START_METHOD = "spawn"
+
+
 @dataclass
 class PartJob:
     part: Part
@@ -160,7 +172,8 @@ def _estimate_pages(part: Part, document: Document) -> int:
 
 
 def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lang: str, templates_dir: Path,
-                        cache: BuildCache, progress: Progress, projects_per_part: int) -> bytes:
+                        cache: BuildCache, progress: Progress, projects_per_part: int,
+                        start_method: str = START_METHOD) -> bytes:
     """The PDF: from the cache where nothing changed, else laid out, in parts when long.
 
     Why parts: WeasyPrint holds a whole document's boxes in memory (2.6 GB and rising for 1000
@@ -203,7 +216,8 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lan
         cache.put_json(job.pages_key, pages)
         job.pages = pages  # when it differs from the estimate, the parts after it move
 
-    _lay_out_in_order(jobs, replace_all, finished, fonts, templates_dir, progress, len(document.projects))
+    _lay_out_in_order(jobs, replace_all, finished, fonts, templates_dir, progress, len(document.projects),
+                      start_method)
     return merge_parts([job.pdf for job in jobs], lang=lang or "zh-CN")
 
 
@@ -211,20 +225,23 @@ WORKERS = 2  # the machines this runs on have two cores
 
 
 def _lay_out_in_order(jobs: list[PartJob], replace_all, finished, fonts: FontSet, templates_dir: Path,
-                      progress: Progress, total_projects: int) -> None:
+                      progress: Progress, total_projects: int, start_method: str = START_METHOD) -> None:
     """Lay out the parts that are not cached, two at a time, in document order.
 
     Each part starts where the parts before it end, as far as that is known: exact page counts for
     parts done, estimates for the rest. When a part turns out longer or shorter than estimated,
     only the parts already started after it at the wrong page are laid out again (at most the
     one other worker's), not the rest of the document.
-    """
-    import weasyprint  # noqa: F401 - imported once here, shared by the forked workers
 
-    running: dict[int, tuple[object, str]] = {}  # job index → (async result, key it was started with)
-    stale: list[object] = []  # results no longer wanted, still occupying a worker
+    The workers start with the first part that needs laying out (a fully cached document starts
+    none) and serve the whole build. However this ends — done, an error, Ctrl-C — the pool is
+    terminated on the way out: no worker outlives the build or finishes a part nobody wants.
+    """
+    running: dict[int, tuple[multiprocessing.pool.AsyncResult, str]] = {}  # job index → (result, key started with)
+    stale: list[multiprocessing.pool.AsyncResult] = []  # results no longer wanted, still occupying a worker
     done = 0
-    with multiprocessing.get_context("fork").Pool(processes=min(WORKERS, os.cpu_count() or 1)) as pool:
+    pool: multiprocessing.pool.Pool | None = None
+    with contextlib.ExitStack() as on_exit:
         while True:
             replace_all()
             for index, (result, key) in list(running.items()):
@@ -238,6 +255,9 @@ def _lay_out_in_order(jobs: list[PartJob], replace_all, finished, fonts: FontSet
                 if busy >= WORKERS:
                     break
                 if job.pdf is None and index not in running:
+                    if pool is None:
+                        with _interrupts_held():  # until the pool is in on_exit, which terminates it
+                            pool = on_exit.enter_context(_start_pool(start_method))
                     running[index] = (pool.apply_async(render_part, (job.html, fonts, templates_dir)), job.key)
                     busy += 1
             if not running:  # every worker busy with an unwanted part: wait for one to free up
@@ -251,10 +271,50 @@ def _lay_out_in_order(jobs: list[PartJob], replace_all, finished, fonts: FontSet
             progress.step(f"PDF 排版：{done}/{total_projects} 个项目")
 
 
+def _start_pool(start_method: str) -> multiprocessing.pool.Pool:
+    """Worker processes for the parts. Everything they get is pickled (html, FontSet, Path) and
+    they set up their own state, so every start method works, including spawn."""
+    context = multiprocessing.get_context(start_method)
+    return context.Pool(processes=min(WORKERS, os.cpu_count() or 1), initializer=_init_worker)
+
+
+def _init_worker() -> None:
+    """Ctrl-C belongs to the parent, which terminates the pool: a worker that took it too would
+    print its own traceback (`Process SpawnPoolWorker-1: …`) under the parent's one-line message.
+
+    The worker was born with SIGINT blocked (`_interrupts_held`), so a Ctrl-C during its start-up
+    waits here and is dropped by SIG_IGN. WeasyPrint (~0.4 s to import) is imported now, while
+    the parent may still be preparing parts, rather than in the first part's time.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    importlib.import_module("weasyprint")
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT (POSIX) while worker processes are created: they inherit the blocked mask, so
+    none can take a Ctrl-C before `_init_worker` ignores it; the parent gets a held one on exit."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks; the initializer suffices
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:
-    """One PDF from the parts: pages in order, one outline, the first part's metadata, fixed ID."""
+    """One PDF from the parts: pages in order, one outline, the first part's metadata, fixed ID.
+
+    Each part opens with the projects' level-1 bookmark again (its own copy of the wrapper), so
+    a level-1 title seen before is the same chapter continuing: its items join the one parent.
+    Bookmarks keep their destination on the page (WeasyPrint's /XYZ left, top), not just the page.
+    """
     import pypdf
-    from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+    from pypdf.generic import ArrayObject, ByteStringObject, Fit, NameObject, TextStringObject
 
     writer = pypdf.PdfWriter()
     parents: dict[str, object] = {}
@@ -263,12 +323,17 @@ def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:
     for pdf in pdfs:
         reader = pypdf.PdfReader(io.BytesIO(pdf))
         writer.append(reader, import_outline=False)
-        for level, title, page in _flat_outline(reader, reader.outline, 1):
+        for level, item in _flat_outline(reader.outline, 1):
+            page = reader.get_destination_page_number(item) + offset
+            fit = Fit(fit_type=item.typ, fit_args=tuple(item.dest_array[2:]))
             if level == 1:
-                current_top = parents.get(title) or writer.add_outline_item(title=title, page_number=page + offset)
-                parents[title] = current_top
+                if title_seen := parents.get(item.title):
+                    current_top = title_seen
+                else:
+                    current_top = parents[item.title] = writer.add_outline_item(title=item.title, page_number=page,
+                                                                                 fit=fit)
             else:
-                writer.add_outline_item(title=title, page_number=page + offset, parent=current_top)
+                writer.add_outline_item(title=item.title, page_number=page, parent=current_top, fit=fit)
         offset += len(reader.pages)
     first = pypdf.PdfReader(io.BytesIO(pdfs[0]))
     writer.add_metadata({k: v for k, v in (first.metadata or {}).items()})
@@ -280,9 +345,10 @@ def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:
     return out.getvalue()
 
 
-def _flat_outline(reader, items, level: int):
+def _flat_outline(items: list, level: int) -> Iterator[tuple[int, Any]]:
+    """(level, destination) in document order; pypdf nests an item's children as a list after it."""
     for item in items:
         if isinstance(item, list):
-            yield from _flat_outline(reader, item, level + 1)
+            yield from _flat_outline(item, level + 1)
         else:
-            yield level, item.title, reader.get_destination_page_number(item)
+            yield level, item
