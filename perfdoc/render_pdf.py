@@ -16,19 +16,20 @@ import io
 import logging
 import multiprocessing
 import multiprocessing.pool
+import multiprocessing.resource_tracker
 import os
 import signal
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from .cache import BuildCache, cache_key, font_identity
 from .fonts import FontSet
-from .loader import LoadedFile
 from .layout import Layout, text_by_style
+from .loader import LoadedFile
 from .model import Document, Part
 from .progress import Progress
 from .render_html import TEMPLATES_DIR, render_html
@@ -128,6 +129,7 @@ START_METHOD = "spawn"
 class PartJob:
     part: Part
     pages: int  # known from the cache or an earlier pass, else an estimate
+    pages_measured: bool = False  # `pages` is a real count, not an estimate
     pages_key: str = ""  # where the part's real page count is cached
     first_page: int = 1
     html: str = ""
@@ -200,8 +202,9 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lan
     for part in parts:  # a part's page count does not depend on where it starts: keyed without it
         pages_key = cache_key("pages", render_html(document, fonts, part=part, templates_dir=templates_dir), fonts_id)
         known = cache.get_json(pages_key)
-        jobs.append(PartJob(part, known if isinstance(known, int) else _estimate_pages(part, document),
-                            pages_key=pages_key))
+        measured = isinstance(known, int)
+        jobs.append(PartJob(part, known if measured else _estimate_pages(part, document),
+                            pages_measured=measured, pages_key=pages_key))
 
     def replace_all() -> None:
         first = 1
@@ -214,51 +217,63 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lan
         job.pdf = pdf
         cache.put(job.key, pdf)
         cache.put_json(job.pages_key, pages)
-        job.pages = pages  # when it differs from the estimate, the parts after it move
+        job.pages, job.pages_measured = pages, True  # when it differs from the estimate, the parts after it move
 
-    _lay_out_in_order(jobs, replace_all, finished, fonts, templates_dir, progress, len(document.projects),
-                      start_method)
-    return merge_parts([job.pdf for job in jobs], lang=lang or "zh-CN")
+    pdfs = _lay_out_in_order(jobs, replace_all, finished, fonts, templates_dir, progress, len(document.projects),
+                             start_method)
+    return merge_parts(pdfs, lang=lang or "zh-CN")
 
 
 WORKERS = 2  # the machines this runs on have two cores
 
 
-def _lay_out_in_order(jobs: list[PartJob], replace_all, finished, fonts: FontSet, templates_dir: Path,
-                      progress: Progress, total_projects: int, start_method: str = START_METHOD) -> None:
-    """Lay out the parts that are not cached, two at a time, in document order.
+def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
+                      finished: Callable[[PartJob, bytes, int], None], fonts: FontSet, templates_dir: Path,
+                      progress: Progress, total_projects: int, start_method: str = START_METHOD) -> list[bytes]:
+    """Every part's PDF: those not cached laid out two at a time, in document order.
 
     Each part starts where the parts before it end, as far as that is known: exact page counts for
     parts done, estimates for the rest. When a part turns out longer or shorter than estimated,
     only the parts already started after it at the wrong page are laid out again (at most the
     one other worker's), not the rest of the document.
 
-    The workers start with the first part that needs laying out (a fully cached document starts
-    none) and serve the whole build. However this ends — done, an error, Ctrl-C — the pool is
-    terminated on the way out: no worker outlives the build or finishes a part nobody wants.
+    The workers serve the whole build. They start at once when some part was never laid out (its
+    page count is an estimate), so their start-up overlaps placing the parts; else with the first
+    part that turns out to need laying out (a fully cached document starts none). However this
+    ends — done, an error, Ctrl-C — the pool is terminated on the way out: no worker outlives the
+    build or finishes a part nobody wants.
     """
     running: dict[int, tuple[multiprocessing.pool.AsyncResult, str]] = {}  # job index → (result, key started with)
     stale: list[multiprocessing.pool.AsyncResult] = []  # results no longer wanted, still occupying a worker
     done = 0
     pool: multiprocessing.pool.Pool | None = None
-    with contextlib.ExitStack() as on_exit:
+    on_exit = contextlib.ExitStack()
+
+    def workers() -> multiprocessing.pool.Pool:
+        nonlocal pool
+        if pool is None:
+            with _interrupts_held(start_method):  # until the pool is in on_exit, which terminates it
+                pool = on_exit.enter_context(_start_pool(start_method))
+        return pool
+
+    with on_exit:
+        if not all(job.pages_measured for job in jobs):
+            workers()
         while True:
             replace_all()
             for index, (result, key) in list(running.items()):
                 if key != jobs[index].key:  # started at a page that is no longer right
                     stale.append(running.pop(index)[0])
             stale = [r for r in stale if not r.ready()]
-            if all(job.pdf is not None for job in jobs):
-                break
+            pdfs = [job.pdf for job in jobs if job.pdf is not None]
+            if len(pdfs) == len(jobs):
+                return pdfs
             busy = len(running) + len(stale)
             for index, job in enumerate(jobs):
                 if busy >= WORKERS:
                     break
                 if job.pdf is None and index not in running:
-                    if pool is None:
-                        with _interrupts_held():  # until the pool is in on_exit, which terminates it
-                            pool = on_exit.enter_context(_start_pool(start_method))
-                    running[index] = (pool.apply_async(render_part, (job.html, fonts, templates_dir)), job.key)
+                    running[index] = (workers().apply_async(render_part, (job.html, fonts, templates_dir)), job.key)
                     busy += 1
             if not running:  # every worker busy with an unwanted part: wait for one to free up
                 stale[0].wait()
@@ -284,7 +299,7 @@ def _init_worker() -> None:
 
     The worker was born with SIGINT blocked (`_interrupts_held`), so a Ctrl-C during its start-up
     waits here and is dropped by SIG_IGN. WeasyPrint (~0.4 s to import) is imported now, while
-    the parent may still be preparing parts, rather than in the first part's time.
+    the parent is still placing the parts (`_lay_out_in_order`), not in the first part's time.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
@@ -293,12 +308,16 @@ def _init_worker() -> None:
 
 
 @contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
+def _interrupts_held(start_method: str) -> Iterator[None]:
     """Hold SIGINT (POSIX) while worker processes are created: they inherit the blocked mask, so
     none can take a Ctrl-C before `_init_worker` ignores it; the parent gets a held one on exit."""
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks; the initializer suffices
         yield
         return
+    if start_method != "fork":
+        # Spawned pools need multiprocessing's resource tracker, and starting it unblocks SIGINT
+        # on its way out: start it before the hold, not inside it.
+        multiprocessing.resource_tracker.ensure_running()
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
@@ -314,17 +333,27 @@ def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:
     Bookmarks keep their destination on the page (WeasyPrint's /XYZ left, top), not just the page.
     """
     import pypdf
-    from pypdf.generic import ArrayObject, ByteStringObject, Fit, NameObject, TextStringObject
+    from pypdf.generic import (
+        ArrayObject,
+        ByteStringObject,
+        Fit,
+        IndirectObject,
+        NameObject,
+        TextStringObject,
+    )
 
     writer = pypdf.PdfWriter()
-    parents: dict[str, object] = {}
-    current_top = None
+    parents: dict[str, IndirectObject] = {}
+    current_top: IndirectObject | None = None
     offset = 0
     for pdf in pdfs:
         reader = pypdf.PdfReader(io.BytesIO(pdf))
         writer.append(reader, import_outline=False)
         for level, item in _flat_outline(reader.outline, 1):
-            page = reader.get_destination_page_number(item) + offset
+            page = reader.get_destination_page_number(item)
+            if page is None:  # a bookmark to no page of this part: nowhere to go in the whole either
+                continue
+            page += offset
             fit = Fit(fit_type=item.typ, fit_args=tuple(item.dest_array[2:]))
             if level == 1:
                 if title_seen := parents.get(item.title):
