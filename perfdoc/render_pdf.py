@@ -175,7 +175,7 @@ def _estimate_pages(part: Part, document: Document) -> int:
 
 def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lang: str, templates_dir: Path,
                         cache: BuildCache, progress: Progress, projects_per_part: int,
-                        start_method: str = START_METHOD) -> bytes:
+                        start_method: str | None = None) -> bytes:
     """The PDF: from the cache where nothing changed, else laid out, in parts when long.
 
     Why parts: WeasyPrint holds a whole document's boxes in memory (2.6 GB and rising for 1000
@@ -229,7 +229,7 @@ WORKERS = 2  # the machines this runs on have two cores
 
 def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
                       finished: Callable[[PartJob, bytes, int], None], fonts: FontSet, templates_dir: Path,
-                      progress: Progress, total_projects: int, start_method: str = START_METHOD) -> list[bytes]:
+                      progress: Progress, total_projects: int, start_method: str | None = None) -> list[bytes]:
     """Every part's PDF: those not cached laid out two at a time, in document order.
 
     Each part starts where the parts before it end, as far as that is known: exact page counts for
@@ -252,8 +252,9 @@ def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
     def workers() -> multiprocessing.pool.Pool:
         nonlocal pool
         if pool is None:
-            with _interrupts_held(start_method):  # until the pool is in on_exit, which terminates it
-                pool = on_exit.enter_context(_start_pool(start_method))
+            method = start_method or START_METHOD  # read at run time: a test may set START_METHOD
+            with _interrupts_held(method):  # until the pool is in on_exit, which terminates it
+                pool = on_exit.enter_context(_start_pool(method))
         return pool
 
     with on_exit:
