@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from .cache import BuildCache, cache_key, font_identity
+from .diagnostics import UserError
 from .fonts import FontSet
 from .layout import Layout, text_by_style
 from .loader import LoadedFile
@@ -226,6 +227,7 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lan
 
 
 WORKERS = 2  # the machines this runs on have two cores
+WORKER_CHECK_SECONDS = 0.5  # how often a wait for a part checks that the workers are alive
 
 
 def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
@@ -248,15 +250,28 @@ def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
     stale: list[multiprocessing.pool.AsyncResult] = []  # results no longer wanted, still occupying a worker
     done = 0
     pool: multiprocessing.pool.Pool | None = None
+    worker_pids: set[int] = set()
     on_exit = contextlib.ExitStack()
 
     def workers() -> multiprocessing.pool.Pool:
-        nonlocal pool
+        nonlocal pool, worker_pids
         if pool is None:
             method = start_method or START_METHOD  # read at run time: a test may set START_METHOD
+            others = _child_pids()
             with _interrupts_held(method):  # until the pool is in on_exit, which terminates it
                 pool = on_exit.enter_context(_start_pool(method))
+            worker_pids = _child_pids() - others
         return pool
+
+    def wait_for(result: multiprocessing.pool.AsyncResult) -> None:
+        """A worker killed meanwhile (out of memory …) took its part with it, and the pool, which
+        replaces the worker but not the part, would wait for that part for ever: stop instead."""
+        while not result.ready():
+            result.wait(WORKER_CHECK_SECONDS)
+            if not worker_pids <= _child_pids():
+                per_part = max(len(job.part.projects) for job in jobs)
+                raise UserError("错误: PDF 排版的工作进程意外退出（可能内存不足，被系统终止）：请关闭其他程序后重试，"
+                                f"或用 --projects-per-part 减少每段的项目数（现为每段 {per_part} 个）")
 
     with on_exit:
         if not all(job.pages_measured for job in jobs):
@@ -278,14 +293,20 @@ def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
                     running[index] = (workers().apply_async(render_part, (job.html, fonts, templates_dir)), job.key)
                     busy += 1
             if not running:  # every worker busy with an unwanted part: wait for one to free up
-                stale[0].wait()
+                wait_for(stale[0])
                 continue
             index = min(running)
             result, _ = running.pop(index)
+            wait_for(result)
             pdf, pages = result.get()
             finished(jobs[index], pdf, pages)
             done += len(jobs[index].part.projects)
             progress.step(f"PDF 排版：{done}/{total_projects} 个项目")
+
+
+def _child_pids() -> set[int]:
+    """This process's live multiprocessing children (the pool's workers among them)."""
+    return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
 
 
 def _start_pool(start_method: str) -> multiprocessing.pool.Pool:

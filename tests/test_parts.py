@@ -271,8 +271,39 @@ def long_data(tmp_path_factory) -> Path:
     return data
 
 
+def _interfere_with_a_parts_build(data: Path, out: Path, delay: float, act) -> tuple[int, list[str]]:
+    """Start a parts build in its own process group (as a terminal runs a job), wait `delay`
+    seconds after its first worker appears, call `act(group, worker_pids)`; return the exit
+    status and what it said (the generated data's warnings aside), once no process is left."""
+    build = subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--data", str(data),
+                              "--out", str(out), "--projects-per-part", "3", "--no-cache"],
+                             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    group = build.pid
+
+    def workers() -> list[int]:  # whatever the start method: Python, not the build itself
+        return [pid for pid, cmdline in _group_processes(group)
+                if pid != build.pid and "python" in cmdline and "resource_tracker" not in cmdline]
+
+    try:
+        assert _wait_for(workers, 60), "the build never started its workers"
+        time.sleep(delay)
+        assert build.poll() is None, "the build finished before it could be interfered with"
+        act(group, workers())
+        _, stderr = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            os.killpg(group, signal.SIGKILL)
+            build.wait()
+    assert _wait_for(lambda: not _group_processes(group), 10), _group_processes(group)
+    return build.returncode, [line for line in stderr.splitlines() if "警告" not in line]
+
+
+proc_table = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+@proc_table
 @pytest.mark.parametrize("delay", [0.03, 0.06, 0.1, 0.15, 2.0])
 def test_ctrl_c_in_a_parts_build_stops_cleanly(long_data, tmp_path, delay):
     """Ctrl-C reaches the whole foreground process group, workers included: one line, exit 130,
@@ -282,27 +313,21 @@ def test_ctrl_c_in_a_parts_build_stops_cleanly(long_data, tmp_path, delay):
     starting Python (the window where a Ctrl-C used to kill one mid-import with a traceback);
     after two seconds they are laying out parts."""
     out = tmp_path / "out"
-    build = subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--data", str(long_data),
-                              "--out", str(out), "--projects-per-part", "3", "--no-cache"],
-                             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)  # its own group, as a terminal's job
-    group = build.pid
-    try:
-        def workers() -> list[tuple[int, str]]:  # whatever the start method: Python, not the build itself
-            return [(pid, cmdline) for pid, cmdline in _group_processes(group)
-                    if pid != build.pid and "python" in cmdline and "resource_tracker" not in cmdline]
-
-        assert _wait_for(workers, 60), "the build never started its workers"
-        time.sleep(delay)
-        assert build.poll() is None, "the build finished before it could be interrupted"
-        os.killpg(group, signal.SIGINT)
-        _, stderr = build.communicate(timeout=60)
-    finally:
-        if build.poll() is None:
-            os.killpg(group, signal.SIGKILL)
-            build.wait()
-    said = [line for line in stderr.splitlines() if "警告" not in line]  # the generated data's warnings aside
-    assert build.returncode == 130, said
+    status, said = _interfere_with_a_parts_build(long_data, out, delay,
+                                                 lambda group, workers: os.killpg(group, signal.SIGINT))
+    assert status == 130, said
     assert said == ["已中断（interrupted）"]  # no `Process SpawnPoolWorker-1:`, no traceback
-    assert _wait_for(lambda: not _group_processes(group), 10), _group_processes(group)
-    assert not out.exists() or [p.name for p in out.iterdir()] == [], list(out.iterdir())
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+@proc_table
+def test_a_worker_killed_mid_build_stops_the_build_with_a_message(long_data, tmp_path):
+    """The out-of-memory killer takes a worker and the part it was laying out: the build stops
+    with a Chinese message and exit 1 instead of waiting for that part for ever."""
+    out = tmp_path / "out"
+    status, said = _interfere_with_a_parts_build(long_data, out, 2.0,
+                                                 lambda group, workers: os.kill(workers[0], signal.SIGKILL))
+    assert status == 1, said
+    assert len(said) == 1 and "PDF 排版的工作进程意外退出" in said[0] and "--projects-per-part" in said[0], said
+    assert not out.exists() or list(out.iterdir()) == []
