@@ -70,11 +70,13 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
     html = render_html(document, fonts, templates_dir=options.templates_dir)
     layout = read_layout(html, options.templates_dir)
     check_coverage(fonts, text_by_role(layout))
-    pdf = render_document_pdf(document, fonts, html, layout.lang, options.templates_dir, cache, progress,
-                              options.projects_per_part)
-    progress.step("DOCX")
-    docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
-    progress.finish()
+    try:  # the progress line is closed however this ends (Ctrl-C included), so a message starts a line
+        pdf = render_document_pdf(document, fonts, html, layout.lang, options.templates_dir, cache, progress,
+                                  options.projects_per_part)
+        progress.step("DOCX")
+        docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
+    finally:
+        progress.finish()
 
     contents = dict(zip(outputs, (html.encode("utf-8"), pdf, docx), strict=True))
     write_all_or_nothing(contents, data_dir=options.data_dir)
