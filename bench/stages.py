@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from perfdoc.fonts import check_coverage, choose_fonts, system_faces  # noqa: E402
-from perfdoc.layout import read_layout  # noqa: E402
-from perfdoc.model import build_department, build_document, build_project  # noqa: E402
-from perfdoc.render_html import render_html  # noqa: E402
-from perfdoc.render_pdf import harfbuzz_subset_available, layout_pdf, text_by_role, write_pdf  # noqa: E402
-from perfdoc.validator import check_data  # noqa: E402
+from perfdoc.fonts import check_coverage, choose_fonts, system_faces
+from perfdoc.layout import read_layout
+from perfdoc.model import build_department, build_document, build_project
+from perfdoc.render_html import render_html
+from perfdoc.render_pdf import harfbuzz_subset_available, layout_pdf, text_by_role, write_pdf
+from perfdoc.validator import check_data
 
 
 def one_run(data_dir: Path) -> dict[str, float]:

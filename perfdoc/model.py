@@ -29,7 +29,7 @@ def chinese_number(n: int) -> str:
     if not 0 < n <= MAX_CHINESE_NUMBER:
         raise ValueError(n)
     text, zero_pending = "", False
-    for digit, unit in zip(f"{n:04d}", ("千", "百", "十", "")):
+    for digit, unit in zip(f"{n:04d}", ("千", "百", "十", ""), strict=True):
         if digit == "0":
             zero_pending = zero_pending or bool(text)
             continue

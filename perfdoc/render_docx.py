@@ -397,7 +397,7 @@ def _table_xml(table: Table, *, keep_together: bool) -> etree._Element:
         grid.append(_element("w:gridCol", w=str(width)))
     tbl.append(grid)
     rows = _grid_rows(table)
-    for r, (row, placed) in enumerate(zip(table.rows, rows)):
+    for r, (row, placed) in enumerate(zip(table.rows, rows, strict=True)):
         tbl.append(_row_xml(row, placed, widths, keep_with_next=keep_together and r < len(rows) - 1))
     return tbl
 

@@ -202,7 +202,7 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lan
         pages_key = cache_key("pages", render_html(document, fonts, part=part, templates_dir=templates_dir), fonts_id)
         known = cache.get_json(pages_key)
         measured = isinstance(known, int)
-        jobs.append(PartJob(part, known if measured else _estimate_pages(part, document),
+        jobs.append(PartJob(part, known if isinstance(known, int) else _estimate_pages(part, document),
                             pages_measured=measured, pages_key=pages_key))
 
     def replace_all() -> None:
@@ -275,7 +275,7 @@ def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
             workers()
         while True:
             replace_all()
-            for index, (result, key) in list(running.items()):
+            for index, (_result, key) in list(running.items()):
                 if key != jobs[index].key:  # started at a page that is no longer right
                     stale.append(running.pop(index)[0])
             stale = [r for r in stale if not r.ready()]

@@ -229,7 +229,7 @@ def plan_problems(plan: dict[str, Any], checkpoints: tuple[str, ...]) -> list[st
     filled = [(point, v) for point, v in values if v is not None]
     problems: list[str] = []
     decreases = [f"{a}的 {_percent(va)} 降到{b}的 {_percent(vb)}"
-                 for (a, va), (b, vb) in zip(filled, filled[1:]) if vb < va]
+                 for (a, va), (b, vb) in zip(filled, filled[1:], strict=False) if vb < va]
     last_point, last_value = values[-1]
     ends_at_100 = last_value is not None and last_value == 100
     per_period = bool(filled) and sum(v for _, v in filled) == 100 and (decreases or not ends_at_100)

@@ -60,7 +60,7 @@ def project_data(code: str = "142001001", *, name: str = "测试项目", budget:
     return {
         "code": code, "name": name, "budget": Decimal(str(budget)),
         "fiscal_funds": Decimal(str(budget if fiscal_funds is None else fiscal_funds)), "use": use,
-        "spending_plan": {point: None if value is None else Decimal(value) for point, value in zip(checkpoints, plan)},
+        "spending_plan": {point: None if value is None else Decimal(value) for point, value in zip(checkpoints, plan, strict=False)},
         "goal": goal, "indicators": indicators,
     }
 

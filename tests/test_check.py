@@ -69,7 +69,7 @@ def test_five_planted_faults_are_all_reported_in_one_run(data_copy: Path):
     lines = result.stderr.splitlines()
 
     def line_for(file: str, needle: str) -> str:
-        found = [l for l in lines if file in l and needle in l]
+        found = [msg for msg in lines if file in msg and needle in msg]
         assert found, (file, needle, result.stderr)
         assert LOCATION.match(found[0]), found[0]
         return found[0]
@@ -131,12 +131,12 @@ def test_lint_hints_are_opt_in_and_never_change_the_exit_status():
     assert "提示:" not in plain.stderr
     lint = run_cli("check", "--lint")
     assert lint.returncode == 0
-    hints = [l for l in lint.stderr.splitlines() if ": 提示: " in l]
-    assert all(LOCATION.match(l.replace(": 提示:", ": 警告:")) for l in hints)
-    assert any("142001001.yaml" in l and "“183”只有数字，没有单位" in l for l in hints)
-    assert any("142001001.yaml" in l and "“提升”不可衡量" in l for l in hints)
-    assert any("142001005.yaml" in l and "2021 年" in l and "2023 年度" in l for l in hints)
-    assert not any("“每月底”" in l or "“及时”" in l for l in hints)  # time limits are measurable
+    hints = [msg for msg in lint.stderr.splitlines() if ": 提示: " in msg]
+    assert all(LOCATION.match(msg.replace(": 提示:", ": 警告:")) for msg in hints)
+    assert any("142001001.yaml" in msg and "“183”只有数字，没有单位" in msg for msg in hints)
+    assert any("142001001.yaml" in msg and "“提升”不可衡量" in msg for msg in hints)
+    assert any("142001005.yaml" in msg and "2021 年" in msg and "2023 年度" in msg for msg in hints)
+    assert not any("“每月底”" in msg or "“及时”" in msg for msg in hints)  # time limits are measurable
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import json
 from decimal import Decimal
 
 import pytest
+from conftest import DATA, REPO
 from jsonschema import Draft202012Validator
 
-from conftest import DATA, REPO
 from perfdoc.loader import load_yaml_file
 from perfdoc.pipeline import load_document
 from perfdoc.profile import DEFAULT_PROFILE, load_profile, profile_path

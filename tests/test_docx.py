@@ -9,9 +9,8 @@ import zipfile
 
 import docx
 import pytest
-from docx.oxml.ns import qn
-
 from conftest import STEM, run_cli
+from docx.oxml.ns import qn
 from test_pdf import page_tables
 
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
@@ -45,7 +44,7 @@ def _project_tables(document) -> dict[str, list[list[str | None]]]:
     tables = document.tables
     assert len(tables) % 2 == 0
     found = {}
-    for info, grid in zip(tables[0::2], tables[1::2]):
+    for info, grid in zip(tables[0::2], tables[1::2], strict=True):
         rows = _grid_text(info) + _grid_text(grid)
         found[rows[0][1]] = rows
     return found

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import DATA, STEM
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, STEM
 from perfdoc import cli
 from perfdoc.loader import iter_values
 
@@ -100,7 +100,7 @@ def text_mutation(draw, source: bytes) -> bytes:
         at = draw(st.integers(0, len(text)))
         return (text[:at] + draw(ODD_TEXT) + text[at:]).encode("utf-8", "surrogatepass")
     if action == "replace_value":
-        candidates = [i for i, l in enumerate(lines) if re.match(r"^\s*[-\w\u4e00-\u9fff]+:\s*\S", l)]
+        candidates = [i for i, msg in enumerate(lines) if re.match(r"^\s*[-\w\u4e00-\u9fff]+:\s*\S", msg)]
         i = draw(st.sampled_from(candidates))
         key = lines[i].split(":", 1)[0]
         lines[i] = f"{key}: {draw(ODD_TEXT)}\n"

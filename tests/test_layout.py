@@ -41,7 +41,7 @@ def test_seed_layout_has_every_section_table_and_row():
     front, projects_heading, *projects = layout.sections
     assert front.style == "front" and projects_heading.bookmark == "项目支出绩效目标表"
     assert [s.bookmark for s in projects] == [p.title for p in document.projects]
-    for section, project in zip(projects, document.projects):
+    for section, project in zip(projects, document.projects, strict=True):
         info, grid = section.blocks
         assert isinstance(info, Table) and isinstance(grid, Table)
         assert info.rows[0].cells[1].text == project.code

@@ -12,17 +12,17 @@ from conftest import DATA
 
 from perfdoc.diagnostics import UserError
 from perfdoc.model import chinese_number
-from perfdoc.tables import plan_column_spans
 from perfdoc.pipeline import load_document
 from perfdoc.profile import load_profile
 from perfdoc.schema import MAX_LIST_ITEMS
+from perfdoc.tables import plan_column_spans
 from perfdoc.validator import check_data, plan_problems
 
 POINTS = ("3月底", "6月底", "10月底", "12月底")
 
 
 def _plan(*values):
-    return dict(zip(POINTS, [None if v is None else Decimal(v) for v in values]))
+    return dict(zip(POINTS, [None if v is None else Decimal(v) for v in values], strict=True))
 
 
 def test_row_spans_merge_level1_and_level2_cells():

@@ -10,8 +10,8 @@ from pathlib import Path
 import pdfplumber
 import pypdf
 import pytest
-
 from conftest import DATA, STEM, run_cli
+
 from perfdoc.pipeline import load_document
 
 
@@ -53,7 +53,7 @@ def test_every_project_table_has_its_cells_in_order(seed_build):
         assert rows[5] == ["一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
         body = rows[6:]
         assert len(body) == len(project.indicator_rows) == 9
-        for got, row in zip(body, project.indicator_rows):
+        for got, row in zip(body, project.indicator_rows, strict=True):
             expected = ([row.level1] if row.level1_span else []) + ([row.level2] if row.level2_span else [])
             expected += [_squash(row.indicator.name), _squash(row.indicator.description),
                          _squash(row.indicator.value), _squash(row.indicator.basis)]

@@ -93,7 +93,7 @@ def test_diff_reports_exactly_the_changes_in_text_and_markdown(repo):
     text = perfdoc(repo, "diff")
     assert text.returncode == 0, text.stderr
     out = text.stdout
-    project_lines = [l for l in out.splitlines() if re.match(r"^[+\-~] \d{9} ", l)]
+    project_lines = [msg for msg in out.splitlines() if re.match(r"^[+\-~] \d{9} ", msg)]
     assert project_lines == [
         "~ 142001001 劳务派遣工资（修改）",
         "~ 142001014 智慧平安社区运维费（修改）",
@@ -156,9 +156,9 @@ def test_new_project_skeleton_checks_clean_once_filled_and_round_trips_through_d
     path = repo / "data" / "projects" / "142001020.yaml"
     assert path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=../../schema.json")
     check = perfdoc(repo, "check")
-    errors = [l for l in check.stderr.splitlines() if ": 错误: " in l]
+    errors = [msg for msg in check.stderr.splitlines() if ": 错误: " in msg]
     assert check.returncode == 1 and errors
-    assert all("142001020.yaml" in l and "不能为空" in l for l in errors), errors
+    assert all("142001020.yaml" in msg and "不能为空" in msg for msg in errors), errors
     assert len(errors) == 2 + 2 + 9 * 4  # amounts, use and goal, four cells in each of nine rows
     again = perfdoc(repo, "new", "142001020")
     assert again.returncode == 1 and "不会覆盖" in again.stderr
@@ -172,8 +172,8 @@ def test_new_project_skeleton_checks_clean_once_filled_and_round_trips_through_d
 def _readme_commands(prefix: str) -> list[str]:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL)
-    lines = [l.split("  #")[0].strip() for b in blocks for l in b.splitlines()]
-    return [l for l in lines if l.startswith(prefix)]
+    lines = [msg.split("  #")[0].strip() for b in blocks for msg in b.splitlines()]
+    return [msg for msg in lines if msg.startswith(prefix)]
 
 
 def test_readme_review_commands_run_as_written(repo):
