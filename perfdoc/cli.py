@@ -25,7 +25,7 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
   build   检查数据并生成文件（默认命令）            validate, then build the document (default)
   check   只检查数据，不生成文件                    validate only
   diff    比较两个版本的数据（金额、指标、合计）    what changed between two revisions
-  new     按指标体系生成新项目文件的骨架            a skeleton for a new project
+  new     按表格格式生成新项目文件的骨架            a skeleton for a new project
   schema  按表格格式重新生成 schema.json            regenerate schema.json from the table format
   profiles 列出可用的表格格式（自带的和数据目录里的） list the table formats (profiles)
 
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--name", default="", help="预算项目名称")
 
     schema = sub.add_parser("schema", parents=[common], help="重新生成 schema.json",
-                            description="按数据目录所用的指标体系配置（department.yaml 的 profile）重新生成 schema.json。"
+                            description="按数据目录所用的表格格式（department.yaml 的 profile）重新生成 schema.json。"
                                         "Regenerate schema.json for the data folder's profile.")
     schema.add_argument("--output", type=Path, default=None, metavar="FILE",
                         help="写到哪个文件，默认数据目录旁的 schema.json（项目文件第一行的 ../../schema.json 指向它）")
