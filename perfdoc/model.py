@@ -170,10 +170,6 @@ class Project:
         return self.annual.goal if self.annual else ""
 
     @property
-    def indicator_groups(self) -> tuple[Level1Group, ...]:
-        return self.annual.groups if self.annual else ()
-
-    @property
     def indicator_rows(self) -> tuple[IndicatorRow, ...]:
         return self.annual.rows if self.annual else ()
 

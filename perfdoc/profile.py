@@ -77,10 +77,6 @@ class Column:
     span: int = 1
     optional: bool = False
 
-    @property
-    def key(self) -> str:
-        return self.fields[0] if len(self.fields) == 1 else "+".join(self.fields)
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -125,9 +121,6 @@ class Profile:
             if len(column.fields) == 1:
                 labels[("indicator", column.fields[0])] = column.label
         return labels
-
-    def level2_names(self, level1: str) -> tuple[str, ...]:
-        return dict(self.levels)[level1]
 
     def header_fields(self) -> dict[str, bool]:
         """Record fields the header shows → whether the data must have them."""
