@@ -108,6 +108,7 @@ def serve_loop(data: Path, out: Path, runs: int, change) -> tuple[float, float]:
     if not found:
         proc.kill()
         raise SystemExit(f"serve did not start: {proc.stderr.read()[-2000:]}")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # so that its pipe never fills up
     connection = http.client.HTTPConnection("127.0.0.1", int(found[1]), timeout=300)
     connection.request("GET", "/__perfdoc/events")
     response = connection.getresponse()  # kept: the stream closes with it

@@ -44,6 +44,11 @@ CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self';
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
 
 
+def _say(line: str) -> None:
+    """What happened, on the terminal too (the page is the main view)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # What the page shows: problems, the state of the files
 
@@ -271,12 +276,17 @@ class LiveDocument:
         self.files = FilesState()
         self.font_files: list[Path] = []  # the user's font files the preview's @font-face rules point to
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()  # one refresh at a time: versions are published in order
         self._listeners: list[queue.Queue[str | None]] = []
         self._rebuilder = Rebuilder(options, self._files_changed) if build_files else None
 
     # -- updating ------------------------------------------------------------------------------
     def refresh(self, _changed: Iterable[Path] = ()) -> None:
         """Re-validate and re-render after a save; publish the new preview or the problems."""
+        with self._refreshing:
+            self._refresh()
+
+    def _refresh(self) -> None:
         from .fonts import choose_fonts
         from .pipeline import load_document
         from .render_html import font_faces, render_html
@@ -302,6 +312,8 @@ class LiveDocument:
             self.problems = []
             version = self.version
         self._publish()
+        if not unchanged:
+            _say(f"预览已更新到第 {version} 版")
         if not unchanged and self._rebuilder is not None:
             self._rebuilder.submit(version, document, [d for d in (checked.department, *checked.projects) if d])
 
@@ -309,11 +321,18 @@ class LiveDocument:
         with self._lock:
             self.problems = problems
         self._publish()
+        _say(f"数据有 {len(problems)} 处错误，预览停在第 {self.version} 版：")
+        for problem in problems:
+            _say(f"  {problem.where}: {problem.text}" if problem.where else f"  {problem.text}")
 
     def _files_changed(self, files: FilesState) -> None:
         with self._lock:
             self.files = files
         self._publish()
+        if files.state == "ready":
+            _say(f"PDF 和 DOCX 已更新（第 {files.version} 版，{files.seconds:.1f} 秒）")
+        elif files.state == "failed":
+            _say(f"PDF 和 DOCX 生成失败（第 {files.version} 版）：\n{files.message}")
 
     # -- what the page gets --------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -506,6 +525,8 @@ class Preview:
     def __init__(self, options: BuildOptions, port: int, *, build_files: bool = True):
         from .output import refuse_data_dir
 
+        if not options.data_dir.is_dir():
+            raise UserError(f"错误: 数据目录 {display_path(options.data_dir)} 不存在或不是目录（用 --data 指定数据目录）")
         refuse_data_dir(options.out_dir, options.data_dir)
         self.live = LiveDocument(options, build_files=build_files)
         self.server = PreviewServer(self.live, port)
@@ -526,7 +547,8 @@ class Preview:
         self._stop.set()
         self.live.close()
         self._debouncer.close()
-        self.server.shutdown()
+        if self._serving.ident is not None:  # started (Ctrl-C may come during the first render)
+            self.server.shutdown()
         self.server.server_close()
         self._watcher.join(timeout=2.0)
 
@@ -542,11 +564,11 @@ def run_serve(options: BuildOptions, port: int) -> int:
     """
     preview = Preview(options, port)
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    try:  # the address first: a page opened before the first render waits in the listen queue
+        _say(f"预览（preview）: {preview.server.url}   正在监视 {display_path(options.data_dir)} 和 "
+             f"{display_path(options.templates_dir)}，保存即更新；PDF 和 DOCX 写到 {display_path(options.out_dir)}。"
+             "按 Ctrl-C 停止。")
         preview.start()
-        print(f"预览（preview）: {preview.server.url}   正在监视 {display_path(options.data_dir)} 和 "
-              f"{display_path(options.templates_dir)}，保存即更新；PDF 和 DOCX 写到 {display_path(options.out_dir)}。"
-              "按 Ctrl-C 停止。", file=sys.stderr, flush=True)
         threading.Event().wait()  # the main thread only waits for Ctrl-C
     finally:
         preview.stop()

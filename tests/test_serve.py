@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -183,9 +184,24 @@ def test_event_stream_pushes_a_new_version_then_errors_then_the_fix(data_copy: P
 # Through the CLI
 
 
-def _start_serve(data: Path, out: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+@dataclass
+class Served:
+    proc: subprocess.Popen[str]
+    url: str
+    reader: threading.Thread
+    said: list[str]  # what serve printed after its address
+
+    def interrupt(self) -> str:
+        """Ctrl-C; everything serve printed after its address."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=20)
+        self.reader.join(timeout=5)
+        return "".join(self.said)
+
+
+def _start_serve(data: Path, out: Path) -> Served:
     proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--data", str(data), "--out", str(out),
-                             "--port", "0", *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
     line = proc.stderr.readline()
@@ -193,24 +209,26 @@ def _start_serve(data: Path, out: Path, *extra: str) -> tuple[subprocess.Popen[s
     if not found:
         proc.kill()
         raise AssertionError(f"serve did not start: {line}{proc.stderr.read()}")
-    return proc, found[0]
+    said: list[str] = []  # read as it comes, so that serve's pipe never fills up
+    reader = threading.Thread(target=lambda: said.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    return Served(proc, found[0], reader, said)
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_a_second_serve_on_the_port_says_it_is_taken(data_copy: Path,
                                                                              tmp_path: Path) -> None:
-    proc, url = _start_serve(data_copy, tmp_path / "out")
-    port = int(url.rsplit(":", 1)[1].strip("/"))
+    served = _start_serve(data_copy, tmp_path / "out")
+    port = int(served.url.rsplit(":", 1)[1].strip("/"))
     second = subprocess.run([sys.executable, str(REPO / "build.py"), "serve", "--data", str(data_copy),
                              "--port", str(port)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert second.returncode == 1
     assert second.stderr.strip().splitlines() == [second.stderr.strip()]
     assert f"端口 {port} 已被占用" in second.stderr and "Traceback" not in second.stderr
 
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130
-    assert "Traceback" not in err and "已中断" in err
+    said = served.interrupt()
+    assert served.proc.returncode == 130
+    assert "Traceback" not in said and "已中断" in said
     _assert_port_free(port)
 
 
@@ -251,7 +269,8 @@ def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(brows
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    proc, url = _start_serve(data_copy, tmp_path / "out")
+    served = _start_serve(data_copy, tmp_path / "out")
+    url = served.url
     try:
         wait = WebDriverWait(browser, 10, poll_frequency=0.1)
         browser.get(url)
@@ -288,6 +307,6 @@ def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(brows
         assert pdf.status == 200 and pdf.read(5) == b"%PDF-"
         connection.close()
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=20)
-    assert proc.returncode == 130
+        said = served.interrupt()
+    assert served.proc.returncode == 130, said
+    assert "预览已更新到第 2 版" in said and "数据有 1 处错误" in said
