@@ -175,6 +175,18 @@ def test_event_stream_pushes_a_new_version_then_errors_then_the_fix(data_copy: P
         fixed = _next_matching(events, lambda e: e["problems"] == 0, 5)
         assert fixed["version"] == 3
         connection.close()
+
+        page = http.client.HTTPConnection(HOST, port, timeout=5)
+        page.request("GET", "/")
+        response = page.getresponse()
+        assert "default-src 'self'" in response.getheader("Content-Security-Policy", "")
+        assert 'src="/__perfdoc/live.js" data-version="3"' in response.read().decode("utf-8")
+        for outside in ("/__perfdoc/files/..%2F..%2Fpyproject.toml", "/../pyproject.toml", "/document.html.j2"):
+            page.request("GET", outside)
+            refused = page.getresponse()
+            refused.read()
+            assert refused.status == 404, outside
+        page.close()
     finally:
         preview.stop()
     _assert_port_free(port)
