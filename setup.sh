@@ -14,10 +14,11 @@ with_tests=0
 # fonts-noto-cjk is the open fallback for 仿宋/小标宋/黑体 (official fonts are used when installed).
 required=(fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
 # Nice to have: a real 楷体-style face (else Noto Serif stands in for the （一） headings);
-# for the tests: PDF tools and LibreOffice (tests that need them say "skipped" without them).
+# for the tests: PDF tools, LibreOffice, and chromium + its driver for the live-preview browser test
+# (tests that need them say "skipped" without them).
 optional=(fonts-lxgw-wenkai)
 if [ $with_tests = 1 ]; then
-  optional+=(poppler-utils qpdf libreoffice-writer-nogui)
+  optional+=(poppler-utils qpdf libreoffice-writer-nogui chromium chromium-driver)
 fi
 
 missing() {

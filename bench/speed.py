@@ -7,6 +7,8 @@ Prints, as medians of several runs:
   - cold build of the shipped seed (PDF + DOCX, cache off) and LibreOffice converting that same
     DOCX to PDF (`soffice --headless --convert-to pdf`, warm profile), as a ratio;
   - a rebuild with nothing changed, and after changing one project, as ratios to the cold build;
+  - in the `serve` loop (no browser: an SSE client), save → preview updated (the event carrying the
+    new preview version) and save → PDF updated (the event saying the rebuild of that version is ready);
   - N synthetic projects (bench/generate.py): time, time per project, time(big)/time(small), and
     peak memory (the whole process tree, workers included).
 Every figure is a separate `python3 build.py` process, as a user would run it.
@@ -15,8 +17,12 @@ Every figure is a separate `python3 build.py` process, as a user would run it.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -92,6 +98,51 @@ def median_time(commands, runs: int, before=None) -> float:
     return statistics.median(times)
 
 
+def serve_loop(data: Path, out: Path, runs: int, change) -> tuple[float, float]:
+    """Medians of (save → preview updated, save → PDF updated) against a running `build.py serve`,
+    timed from writing the file to the server-sent event that reports it."""
+    proc = subprocess.Popen(perfdoc("serve", "--data", str(data), "--out", str(out), "--port", "0"), cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    found = re.search(r"127\.0\.0\.1:(\d+)", proc.stderr.readline())
+    if not found:
+        proc.kill()
+        raise SystemExit(f"serve did not start: {proc.stderr.read()[-2000:]}")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # so that its pipe never fills up
+    connection = http.client.HTTPConnection("127.0.0.1", int(found[1]), timeout=300)
+    connection.request("GET", "/__perfdoc/events")
+    response = connection.getresponse()  # kept: the stream closes with it
+    stream = response.fp
+
+    def next_state(wanted) -> dict:
+        while True:
+            line = stream.readline().decode("utf-8")
+            if not line:
+                raise SystemExit("serve closed the event stream")
+            if line.startswith("data: "):
+                state = json.loads(line[6:])
+                if wanted(state):
+                    return state
+
+    try:
+        version = next_state(lambda s: s["files"]["state"] == "ready")["version"]  # the first build is done
+        previews, pdfs = [], []
+        for i in range(runs):
+            change(i)
+            start = time.perf_counter()
+            version = next_state(lambda s, old=version: s["version"] > old)["version"]
+            previews.append(time.perf_counter() - start)
+            state = next_state(lambda s, new=version: s["files"]["version"] == new and s["files"]["state"] != "building")
+            if state["files"]["state"] != "ready":
+                raise SystemExit(f"serve: the rebuild failed: {state['files_html']}")
+            pdfs.append(time.perf_counter() - start)
+    finally:
+        connection.close()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    return statistics.median(previews), statistics.median(pdfs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -144,6 +195,16 @@ def main() -> None:
         one_parts = median_time(perfdoc("--data", str(data), "--out", str(parts), "--projects-per-part", "6"),
                                 args.runs, before=change)
         print(f"  same, in parts of 6 projects  {one_parts:7.2f} s   / cold = {one_parts / cold:.2f}")
+        project.write_text(original, encoding="utf-8")
+
+        # The serve loop: one warm process; each save a new budget the cache has never seen.
+        def save(i: int) -> None:
+            project.write_text(original.replace("budget: 61.53", f"budget: {62.53 + (i + 1) / 100:.2f}"),
+                               encoding="utf-8")
+
+        preview, pdf_ready = serve_loop(data, work / "serve", args.runs, save)
+        print(f"serve: save → preview updated   {preview:7.2f} s   (target ≤ 0.3 s)")
+        print(f"serve: save → PDF updated       {pdf_ready:7.2f} s   (target ≤ 1.0 s)   / cold = {pdf_ready / cold:.2f}")
         project.write_text(original, encoding="utf-8")
 
         sizes = [int(n) for n in args.scale.split(",") if n.strip()]

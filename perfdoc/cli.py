@@ -15,7 +15,7 @@ from . import __version__
 from .diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("build", "check", "diff", "new", "schema", "profiles")
+COMMANDS = ("build", "check", "diff", "new", "schema", "profiles", "serve")
 
 DESCRIPTION = """\
 perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF 与 DOCX。
@@ -28,6 +28,7 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
   new     按表格格式生成新项目文件的骨架            a skeleton for a new project
   schema  按表格格式重新生成 schema.json            regenerate schema.json from the table format
   profiles 列出可用的表格格式（自带的和数据目录里的） list the table formats (profiles)
+  serve   在浏览器里实时预览，保存即更新              live preview in the browser, updated on save
 
 退出码（exit status）: 0 成功 · 1 数据有误 · 2 用法错误 · 3 内部错误
 """
@@ -98,6 +99,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("profiles", parents=[common], help="列出可用的表格格式",
                    description="列出 perfdoc 自带的表格格式和数据目录 profiles/ 下自己写的格式，每行一个：名称、说明。"
                                "List the shipped and local table formats.")
+    serve = sub.add_parser("serve", parents=[common], help="在浏览器里实时预览",
+                           description="监视数据目录和模板目录，在 http://127.0.0.1:端口/ 显示预览，每次保存后自动更新；"
+                                       "数据有错时在上次正确的预览上列出错误；PDF 和 DOCX 在后台重新生成。按 Ctrl-C 停止。"
+                                       "Live preview in the browser, updated on every save.")
+    serve.add_argument("--port", type=int, default=None, metavar="N",
+                       help="端口（port），默认 8765；0 表示任选一个空闲端口")
+    serve.add_argument("--out", type=Path, default=Path("build"), metavar="DIR",
+                       help="PDF 和 DOCX 的输出目录（output directory），默认 build/")
+    serve.add_argument("--fonts", type=Path, default=None, metavar="DIR",
+                       help="自备字体目录（your own font files）")
     return parser
 
 
@@ -133,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import run_schema
 
             return run_schema(args.data, args.output)
+        if args.command == "serve":
+            from .commands import run_serve
+
+            return run_serve(args.data, args.out, args.fonts, args.port)
         from .commands import run_build
         from .options import BuildOptions
 

@@ -152,3 +152,10 @@ def run_profiles(data_dir: Path) -> int:
     print(f"在 department.yaml 里写 profile: <名称> 选用项目表格式；自己的格式放在 {display_path(data_dir / 'profiles')}/<名称>.yaml。",
           file=sys.stderr)
     return 1 if problems else 0
+
+
+def run_serve(data_dir: Path, out_dir: Path, fonts_dir: Path | None, port: int | None) -> int:
+    from . import serve
+
+    return serve.run_serve(BuildOptions(data_dir=data_dir, out_dir=out_dir, fonts_dir=fonts_dir),
+                           serve.DEFAULT_PORT if port is None else port)

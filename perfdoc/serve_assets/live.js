@@ -1,0 +1,35 @@
+// perfdoc serve: keeps this page in step with the data files. The server pushes its state through
+// server-sent events (no polling): a new preview version reloads the page (scroll position kept),
+// errors are shown over the last good preview, and the bar shows the PDF/DOCX rebuild.
+(function () {
+  "use strict";
+  var version = Number(document.currentScript.dataset.version);
+  var bar = document.getElementById("perfdoc-bar");
+  var problems = document.getElementById("perfdoc-problems");
+  var scrollKey = "perfdoc-scroll";
+
+  var saved = sessionStorage.getItem(scrollKey);
+  if (saved !== null) {
+    sessionStorage.removeItem(scrollKey);
+    window.scrollTo(0, Number(saved));
+  }
+
+  var source = new EventSource("/__perfdoc/events");
+  source.addEventListener("state", function (event) {
+    var state = JSON.parse(event.data);
+    if (state.version !== version) {
+      source.close();
+      sessionStorage.setItem(scrollKey, String(window.scrollY));
+      window.location.reload();
+      return;
+    }
+    problems.innerHTML = state.problems_html;  // built and escaped by the server
+    problems.hidden = state.problems === 0;
+    bar.innerHTML = state.files_html;
+    bar.dataset.connected = "yes";
+  });
+  source.addEventListener("error", function () {
+    bar.dataset.connected = "no";
+    bar.textContent = "与 perfdoc serve 的连接已断开，正在重连…（disconnected）";
+  });
+})();
