@@ -152,3 +152,10 @@ def run_profiles(data_dir: Path) -> int:
     print(f"在 department.yaml 里写 profile: <名称> 选用项目表格式；自己的格式放在 {display_path(data_dir / 'profiles')}/<名称>.yaml。",
           file=sys.stderr)
     return 1 if problems else 0
+
+
+def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool) -> int:
+    """Last year's Word / Excel files into `data_dir` (perfdoc.importing)."""
+    from .importing.importer import import_files
+
+    return import_files(files, data_dir, profile, force)
