@@ -166,11 +166,11 @@ class _Builder:
             self._grid_header(row)
             return
         plan = self.profile.plan
-        if plan and keys and keys[0] == label_key(plan.label) and not row.cells[0].continued:
-            self.plan_points = {c.column: c.text for c in row.cells[1:] if not c.continued}
-            return
         if self.plan_points and plan:  # the row under the checkpoints holds their percentages
             self._plan_values(row, plan)
+            return
+        if plan and keys and keys[0] == label_key(plan.label) and not row.cells[0].continued:
+            self.plan_points = {c.column: c.text for c in row.cells[1:] if not c.continued}
             return
         for b, spec in enumerate(self.profile.blocks):
             if spec.goal_label and keys and keys[0] == label_key(spec.goal_label):
@@ -225,8 +225,8 @@ class _Builder:
             for key, written, assumed in parsed.slips:
                 amount = parsed.values.get(key)
                 label = self.profile.record_fields[key].label
-                self.note(where, f"{label}写作“{amount} {written}”，与句式“{assumed}”不符，按 {amount} {assumed} 导入"
-                                 f"（单位笔误？请核对）", (key,))
+                self.note(where, f"{label}写作“{amount} {written}”，按 {amount} {assumed}导入（句中应为“{assumed}”，"
+                                 f"单位笔误？请核对）", (key,))
             return
         key = spec.content
         spec_field = self.profile.record_fields[key]
