@@ -73,7 +73,7 @@ def seed_sources() -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
     checked = check_data(REPO / "data")
     department = yaml.safe_load((REPO / "data" / "department.yaml").read_text(encoding="utf-8"))
-    return department, [p.data for p in checked.projects[:5]]
+    return department, [p.data for p in checked.projects[:4]]
 
 
 # -- hand-made Word files ------------------------------------------------------------------------
