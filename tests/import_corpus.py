@@ -154,6 +154,7 @@ def hand_made_docx(department: dict[str, Any], projects: list[dict[str, Any]], *
         else:
             table = document.add_table(rows=5 + indicator_count, cols=COLUMNS)
             _grid(table, _facts(table, 0, project, merged, messy_text, unit), project, merged, messy_text)
+    document.add_paragraph("")  # Word always ends the body with a paragraph after the last table
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
