@@ -32,6 +32,10 @@ from perfdoc.profile import Column
 from perfdoc.render_docx import render_docx
 
 EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "data" / "department.yaml").is_file())
+# The fast layer imports two examples (two blocks with a joined 指标值 cell; the department-wide table);
+# the others run with the slow tests (keeps `-m "not slow"` quick).
+FAST_EXAMPLES = ("longterm-88", "department-2023")
+EXAMPLE_PARAMS = [pytest.param(e, marks=() if e in FAST_EXAMPLES else pytest.mark.slow) for e in EXAMPLES]
 SLIP_CODE = "142001003"  # the seed's 特警伙食补助: "预算数 38 万元。其中：财政资金 38 元。"
 
 
@@ -79,8 +83,10 @@ def seed_sources() -> tuple[dict[str, Any], list[dict[str, Any]]]:
 # -- hand-made Word files ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("merged", [True, False], ids=["merged", "unmerged"])
-@pytest.mark.parametrize("two_tables", [True, False], ids=["two-tables", "one-table"])
+@pytest.mark.parametrize(("merged", "two_tables"), [
+    pytest.param(True, True, id="merged-two-tables"), pytest.param(False, False, id="unmerged-one-table"),
+    pytest.param(True, False, id="merged-one-table", marks=pytest.mark.slow),
+    pytest.param(False, True, id="unmerged-two-tables", marks=pytest.mark.slow)])
 def test_hand_made_word_imports_every_cell(tmp_path, capsys, seed, seed_sources, merged, two_tables):
     department, projects = seed_sources
     source = tmp_path / "去年.docx"
@@ -128,7 +134,7 @@ def test_written_files_look_hand_written(tmp_path, capsys, seed_sources):
 # -- perfdoc's own DOCX, in memory ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
+@pytest.mark.parametrize("example", EXAMPLE_PARAMS)
 def test_own_docx_imports_to_the_same_tables(tmp_path, capsys, example):
     original = _load(REPO / "examples" / example / "data")
     source = tmp_path / f"{example}.docx"
@@ -339,3 +345,77 @@ def test_libreoffice_files_import_every_cell(tmp_path, capsys, seed, seed_source
     imported = _load(tmp_path / "data")
     assert _cells(imported) == {k: v for k, v in _cells(seed).items() if k in {p["code"] for p in projects}}
     assert _text(imported) == _text(seed)
+
+
+# -- Excel: a workbook in perfdoc's export layout (/XLSX_SPEC: 项目汇总, 绩效指标, 部门) ----------------
+
+
+def _spec_workbook(data_dir: Path, target: Path) -> None:
+    """The three sheets as the exporter writes them, made here from the data files (labels from fields.py)."""
+    import yaml
+
+    from perfdoc.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+    from perfdoc.validator import check_data
+
+    checked = check_data(data_dir)
+    assert checked.profile is not None
+    profile = checked.profile
+    department = yaml.safe_load((data_dir / "department.yaml").read_text(encoding="utf-8"))
+    projects = sorted((p.data for p in checked.projects), key=lambda d: d["code"])
+    book = openpyxl.Workbook()
+    summary = book.active
+    summary.title = "项目汇总"
+    facts = [k for k in PROJECT_FIELDS if k not in ("code", "name") and (k in profile.header_fields() or any(k in p for p in projects))]
+    summary.append(["项目编码", "项目名称", *(PROJECT_FIELDS[k].label for k in facts),
+                    *(f"资金支出计划（%）{c}" for c in profile.checkpoints), "绩效目标",
+                    *(["长期目标"] if any(b.source == "long_term" for b in profile.blocks) else [])])
+    for p in projects:
+        plan = p.get("spending_plan") or {}
+        summary.append([p["code"], p["name"], *(float(p[k]) if isinstance(p.get(k), Decimal) else p.get(k) for k in facts),
+                        *(None if plan.get(c) is None else float(plan[c]) for c in profile.checkpoints), p.get("goal"),
+                        *([(p.get("long_term") or {}).get("goal")] if any(b.source == "long_term" for b in profile.blocks) else [])])
+    rows = book.create_sheet("绩效指标")
+    keys = list(INDICATOR_FIELDS)
+    rows.append(["项目编码", "项目名称", "目标块", "一级指标", "二级指标", *(INDICATOR_FIELDS[k].label for k in keys)])
+
+    def indicator_rows(code: str, name: str, block: str, indicators: dict[str, Any]) -> None:
+        for level1, level2s in indicators.items():
+            for level2, items in level2s.items():
+                for item in items or [{}]:
+                    rows.append([code, name, block, level1, level2,
+                                 *(float(item[k]) if isinstance(item.get(k), Decimal) else item.get(k) for k in keys)])
+
+    table = department.pop("department_table", None)
+    if table:
+        indicator_rows("部门整体", None, "年度", table.pop("indicators"))
+    for p in projects:
+        if p.get("long_term"):
+            indicator_rows(p["code"], p["name"], "长期", p["long_term"].get("indicators") or {})
+        indicator_rows(p["code"], p["name"], "年度", p.get("indicators") or {})
+    sheet = book.create_sheet("部门")
+    sheet.append(["键", "名称", "内容"])
+    for key in ("department", "year", "title"):
+        sheet.append([key, key, department[key]])
+    sheet.append(["profile", "表格格式", profile.name])
+    for i, text in enumerate(department.get("overall_target") or [], 1):
+        sheet.append([f"overall_target[{i}]", "", text])
+    for i, item in enumerate(department.get("sub_targets") or [], 1):
+        for part in ("heading", "target", "indicators"):
+            sheet.append([f"sub_targets[{i}].{part}", "", item[part]])
+    for i, text in enumerate(department.get("measures") or [], 1):
+        sheet.append([f"measures[{i}]", "", text])
+    for key, value in (table or {}).items():
+        sheet.append([f"department_table.{key}", "", value])
+    book.save(target)
+
+
+@pytest.mark.parametrize("example", EXAMPLE_PARAMS)
+def test_workbook_in_the_export_layout_imports_exactly(tmp_path, capsys, example):
+    data = REPO / "examples" / example / "data"
+    source = tmp_path / f"{example}.xlsx"
+    _spec_workbook(data, source)
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    original, imported = _load(data), _load(tmp_path / "data")
+    assert _cells(imported) == _cells(original)
+    assert _text(imported) == _text(original)

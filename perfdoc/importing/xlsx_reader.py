@@ -103,8 +103,9 @@ def _sheets(content: bytes, name: str) -> list[_Sheet]:
     sheets = []
     for sheet in book.worksheets:
         rows = [(number, [_cell(v) for v in values]) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]
-        header_at = next((i for i, (_n, values) in enumerate(rows)
-                          if sum(1 for v in values if isinstance(v, str) and column_role(v)) >= 2), None)
+        header_at = 0 if sheet.title == DEPARTMENT and rows else next(
+            (i for i, (_n, values) in enumerate(rows) if sum(1 for v in values if isinstance(v, str) and column_role(v)) >= 2),
+            None)
         if header_at is None:
             sheets.append(_Sheet(sheet.title, [], rows))
             continue
