@@ -103,6 +103,9 @@ def _word(source: Source, imported: Imported, forced: Profile | None, candidates
     found = recognise(source, imported.project_profile if project else None, imported.table_profile if department else None)
     imported.records += found.records
     imported.notes += found.notes
+    if source.grids and not found.records:
+        imported.notes.append(Note(Where(source.name), f"没有认出任何项目表（共 {len(source.grids)} 张表，"
+                                   "每张表应以表格格式的第一个标签开头，如“项目编码”）", error=True))
 
 
 def _take_profiles(imported: Imported, project: Profile | None, department: Profile | None, name: str) -> None:

@@ -95,10 +95,11 @@ class _Sheet:
 
 def _sheets(content: bytes, name: str) -> list[_Sheet]:
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException) as exc:
         raise UserError(f"错误: {name} 不是可读的 Excel 工作簿（.xlsx）：{exc}；请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") from exc
     sheets = []
     for sheet in book.worksheets:
