@@ -15,7 +15,7 @@ from . import __version__
 from .diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("build", "check", "diff", "new", "schema", "profiles", "serve")
+COMMANDS = ("build", "check", "diff", "new", "schema", "profiles", "serve", "import")
 
 DESCRIPTION = """\
 perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF 与 DOCX。
@@ -29,6 +29,7 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
   schema  按表格格式重新生成 schema.json            regenerate schema.json from the table format
   profiles 列出可用的表格格式（自带的和数据目录里的） list the table formats (profiles)
   serve   在浏览器里实时预览，保存即更新              live preview in the browser, updated on save
+  import  从去年的 Word / Excel 文件生成数据目录      last year's .docx/.xlsx into a data folder
 
 退出码（exit status）: 0 成功 · 1 数据有误 · 2 用法错误 · 3 内部错误
 """
@@ -109,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="PDF 和 DOCX 的输出目录（output directory），默认 build/")
     serve.add_argument("--fonts", type=Path, default=None, metavar="DIR",
                        help="自备字体目录（your own font files）")
+    imports = sub.add_parser("import", parents=[common], help="从 Word / Excel 导入数据",
+                             description="读取去年的 Word（.docx，.doc/.wps 经 LibreOffice）或 Excel（.xlsx，.et）文件，"
+                                         "写出 department.yaml 和每个项目一个 projects/<编码>.yaml，并在数据目录旁写 schema.json。"
+                                         "Import last year's Word or Excel document into a data folder.")
+    imports.add_argument("files", nargs="+", type=Path, metavar="FILE", help="要导入的文件（可以几个）")
+    imports.add_argument("--profile", default=None, metavar="NAME",
+                         help="表格格式（默认按表头标签自动识别；python3 build.py profiles 列出全部）")
+    imports.add_argument("--force", action="store_true", help="覆盖已有的数据文件（默认拒绝并且什么都不写）")
     return parser
 
 
@@ -140,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import run_profiles
 
             return run_profiles(args.data)
+        if args.command == "import":
+            from .commands import run_import
+
+            return run_import(args.files, args.data, args.profile, force=args.force)
         if args.command == "schema":
             from .commands import run_schema
 

@@ -159,3 +159,10 @@ def run_serve(data_dir: Path, out_dir: Path, fonts_dir: Path | None, port: int |
 
     return serve.run_serve(BuildOptions(data_dir=data_dir, out_dir=out_dir, fonts_dir=fonts_dir),
                            serve.DEFAULT_PORT if port is None else port)
+
+
+def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool) -> int:
+    """Last year's Word / Excel files into `data_dir` (perfdoc.importing)."""
+    from .importing.importer import import_files
+
+    return import_files(files, data_dir, profile, force)

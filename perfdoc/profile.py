@@ -77,6 +77,11 @@ class Column:
     span: int = 1
     optional: bool = False
 
+    @property
+    def key(self) -> str:
+        """`value`, or `nature+value+unit` for joined fields: how the importer names the column."""
+        return self.fields[0] if len(self.fields) == 1 else "+".join(self.fields)
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -106,6 +111,9 @@ class Profile:
     @property
     def record_fields(self) -> dict[str, Field]:
         return PROJECT_FIELDS if self.table == "project" else DEPARTMENT_TABLE_FIELDS
+
+    def level2_names(self, level1: str) -> tuple[str, ...]:
+        return dict(self.levels)[level1]
 
     def field_labels(self) -> dict[tuple[str, str], str]:
         """The label this table prints for a field: the caption left of a header value, a column's label.

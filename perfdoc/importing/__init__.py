@@ -1,0 +1,8 @@
+"""`import`: last year's Word or Excel document read back into a data folder.
+
+Stages, one module each: a file becomes paragraphs and grids of cells (docx_reader, xlsx_reader,
+convert for .doc/.wps/.et); the tables are recognised as a profile's records (recognise, with
+sentence for the 用途 sentence, narrative for the department's text); writer turns the records
+into YAML files written the way a person writes them. Whatever the importer could not place or
+had to decide is a Note, reported with the file, table, row and column, and kept as a YAML comment.
+"""

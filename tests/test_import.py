@@ -1,0 +1,421 @@
+"""`import`: last year's Word and Excel files into a data folder (perfdoc.importing).
+
+The fast tests make their files in memory (python-docx for hand-made Word files, perfdoc's own
+renderer for its DOCX, openpyxl for flat sheets), import them through the CLI entry point into a
+temporary folder, load the result as `build` would and compare every table cell with the source.
+The slow ones build for real: shipped data and every example → DOCX → import → build → the PDF
+byte for byte; LibreOffice re-saves and .doc conversion where LibreOffice is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import docx
+import openpyxl
+import pytest
+from builders import REPO, fixed_fonts, layout_of
+from conftest import run_cli
+from import_corpus import hand_made_docx
+
+from perfdoc.cli import main
+from perfdoc.importing.recognise import split_joined
+from perfdoc.importing.sentence import parse_sentence
+from perfdoc.importing.source import clean_text
+from perfdoc.model import Document
+from perfdoc.pipeline import load_document
+from perfdoc.profile import Column
+from perfdoc.render_docx import render_docx
+
+EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "data" / "department.yaml").is_file())
+# The fast layer imports two examples (two blocks with a joined 指标值 cell; the department-wide table);
+# the others run with the slow tests (keeps `-m "not slow"` quick).
+FAST_EXAMPLES = ("longterm-88", "department-2023")
+EXAMPLE_PARAMS = [pytest.param(e, marks=() if e in FAST_EXAMPLES else pytest.mark.slow) for e in EXAMPLES]
+SLIP_CODE = "142001003"  # the seed's 特警伙食补助: "预算数 38 万元。其中：财政资金 38 元。"
+
+
+def _load(data_dir: Path) -> Document:
+    document, checked = load_document(data_dir)
+    assert document is not None, [d.format() for d in checked.errors]
+    return document
+
+
+def _cells(document: Document) -> dict[str, list[list[str]]]:
+    """Every table cell of every record, by record: what `build` prints."""
+    records: dict[str, list[list[str]]] = {
+        p.code: [[c.text for c in row.cells] for t in p.tables for row in t.rows] for p in document.projects}
+    if document.department.table:
+        records["部门整体"] = [[c.text for c in row.cells] for t in document.department.table.tables for row in t.rows]
+    return records
+
+
+def _text(document: Document) -> tuple[Any, ...]:
+    d = document.department
+    return (d.name, d.year, d.title, d.overall_target, d.sub_targets, d.measures, document.profile.name)
+
+
+def _import(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["import", *args])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def seed() -> Document:
+    return _load(REPO / "data")
+
+
+@pytest.fixture(scope="module")
+def seed_sources() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    import yaml
+
+    from perfdoc.validator import check_data
+
+    checked = check_data(REPO / "data")
+    department = yaml.safe_load((REPO / "data" / "department.yaml").read_text(encoding="utf-8"))
+    return department, [p.data for p in checked.projects[:4]]
+
+
+# -- hand-made Word files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("merged", "two_tables"), [
+    pytest.param(True, True, id="merged-two-tables"), pytest.param(False, False, id="unmerged-one-table"),
+    pytest.param(True, False, id="merged-one-table", marks=pytest.mark.slow),
+    pytest.param(False, True, id="unmerged-two-tables", marks=pytest.mark.slow)])
+def test_hand_made_word_imports_every_cell(tmp_path, capsys, seed, seed_sources, merged, two_tables):
+    department, projects = seed_sources
+    source = tmp_path / "去年.docx"
+    source.write_bytes(hand_made_docx(department, projects, merged=merged, two_tables=two_tables, messy_text=True,
+                                      slips=frozenset({SLIP_CODE})))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    imported = _load(tmp_path / "data")
+    expected = {k: v for k, v in _cells(seed).items() if k in {p["code"] for p in projects}}
+    assert _cells(imported) == expected
+    assert _text(imported) == _text(seed)
+    assert "未导入" not in err, err
+
+
+def test_unit_slip_is_reported_with_its_project_code_and_kept_as_a_comment(tmp_path, capsys, seed_sources):
+    department, projects = seed_sources
+    source = tmp_path / "slip.docx"
+    source.write_bytes(hand_made_docx(department, projects, merged=True, two_tables=True, messy_text=False,
+                                      slips=frozenset({SLIP_CODE, "142001001"})))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    slips = [line for line in err.splitlines() if "单位笔误" in line]
+    assert len(slips) == 2, err
+    assert any(f"项目 {SLIP_CODE}:" in line and "slip.docx 第 5 张表" in line and "按 38 万元导入" in line for line in slips)
+    assert any("项目 142001001:" in line and "按 1174 万元导入" in line for line in slips)
+    written = (tmp_path / "data" / "projects" / f"{SLIP_CODE}.yaml").read_text(encoding="utf-8")
+    assert "fiscal_funds: 38   # 财政资金写作“38 元”，按 38 万元导入" in written
+
+
+def test_written_files_look_hand_written(tmp_path, capsys, seed_sources):
+    department, projects = seed_sources
+    source = tmp_path / "a.docx"
+    source.write_bytes(hand_made_docx(department, projects[:1], merged=True, two_tables=True, messy_text=False))
+    assert _import(capsys, str(source), "--data", str(tmp_path / "data"))[0] == 0
+    text = (tmp_path / "data" / "projects" / "142001001.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0] == "# yaml-language-server: $schema=../../schema.json"
+    assert lines[2:6] == ['code: "142001001"', "name: 劳务派遣工资", "budget: 1174", "fiscal_funds: 1174"]
+    assert '        value: "183"' in lines
+    assert (tmp_path / "data" / "department.yaml").read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=../schema.json\n")
+    assert (tmp_path / "schema.json").is_file()
+
+
+# -- perfdoc's own DOCX, in memory ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("example", EXAMPLE_PARAMS)
+def test_own_docx_imports_to_the_same_tables(tmp_path, capsys, example):
+    original = _load(REPO / "examples" / example / "data")
+    source = tmp_path / f"{example}.docx"
+    source.write_bytes(render_docx(layout_of(original)[1], fixed_fonts()))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    imported = _load(tmp_path / "data")
+    assert _cells(imported) == _cells(original)
+    assert _text(imported) == _text(original)
+    assert "警告" not in err.split("导入后的检查")[0], err
+
+
+# -- Excel: flat sheets ---------------------------------------------------------------------------
+
+
+def test_flat_sheet_columns_are_found_by_name(tmp_path, capsys, seed, seed_sources):
+    _, projects = seed_sources
+    book = openpyxl.Workbook()
+    sheet = book.active
+    header = ["指标内容", "项目名称", "一级指标", "二级指标", "备用列", "项目编码", "指标值", "绩效标准", "绩效指标描述",
+              "预算数（万元）", "财政资金", "资金用途", "年度目标",
+              "资金支出计划（%）3月底", "资金支出计划（%）6月底", "资金支出计划（%）10月底", "资金支出计划（%）12月底"]
+    sheet.append(header)
+    for p in projects:
+        plan = [None if v is None else float(v) for v in p["spending_plan"].values()]
+        for level1, level2s in p["indicators"].items():
+            for level2, rows in level2s.items():
+                for row in rows:
+                    sheet.append([row["name"], p["name"], level1, level2, None, p["code"], row["value"], row["basis"],
+                                  row["description"], float(p["budget"]), float(p["fiscal_funds"]), p["use"], p["goal"], *plan])
+    source = tmp_path / "预算系统导出.xlsx"
+    book.save(source)
+    (tmp_path / "data").mkdir()
+    shutil.copy(REPO / "data" / "department.yaml", tmp_path / "data" / "department.yaml")
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "imported"))
+    assert code == 0, err
+    imported_projects = {p: (tmp_path / "imported" / "projects" / f"{p}.yaml").is_file() for p in (x["code"] for x in projects)}
+    assert all(imported_projects.values())
+    department = tmp_path / "imported" / "department.yaml"
+    department.write_text(department.read_text(encoding="utf-8").replace("department:", "department: 测试")
+                          .replace("year:", "year: 2023").replace("title:", "title: 测试"), encoding="utf-8")
+    expected = {k: v for k, v in _cells(seed).items() if k in imported_projects}
+    assert _cells(_load(tmp_path / "imported")) == expected
+
+
+def test_flat_sheet_conflicting_amounts_are_reported(tmp_path, capsys):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["项目编码", "项目名称", "一级指标", "二级指标", "三级指标", "指标值", "预算数"])
+    sheet.append(["142001001", "甲", "产出指标", "数量指标", "人数", "3", 10])
+    sheet.append(["142001001", "甲", "产出指标", "质量指标", "质量", "好", 12])
+    source = tmp_path / "flat.xlsx"
+    book.save(source)
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert "flat.xlsx 工作表“Sheet” 第 3 行 第 7 列: 警告: 项目 142001001: 预算数“12”与同一项目前面的行（“10”）不同，沿用前者" in err
+
+
+# -- refusals -------------------------------------------------------------------------------------
+
+
+def test_unknown_layout_is_refused_naming_file_table_and_labels(tmp_path, capsys):
+    document = docx.Document()
+    document.add_paragraph("某单位2024年工作计划")
+    table = document.add_table(rows=2, cols=3)
+    for cell, text in zip(table.rows[0].cells, ("序号", "工作内容", "完成时间"), strict=True):
+        cell.text = text
+    source = tmp_path / "计划.docx"
+    document.save(source)
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 1
+    assert "计划.docx 第 1 张表: 错误: 无法识别表格格式：表中的标签为 序号、工作内容、完成时间" in err
+    assert not (tmp_path / "data").exists()
+
+
+def test_importing_twice_without_force_refuses_and_changes_nothing(tmp_path, capsys, seed_sources):
+    department, projects = seed_sources
+    source = tmp_path / "a.docx"
+    source.write_bytes(hand_made_docx(department, projects[:2], merged=True, two_tables=False, messy_text=False))
+    data = tmp_path / "data"
+    assert _import(capsys, str(source), "--data", str(data))[0] == 0
+    (data / "projects" / "142001001.yaml").write_text("# edited by hand\n", encoding="utf-8")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.is_file()}
+    code, err = _import(capsys, str(source), "--data", str(data))
+    assert code == 1
+    assert "数据文件已存在，未写入任何文件" in err and "--force" in err
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert _import(capsys, str(source), "--data", str(data), "--force")[0] == 0
+    assert (data / "projects" / "142001001.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server")
+
+
+def test_old_word_file_without_libreoffice_says_how_to_save_as_docx(tmp_path, capsys, monkeypatch):
+    import perfdoc.importing.convert as convert
+
+    monkeypatch.setattr(convert, "soffice", lambda: None)
+    source = tmp_path / "去年.doc"
+    source.write_bytes(b"\xd0\xcf\x11\xe0 not really a doc")
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("错误: ") and "另存为” .docx" in err and "去年.doc" in err
+
+
+def test_nothing_importable_exits_1(tmp_path, capsys):
+    document = docx.Document()
+    source = tmp_path / "空.docx"
+    document.save(source)
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 1 and "没有导入任何内容" in err
+
+
+# -- the pieces -----------------------------------------------------------------------------------
+
+
+SENTENCE = "预算数 {budget} 万元。其中：财政资金 {fiscal_funds} 万元。{use}"
+
+
+@pytest.mark.parametrize(("text", "values", "slips"), [
+    ("预算数 38 万元。其中：财政资金 38 元。主要用于特警伙食补助。",
+     {"budget": Decimal("38"), "fiscal_funds": Decimal("38"), "use": "主要用于特警伙食补助。"}, [("fiscal_funds", "元", "万元")]),
+    ("预算数8万元。其中：财政资金 8万元。主要用于运维。", {"budget": Decimal("8"), "fiscal_funds": Decimal("8"), "use": "主要用于运维。"}, []),
+    ("预算数 345.52 万元。 其中：财政资金 345.52 万元。", {"budget": Decimal("345.52"), "fiscal_funds": Decimal("345.52")}, []),
+    ("预算数 1,174 万元。其中：财政资金 1174 万元。x", {"budget": Decimal("1174"), "fiscal_funds": Decimal("1174"), "use": "x"}, []),
+])
+def test_use_sentence_is_parsed_into_amounts_and_use(text, values, slips):
+    parsed = parse_sentence(SENTENCE, text)
+    assert parsed is not None and parsed.values == values and parsed.slips == slips
+
+
+def test_a_sentence_in_another_form_is_not_guessed():
+    assert parse_sentence(SENTENCE, "总预算 38 万元，全部为财政资金。") is None
+
+
+@pytest.mark.parametrize(("text", "fields"), [
+    ("≥95%", {"nature": "≥", "value": "95", "unit": "%"}), ("=100%", {"nature": "=", "value": "100", "unit": "%"}),
+    ("≥21000人次", {"nature": "≥", "value": "21000", "unit": "人次"}), ("2000元/生·年", {"value": "2000", "unit": "元/生·年"}),
+    ("每学期开学后2个月内", {"value": "每学期开学后2个月内"}), ("", {}),
+])
+def test_joined_value_cell_is_split_back(text, fields):
+    assert split_joined(Column(("nature", "value", "unit"), "指标值"), text) == fields
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("\u3000劳务派遣\u3000\n工资 ", "劳务派遣工资"), ("达 100%", "达 100%"), ("达\u3000100%", "达 100%"),
+    ("项目\u3000\u3000编码", "项目编码"), ("DNA\nRNA", "DNA RNA"), (" \u00a0 ", ""),
+])
+def test_cell_text_is_cleaned_as_the_author_meant_it(raw, clean):
+    assert clean_text(raw) == clean
+
+
+# -- full builds ----------------------------------------------------------------------------------
+
+
+def _round_trip(tmp_path: Path, data: Path, fonts: Path, kind: str) -> tuple[bytes, bytes] | None:
+    first = tmp_path / "first"
+    built = run_cli("build", "--data", str(data), "--out", str(first), "--fonts", str(fonts), "--no-cache")
+    assert built.returncode == 0, built.stderr
+    sources = sorted(first.glob(f"*.{kind}"))
+    if not sources:
+        return None
+    imported = run_cli("import", str(sources[0]), "--data", str(tmp_path / "again" / "data"))
+    assert imported.returncode == 0, imported.stderr
+    second = tmp_path / "second"
+    rebuilt = run_cli("build", "--data", str(tmp_path / "again" / "data"), "--out", str(second), "--fonts", str(fonts),
+                      "--no-cache")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    pdf = sorted(first.glob("*.pdf"))[0]
+    return pdf.read_bytes(), (second / pdf.name).read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ["data", *(f"examples/{e}/data" for e in EXAMPLES)])
+def test_own_docx_round_trip_gives_a_byte_identical_pdf(tmp_path, pinned_fonts, data):
+    result = _round_trip(tmp_path, REPO / data, pinned_fonts, "docx")
+    assert result is not None
+    assert result[0] == result[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ["data", *(f"examples/{e}/data" for e in EXAMPLES)])
+def test_own_xlsx_round_trip_gives_a_byte_identical_pdf(tmp_path, pinned_fonts, data):
+    result = _round_trip(tmp_path, REPO / data, pinned_fonts, "xlsx")
+    if result is None:
+        pytest.skip("build writes no .xlsx yet (the Excel export is not in this branch)")
+    assert result[0] == result[1]
+
+
+def _soffice() -> str:
+    program = shutil.which("soffice")
+    if program is None:
+        pytest.skip("LibreOffice is not installed (bash setup.sh --test installs it)")
+    return program
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["docx", "doc"])
+def test_libreoffice_files_import_every_cell(tmp_path, capsys, seed, seed_sources, target):
+    program = _soffice()
+    department, projects = seed_sources
+    made = tmp_path / "made" / "去年.docx"
+    made.parent.mkdir()
+    made.write_bytes(hand_made_docx(department, projects, merged=True, two_tables=True, messy_text=True))
+    saved = tmp_path / "saved"
+    subprocess.run([program, f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless", "--convert-to",
+                    target, "--outdir", str(saved), str(made)], check=True, capture_output=True, timeout=180)
+    code, err = _import(capsys, str(saved / f"去年.{target}"), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    imported = _load(tmp_path / "data")
+    assert _cells(imported) == {k: v for k, v in _cells(seed).items() if k in {p["code"] for p in projects}}
+    assert _text(imported) == _text(seed)
+
+
+# -- Excel: a workbook in perfdoc's export layout (/XLSX_SPEC: 项目汇总, 绩效指标, 部门) ----------------
+
+
+def _spec_workbook(data_dir: Path, target: Path) -> None:
+    """The three sheets as the exporter writes them, made here from the data files (labels from fields.py)."""
+    import yaml
+
+    from perfdoc.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+    from perfdoc.validator import check_data
+
+    checked = check_data(data_dir)
+    assert checked.profile is not None
+    profile = checked.profile
+    department = yaml.safe_load((data_dir / "department.yaml").read_text(encoding="utf-8"))
+    projects = sorted((p.data for p in checked.projects), key=lambda d: d["code"])
+    book = openpyxl.Workbook()
+    summary = book.active
+    summary.title = "项目汇总"
+    facts = [k for k in PROJECT_FIELDS if k not in ("code", "name") and (k in profile.header_fields() or any(k in p for p in projects))]
+    summary.append(["项目编码", "项目名称", *(PROJECT_FIELDS[k].label for k in facts),
+                    *(f"资金支出计划（%）{c}" for c in profile.checkpoints), "绩效目标",
+                    *(["长期目标"] if any(b.source == "long_term" for b in profile.blocks) else [])])
+    for p in projects:
+        plan = p.get("spending_plan") or {}
+        summary.append([p["code"], p["name"], *(float(p[k]) if isinstance(p.get(k), Decimal) else p.get(k) for k in facts),
+                        *(None if plan.get(c) is None else float(plan[c]) for c in profile.checkpoints), p.get("goal"),
+                        *([(p.get("long_term") or {}).get("goal")] if any(b.source == "long_term" for b in profile.blocks) else [])])
+    rows = book.create_sheet("绩效指标")
+    keys = list(INDICATOR_FIELDS)
+    rows.append(["项目编码", "项目名称", "目标块", "一级指标", "二级指标", *(INDICATOR_FIELDS[k].label for k in keys)])
+
+    def indicator_rows(code: str, name: str, block: str, indicators: dict[str, Any]) -> None:
+        for level1, level2s in indicators.items():
+            for level2, items in level2s.items():
+                for item in items or [{}]:
+                    rows.append([code, name, block, level1, level2,
+                                 *(float(item[k]) if isinstance(item.get(k), Decimal) else item.get(k) for k in keys)])
+
+    table = department.pop("department_table", None)
+    if table:
+        indicator_rows("部门整体", None, "年度", table.pop("indicators"))
+    for p in projects:
+        if p.get("long_term"):
+            indicator_rows(p["code"], p["name"], "长期", p["long_term"].get("indicators") or {})
+        indicator_rows(p["code"], p["name"], "年度", p.get("indicators") or {})
+    sheet = book.create_sheet("部门")
+    sheet.append(["键", "名称", "内容"])
+    for key in ("department", "year", "title"):
+        sheet.append([key, key, department[key]])
+    sheet.append(["profile", "表格格式", profile.name])
+    for i, text in enumerate(department.get("overall_target") or [], 1):
+        sheet.append([f"overall_target[{i}]", "", text])
+    for i, item in enumerate(department.get("sub_targets") or [], 1):
+        for part in ("heading", "target", "indicators"):
+            sheet.append([f"sub_targets[{i}].{part}", "", item[part]])
+    for i, text in enumerate(department.get("measures") or [], 1):
+        sheet.append([f"measures[{i}]", "", text])
+    for key, value in (table or {}).items():
+        sheet.append([f"department_table.{key}", "", value])
+    book.save(target)
+
+
+@pytest.mark.parametrize("example", EXAMPLE_PARAMS)
+def test_workbook_in_the_export_layout_imports_exactly(tmp_path, capsys, example):
+    data = REPO / "examples" / example / "data"
+    source = tmp_path / f"{example}.xlsx"
+    _spec_workbook(data, source)
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    original, imported = _load(data), _load(tmp_path / "data")
+    assert _cells(imported) == _cells(original)
+    assert _text(imported) == _text(original)
