@@ -129,7 +129,7 @@ def _block_rows(block: IndicatorBlock, code: str, name: str, keys: list[str]) ->
     """One row per 三级指标; an empty 二级 (printed as an empty row) is one row with no 三级."""
     for level1 in block.groups:
         for level2 in level1.groups:
-            first = [code, name, BLOCK_NAMES[block.source], level1.name, level2.name]
+            first: list[Value] = [code, name, BLOCK_NAMES[block.source], level1.name, level2.name]
             if not level2.indicators:
                 yield first + [None] * len(keys)
             for indicator in level2.indicators:

@@ -45,7 +45,9 @@ def amount_total(projects: Sequence[Project], key: str) -> Decimal:
 
 def number(value: Decimal | int) -> int | float:
     """A Decimal amount as the number a spreadsheet stores: an int when whole, else the nearest float."""
-    return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, int) or value == value.to_integral_value():
+        return int(value)
+    return float(value)
 
 
 @dataclass(frozen=True)
