@@ -125,7 +125,7 @@ def summary_sheet(document: Document) -> Sheet:
 # Sheet 2: 绩效指标
 
 
-def _block_rows(block: IndicatorBlock, code: str, name: str, keys: list[str]) -> Iterator[list[Value]]:
+def _block_rows(block: IndicatorBlock, code: str, name: str | None, keys: list[str]) -> Iterator[list[Value]]:
     """One row per 三级指标; an empty 二级 (printed as an empty row) is one row with no 三级."""
     for level1 in block.groups:
         for level2 in level1.groups:
@@ -138,10 +138,10 @@ def _block_rows(block: IndicatorBlock, code: str, name: str, keys: list[str]) ->
 
 def indicator_sheet(document: Document) -> Sheet:
     table = document.department.table
-    records: list[tuple[str, str, tuple[IndicatorBlock, ...]]] = []
+    records: list[tuple[str, str | None, tuple[IndicatorBlock, ...]]] = []
     profiles = []
     if table is not None:
-        records.append((DEPARTMENT_WIDE, "", table.blocks))
+        records.append((DEPARTMENT_WIDE, None, table.blocks))
         profiles.append(table.profile)
     if document.projects:
         profiles.append(document.profile)
