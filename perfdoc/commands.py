@@ -144,9 +144,12 @@ def run_new_year(year: int, data_dir: Path, target: Path) -> int:
         print(exc.text, file=sys.stderr)
         return 2
     _report(result.warnings)
+    cleared = (f"已清空资金支出计划 {result.cleared_plan_values} 处（键保留，请填写新一年的计划）"
+               if result.cleared_plan_values else "没有要清空的资金支出计划")
+    warned = (f"{len(result.warnings)} 条警告：上面列出的文字写到了往年，请逐条确认" if result.warnings
+              else "没有写到往年的文字")
     print(f"已生成 {display_path(target)}：{result.old_year} → {year} 年度，部门文件 1 个、项目文件 {result.projects} 个；"
-          f"已清空资金支出计划 {result.cleared_plan_values} 处（键保留，请填写新一年的计划）；"
-          f"{len(result.warnings)} 条警告（写到往年的文字，请逐条确认）。", file=sys.stderr)
+          f"{cleared}；{warned}。", file=sys.stderr)
     print(f"下一步：python3 build.py schema --data {display_path(target)} && "
           f"python3 build.py check --data {display_path(target)}", file=sys.stderr)
     return 0

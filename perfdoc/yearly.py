@@ -130,9 +130,13 @@ def _roll_file(loaded: LoadedFile, relative: Path, old_year: int, new_year: int)
             value = loaded.data.get(key)
             if isinstance(value, str) and str(old_year) in value:
                 editor.replace_in_text(loaded.position_of((key,)), str(old_year), str(new_year))
-    for path in _plan_paths(loaded):
-        editor.replace_number(loaded.position_of(path), "")
-        rolled.cleared_plan_values += 1
+    # Right to left, so that emptying one value of a flow mapping ({3月底: 25, 6月底: 50}) does not
+    # move the columns of the values still to be emptied on that line.
+    plan = sorted((loaded.position_of(path) for path in _plan_paths(loaded)),
+                  key=lambda pos: (pos.line, pos.column), reverse=True)
+    for position in plan:
+        editor.replace_number(position, "")
+    rolled.cleared_plan_values = len(plan)
     rolled.text = editor.text
     return rolled
 
