@@ -10,11 +10,13 @@ The new folder appears whole or not at all (written beside it, then renamed into
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .diagnostics import Diagnostic, Severity, UserError, display_path, format_field_path
 from .loader import FieldPath, LoadedFile, Position, iter_values, load_yaml_text
@@ -121,24 +123,37 @@ def _plan_paths(loaded: LoadedFile) -> list[FieldPath]:
             and path[:-2] in ((), ("department_table",))]
 
 
+def _set(data: Any, path: FieldPath, value: Any) -> None:
+    for key in path[:-1]:
+        data = data[key]
+    data[path[-1]] = value
+
+
 def _roll_file(loaded: LoadedFile, relative: Path, old_year: int, new_year: int) -> RolledFile:
+    """The file's text with the year changed and the plan emptied, checked by reading it back."""
     editor = _Editor(_read_text(loaded))
-    rolled = RolledFile(relative, "")
+    expected = copy.deepcopy(loaded.data)
     if relative.name == DEPARTMENT_FILE and relative.parent == Path():
         editor.replace_number(loaded.position_of(("year",)), str(new_year))
+        expected["year"] = new_year
         for key in _YEAR_TEXT_KEYS:
             value = loaded.data.get(key)
-            if isinstance(value, str) and str(old_year) in value:
-                editor.replace_in_text(loaded.position_of((key,)), str(old_year), str(new_year))
+            if isinstance(value, str) and str(old_year) in value and editor.replace_in_text(
+                    loaded.position_of((key,)), str(old_year), str(new_year)):
+                expected[key] = value.replace(str(old_year), str(new_year))
     # Right to left, so that emptying one value of a flow mapping ({3月底: 25, 6月底: 50}) does not
     # move the columns of the values still to be emptied on that line.
-    plan = sorted((loaded.position_of(path) for path in _plan_paths(loaded)),
-                  key=lambda pos: (pos.line, pos.column), reverse=True)
-    for position in plan:
+    paths = _plan_paths(loaded)
+    for position in sorted((loaded.position_of(path) for path in paths), key=lambda pos: (pos.line, pos.column),
+                           reverse=True):
         editor.replace_number(position, "")
-    rolled.cleared_plan_values = len(plan)
-    rolled.text = editor.text
-    return rolled
+    for path in paths:
+        _set(expected, path, None)
+    reread = load_yaml_text(editor.text, LoadedFile(loaded.path))
+    if reread.diagnostics or reread.data != expected:  # a layout the line edits do not understand
+        raise UserError(f"错误: {loaded.display} 的写法无法逐行修改（改后读回与预期不符）；未生成任何文件。"
+                        "请把 year 和资金支出计划写成每项一行（如 “  3月底: 25”）后再运行 new-year")
+    return RolledFile(relative, editor.text, cleared_plan_values=len(paths))
 
 
 def past_year_warnings(text: str, display: str, new_year: int) -> list[Diagnostic]:
