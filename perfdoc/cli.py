@@ -15,7 +15,7 @@ from . import __version__
 from .diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("build", "check", "diff", "new", "schema", "profiles", "serve", "import")
+COMMANDS = ("build", "check", "diff", "new", "new-year", "schema", "profiles", "serve", "import")
 
 DESCRIPTION = """\
 perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF 与 DOCX。
@@ -26,6 +26,7 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
   check   只检查数据，不生成文件                    validate only
   diff    比较两个版本的数据（金额、指标、合计）    what changed between two revisions
   new     按表格格式生成新项目文件的骨架            a skeleton for a new project
+  new-year 把数据目录复制为新一年度（改年度、清空支出计划） roll the data forward to a new year
   schema  按表格格式重新生成 schema.json            regenerate schema.json from the table format
   profiles 列出可用的表格格式（自带的和数据目录里的） list the table formats (profiles)
   serve   在浏览器里实时预览，保存即更新              live preview in the browser, updated on save
@@ -92,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("code", metavar="CODE", help="项目编码，如 142001020")
     new.add_argument("--name", default="", help="预算项目名称")
 
+    new_year = sub.add_parser("new-year", parents=[common], help="复制数据为新一年度",
+                              description="把数据目录（department.yaml、projects/、profiles/）复制到 --to 指定的新文件夹："
+                                          "年度（及标题里的年份）改为新年度，编码和指标不变，资金支出计划的值清空（键保留），"
+                                          "注释保留；列出写到往年的文字。不覆盖已有的非空文件夹。"
+                                          "Copy the data folder to a new budget year.")
+    new_year.add_argument("year", type=_year, metavar="YEAR", help="新年度，如 2024")
+    new_year.add_argument("--to", type=Path, required=True, metavar="NEWDIR", help="新数据目录（不存在或为空）")
+
     schema = sub.add_parser("schema", parents=[common], help="重新生成 schema.json",
                             description="按数据目录所用的表格格式（department.yaml 的 profile）重新生成 schema.json。"
                                         "Regenerate schema.json for the data folder's profile.")
@@ -121,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _year(text: str) -> int:
+    """A budget year as the schema allows it (2000–2100); anything else is a usage error."""
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise argparse.ArgumentTypeError(f"年度应为 2000–2100 之间的四位数字，如 2024，而不是“{text}”")
+    return int(text)
+
+
 def _with_default_command(argv: list[str]) -> list[str]:
     """`perfdoc --data d` means `perfdoc build --data d`, as `python build.py` means build."""
     if any(a in ("-h", "--help", "--version") for a in argv[:1]):
@@ -145,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import run_new
 
             return run_new(args.data, args.code, args.name)
+        if args.command == "new-year":
+            from .commands import run_new_year
+
+            return run_new_year(args.year, args.data, args.to)
         if args.command == "profiles":
             from .commands import run_profiles
 

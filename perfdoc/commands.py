@@ -134,6 +134,27 @@ def run_new(data_dir: Path, code: str, name: str) -> int:
     return 0
 
 
+def run_new_year(year: int, data_dir: Path, target: Path) -> int:
+    """Roll the data folder forward: 0 written (warnings allowed), 1 data problem, 2 year not later."""
+    from .yearly import YearNotLater, new_year
+
+    try:
+        result = new_year(data_dir, target, year)
+    except YearNotLater as exc:
+        print(exc.text, file=sys.stderr)
+        return 2
+    _report(result.warnings)
+    cleared = (f"已清空资金支出计划 {result.cleared_plan_values} 处（键保留，请填写新一年的计划）"
+               if result.cleared_plan_values else "没有要清空的资金支出计划")
+    warned = (f"{len(result.warnings)} 条警告：上面列出的文字写到了往年，请逐条确认" if result.warnings
+              else "没有写到往年的文字")
+    print(f"已生成 {display_path(target)}：{result.old_year} → {year} 年度，部门文件 1 个、项目文件 {result.projects} 个；"
+          f"{cleared}；{warned}。", file=sys.stderr)
+    print(f"下一步：python3 build.py schema --data {display_path(target)} && "
+          f"python3 build.py check --data {display_path(target)}", file=sys.stderr)
+    return 0
+
+
 def run_profiles(data_dir: Path) -> int:
     """One line a table format: its name (what `profile:` takes), where it comes from, what it is."""
     from .profile import PROFILES_DIR, available_profiles, load_profile

@@ -14,6 +14,7 @@ from typing import Any
 
 from .fields import INDICATOR_FIELDS, PROJECT_FIELDS
 from .profile import Profile
+from .summary import SummaryTable, summary_table
 from .tables import GridTable, amount_text, record_tables
 
 CHINESE_NUMERALS = "零一二三四五六七八九"
@@ -219,6 +220,10 @@ class Department:
     measures: tuple[NumberedItem, ...]
     fonts_dir: Path | None
     table: DepartmentTable | None = None
+    summary_table: bool = False  # department.yaml `summary_table: true`: print the 项目汇总表
+    # output_name / fonts_dir exactly as department.yaml writes them (when it does): the XLSX export
+    # records the file's values, not the derived name or the resolved folder.
+    settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def headings(self) -> dict[str, str]:
@@ -256,6 +261,11 @@ class Document:
     @property
     def total_fiscal_funds(self) -> Decimal:
         return sum((p.fiscal_funds for p in self.projects), Decimal(0))
+
+    @property
+    def summary(self) -> SummaryTable | None:
+        """The 项目汇总表 when the department file asks for it and there are projects to sum."""
+        return summary_table(self) if self.department.summary_table and self.projects else None
 
     @property
     def whole(self) -> Part:
@@ -341,6 +351,8 @@ def build_department(data: dict[str, Any], department_file: Path,
         # realpath, not Path.resolve(): a symlink loop must reach perfdoc.fonts, which explains it
         fonts_dir=Path(os.path.realpath(department_file.parent / fonts_dir)) if fonts_dir else None,
         table=build_department_table(table, data["department"], table_profile) if table and table_profile else None,
+        summary_table=data.get("summary_table") is True,
+        settings=tuple((key, data[key]) for key in ("output_name", "fonts_dir") if data.get(key) is not None),
     )
 
 

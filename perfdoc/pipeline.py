@@ -19,6 +19,7 @@ from .progress import QUIET, Progress
 from .render_docx import render_docx
 from .render_html import render_html
 from .render_pdf import harfbuzz_subset_available, render_document_pdf, role_of_value, text_by_role
+from .render_xlsx import render_xlsx, xlsx_cache_parts
 from .validator import CheckedData, check_data
 
 
@@ -60,7 +61,7 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
     what changed.
     """
     stem = document.department.output_name
-    outputs = [options.out_dir / f"{stem}.{ext}" for ext in ("html", "pdf", "docx")]
+    outputs = [options.out_dir / f"{stem}.{ext}" for ext in ("html", "pdf", "docx", "xlsx")]
     checked = preflight(options, outputs)
     if not checked.use_cache:  # the cache folder cannot be written: build without it (a note says so)
         options = replace(options, use_cache=False)
@@ -75,10 +76,12 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
                                   options.projects_per_part)
         progress.step("DOCX")
         docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
+        progress.step("XLSX")
+        xlsx = render_cached_xlsx(document, cache)
     finally:
         progress.finish()
 
-    contents = dict(zip(outputs, (html.encode("utf-8"), pdf, docx), strict=True))
+    contents = dict(zip(outputs, (html.encode("utf-8"), pdf, docx, xlsx), strict=True))
     write_all_or_nothing(contents, data_dir=options.data_dir)
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in contents.items()}
     return BuildResult(outputs, [*checked.notes, *build_notes(fonts)], digests)
@@ -89,3 +92,8 @@ def render_cached_docx(layout: Layout, html: str, fonts: FontSet, reference: Pat
     reference_bytes = reference.read_bytes() if reference and reference.is_file() else b""
     key = cache_key("docx", html, font_identity(fonts), reference_bytes)
     return cache.get_or_make(key, lambda: render_docx(layout, fonts, reference))
+
+
+def render_cached_xlsx(document: Document, cache: BuildCache) -> bytes:
+    """The workbook, keyed by its sheets' content (model data under the profile's columns)."""
+    return cache.get_or_make(cache_key("xlsx", *xlsx_cache_parts(document)), lambda: render_xlsx(document))

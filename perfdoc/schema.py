@@ -199,6 +199,9 @@ def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict
             "measures": {**paragraphs, "maxItems": MAX_LIST_ITEMS, "title": "三、目标规划及保障措施",
                          "description": "每项一段，按顺序编号（一）（二）…；可省略。"},
             "department_table": department_table,
+            "summary_table": {"type": "boolean", "title": "项目汇总表",
+                              "description": "true：在部门文字之后、项目表之前加一张项目汇总表（编码、名称、金额及合计、"
+                                             "资金支出计划）；默认不加。"},
         },
     }
     return {

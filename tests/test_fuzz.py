@@ -211,7 +211,7 @@ def test_any_text_value_either_renders_literally_or_is_refused_clearly(tmp_path_
     event("built" if code == 0 else "refused")
     assert not [n for n in written if n.endswith(".part")], written
     if code == 0:
-        assert written == sorted(f"{STEM}.{ext}" for ext in ("docx", "html", "pdf"))
+        assert written == sorted(f"{STEM}.{ext}" for ext in ("docx", "html", "pdf", "xlsx"))
         import docx
 
         cells = [c.text for t in docx.Document(str(out / f"{STEM}.docx")).tables for r in t.rows for c in r.cells]

@@ -16,7 +16,7 @@ PARTS = ["--projects-per-part", "6"]  # the seed in three parts, so merging and 
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {ext: (out / f"{STEM}.{ext}").read_bytes() for ext in ("html", "pdf", "docx")}
+    return {ext: (out / f"{STEM}.{ext}").read_bytes() for ext in ("html", "pdf", "docx", "xlsx")}
 
 
 def _cache_entries(out: Path) -> set[str]:
@@ -42,8 +42,8 @@ def test_incremental_output_is_byte_identical_to_a_cold_build(data_copy, tmp_pat
     _edit(data_copy / "projects" / "142001014.yaml", "budget: 61.53", "budget: 70.00")
     _build(data_copy, out)
     new_entries = _cache_entries(out) - before
-    # the changed project's part (one PDF part), and the DOCX; the other two parts were reused
-    assert len(new_entries) == 2, new_entries
+    # the changed project's part (one PDF part), the DOCX and the XLSX; the other two parts were reused
+    assert len(new_entries) == 3, new_entries
     cold = tmp_path / "cold"
     _build(data_copy, cold, "--no-cache")
     assert _outputs(out) == _outputs(cold)

@@ -177,7 +177,7 @@ def _readme_commands(prefix: str) -> list[str]:
 
 
 def test_readme_review_commands_run_as_written(repo):
-    diffs, news = _readme_commands("python3 build.py diff"), _readme_commands("python3 build.py new")
+    diffs, news = _readme_commands("python3 build.py diff"), _readme_commands("python3 build.py new ")  # not new-year
     assert len(diffs) >= 3 and len(news) >= 1
     for command in news:
         result = perfdoc(repo, *shlex.split(command)[2:])

@@ -1,0 +1,174 @@
+"""`new-year`: a data folder rolled forward, edited as text so comments survive, written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import DATA, REPO, run_cli
+
+from perfdoc import cli, yearly
+from perfdoc.diagnostics import UserError
+from perfdoc.validator import check_data
+
+EXAMPLE = REPO / "examples" / "hebei-2023" / "data"  # year 2024, two projects, a filled spending plan
+PROJECT = Path("projects") / "131001001.yaml"
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    data = tmp_path / "old" / "data"
+    shutil.copytree(EXAMPLE, data)
+    return data
+
+
+def _comments(text: str) -> list[str]:
+    return [line[line.index("#"):] for line in text.splitlines() if "#" in line]
+
+
+def _plain(data: dict) -> dict:
+    """The data with the spending plan's values blanked, as new-year should leave it."""
+    plan = data.get("spending_plan")
+    return {**data, "spending_plan": dict.fromkeys(plan)} if plan else data
+
+
+def test_new_year_updates_the_year_clears_the_plan_and_keeps_everything_else(source, tmp_path):
+    department = source / "department.yaml"
+    department.write_text(department.read_text(encoding="utf-8").replace(
+        "title: 2024年部门预算绩效目标", 'title: "2024年部门预算绩效目标"   # 标题里的年份也改'), encoding="utf-8")
+    target = tmp_path / "new" / "data"
+    result = yearly.new_year(source, target, 2025)
+    assert (result.old_year, result.projects, result.cleared_plan_values) == (2024, 2, 8)
+
+    old, new = department.read_text(encoding="utf-8"), (target / "department.yaml").read_text(encoding="utf-8")
+    new_data = yaml.safe_load(new)
+    assert (new_data["year"], new_data["title"]) == (2025, "2025年部门预算绩效目标")
+    assert 'title: "2025年部门预算绩效目标"   # 标题里的年份也改' in new.splitlines()
+    assert _comments(new) == _comments(old)  # every comment kept, in place
+    assert {k: v for k, v in new_data.items() if k not in ("year", "title")} == \
+        {k: v for k, v in yaml.safe_load(old).items() if k not in ("year", "title")}
+
+    for project in sorted((source / "projects").glob("*.yaml")):
+        old_text = project.read_text(encoding="utf-8")
+        new_text = (target / "projects" / project.name).read_text(encoding="utf-8")
+        old_data, new_data = yaml.safe_load(old_text), yaml.safe_load(new_text)
+        assert list(new_data["spending_plan"]) == ["3月底", "6月底", "10月底", "12月底"]  # keys kept
+        assert set(new_data["spending_plan"].values()) == {None}  # values empty
+        assert new_data == _plain(old_data)  # codes, names, amounts, indicators unchanged
+        assert _comments(new_text) == _comments(old_text)
+        changed = [n for n, (a, b) in enumerate(zip(old_text.splitlines(), new_text.splitlines(), strict=True)) if a != b]
+        assert len(changed) == 4  # only the four plan lines
+
+
+def test_new_folder_passes_check_with_warnings_for_the_empty_plans(source, tmp_path):
+    target = tmp_path / "new" / "data"
+    yearly.new_year(source, target, 2025)
+    checked = check_data(target)
+    assert not checked.errors, [d.format() for d in checked.errors]
+    assert any("spending_plan" in d.format() for d in checked.warnings)  # plans are empty: to be filled in
+
+
+def test_texts_naming_a_past_year_are_warned_with_file_and_line(source, tmp_path):
+    project = source / PROJECT
+    lines = project.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith("goal:"))
+    lines[line - 1] = "goal: 巩固2021 年前的整治成果，2023—2025年持续抽检。\n"
+    project.write_text("".join(lines), encoding="utf-8")
+    target = tmp_path / "new" / "data"
+    result = yearly.new_year(source, target, 2025)
+    messages = [w.format() for w in result.warnings]
+    where = f"{target / PROJECT}:{line}:"
+    assert any(m.startswith(where) and "警告" in m and "2021 年、2023 年" in m and "goal" in m for m in messages), messages
+    # the department's own 2024 (last year) is warned too; the new title is not
+    assert any(m.startswith(f"{target / 'department.yaml'}:8:") and "2024 年" in m for m in messages), messages
+    assert not any("title" in m for m in messages)
+
+
+def test_flow_style_plans_crlf_and_quoted_titles_are_edited_in_place(source, tmp_path):
+    project = source / PROJECT
+    text = project.read_text(encoding="utf-8")
+    start = text.index("spending_plan:")
+    end = text.index("goal:")
+    text = text[:start] + "spending_plan: {3月底: 10, 6月底: 45, 10月底: 80, 12月底: 100}  # 流式写法\n" + text[end:]
+    project.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    target = tmp_path / "new" / "data"
+    yearly.new_year(source, target, 2025)
+    raw = (target / PROJECT).read_bytes()
+    assert raw.count(b"\r\n") == text.count("\n") and b"\n" not in raw.replace(b"\r\n", b"")  # CRLF kept
+    assert "spending_plan: {3月底: , 6月底: , 10月底: , 12月底: }  # 流式写法" in raw.decode("utf-8")
+    assert set(yaml.safe_load(raw)["spending_plan"].values()) == {None}
+    assert not check_data(target).errors
+
+
+def test_an_existing_non_empty_target_is_refused_and_left_alone(source, tmp_path):
+    target = tmp_path / "new"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        yearly.new_year(source, target, 2025)
+    assert "已存在且不是空的" in caught.value.text and str(target) in caught.value.text
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    yearly.new_year(source, empty, 2025)  # an empty folder is fine
+    assert (empty / "department.yaml").is_file()
+
+
+def test_a_failed_write_leaves_no_folder_behind(source, tmp_path, monkeypatch):
+    target = tmp_path / "new" / "data"
+    calls = []
+
+    def full_disk(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(yearly.os, "fsync", full_disk)
+    with pytest.raises(UserError) as caught:
+        yearly.new_year(source, target, 2025)
+    assert "没有生成任何文件" in caught.value.text
+    assert not target.exists() and list(target.parent.iterdir()) == []  # no half folder, no temporary
+
+
+def test_cli_exit_codes(source, tmp_path, capsys):
+    assert cli.main(["new-year", "2025", "--data", str(source), "--to", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "已生成" in err and "2024 → 2025" in err and "已清空资金支出计划 8 处" in err
+    assert cli.main(["new-year", "2025", "--data", str(source), "--to", str(tmp_path / "a")]) == 1  # exists
+    assert cli.main(["new-year", "2024", "--data", str(source), "--to", str(tmp_path / "b")]) == 2  # not later
+    assert "应晚于数据的年度 2024" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["new-year", "二〇二五", "--data", str(source), "--to", str(tmp_path / "c")])
+    assert usage.value.code == 2
+    broken = source / "department.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("year: 2024", "year: 二〇二四"), encoding="utf-8")
+    assert cli.main(["new-year", "2025", "--data", str(source), "--to", str(tmp_path / "d")]) == 1  # data errors
+    assert "department.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists() and not (tmp_path / "d").exists()
+
+
+def test_a_relative_fonts_dir_that_points_elsewhere_is_warned(source, tmp_path):
+    (source / "fonts").mkdir()
+    with (source / "department.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("fonts_dir: ../shared-fonts\n")
+    (source.parent / "shared-fonts").mkdir()
+    result = yearly.new_year(source, tmp_path / "elsewhere" / "deeper" / "data", 2025)
+    assert any(w.path == "fonts_dir" and "相对路径" in w.message for w in result.warnings)
+
+
+@pytest.mark.slow
+def test_new_year_of_the_seed_through_the_cli_then_check(tmp_path):
+    target = tmp_path / "2024" / "data"
+    result = run_cli("new-year", "2024", "--data", str(DATA), "--to", str(target))
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if ": 警告: " in line]
+    assert warned and all(line.startswith(str(target)) for line in warned)
+    assert any("2021 年" in line for line in warned)  # the seed's "2021 年前" texts
+    copied = ("department.yaml", "projects", "profiles")
+    assert sorted(os.listdir(target)) == sorted(name for name in os.listdir(DATA) if name in copied)
+    check = run_cli("check", "--data", str(target))
+    assert check.returncode == 0, check.stderr
+    assert "0 个错误" in check.stderr
