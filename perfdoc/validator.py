@@ -266,6 +266,12 @@ def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]
             continue
         prefix: FieldPath = () if block.source == "annual" else (block.source,)
         authored = (data if block.source == "annual" else data.get(block.source) or {}).get("indicators") or {}
+        if "weight" in profile.indicator_fields():
+            weights = [row.get("weight") for level2s in authored.values() for rows in (level2s or {}).values()
+                       for row in rows or () if isinstance(row, dict)]
+            total = sum((w for w in weights if w is not None), Decimal(0))
+            if weights and total != 100:
+                warn(prefix + ("indicators",), f"权重合计应为 100，实际为 {total}")
         for level1, level2s in profile.levels:
             group = authored.get(level1)
             if group is None:

@@ -202,3 +202,22 @@ def test_a_font_folder_that_is_a_symlink_loop_is_explained(data_copy: Path, tmp_
         folder = document.department.fonts_dir
     with pytest.raises(UserError, match=r"字体目录 .*loop-a 是循环的符号链接（symlink loop）"):
         choose_fonts(folder)
+
+
+def test_weights_that_do_not_add_up_to_100_are_a_warning_where_the_table_has_a_weight_column(tmp_path):
+    """core-2021 shows 权重: a project whose weights sum to 101 is warned at its indicators line."""
+    import shutil
+
+    from conftest import REPO
+
+    from perfdoc.validator import check_data
+
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "examples" / "core-2021" / "data", data)
+    assert not check_data(data).warnings
+    path = data / "projects" / "402001001.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "weight: 8\n" in text
+    path.write_text(text.replace("weight: 8\n", "weight: 9\n", 1), encoding="utf-8")
+    warnings = [d.format() for d in check_data(data).warnings]
+    assert len(warnings) == 1 and re.search(r"402001001\.yaml:\d+:1: 警告: indicators: .*权重合计应为 100，实际为 101", warnings[0])
