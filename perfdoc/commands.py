@@ -26,10 +26,11 @@ def run_check(data_dir: Path, *, strict: bool, lint: bool = False) -> int:
     _report(checked.diagnostics)
     print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)), file=sys.stderr)
     if lint and not checked.errors and checked.department is not None:
-        from .lint import project_hints
+        from .lint import department_table_hints, project_hints
 
         year = checked.department.data["year"]
-        hints = [h for p in checked.projects for h in project_hints(p, year)]
+        hints = department_table_hints(checked.department, year)
+        hints += [h for p in checked.projects for h in project_hints(p, year)]
         _report(hints)
         print(f"--lint：{len(hints)} 条提示（不影响退出码）。", file=sys.stderr)
     if checked.errors or (strict and checked.warnings):

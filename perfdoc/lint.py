@@ -20,16 +20,28 @@ _YEAR = re.compile(r"(20[0-9]{2})\s*年")
 
 
 def project_hints(loaded: LoadedFile, budget_year: int) -> list[Diagnostic]:
+    return _hints(loaded, loaded.data, (), f"项目 {loaded.data['code']}", budget_year)
+
+
+def department_table_hints(department: LoadedFile, budget_year: int) -> list[Diagnostic]:
+    """The department-wide table's values (the narrative is left alone: it may recall past years)."""
+    table = department.data.get("department_table") if isinstance(department.data, dict) else None
+    if not isinstance(table, dict):
+        return []
+    return _hints(department, table, ("department_table",), "部门整体支出绩效目标表", budget_year)
+
+
+def _hints(loaded: LoadedFile, data: object, prefix: tuple, label: str, budget_year: int) -> list[Diagnostic]:
     hints: list[Diagnostic] = []
 
     def hint(path: tuple, message: str) -> None:
-        hints.append(loaded.diagnostic(path, f"项目 {loaded.data['code']}：{message}", severity=Severity.HINT))
+        hints.append(loaded.diagnostic(prefix + path, f"{label}：{message}", severity=Severity.HINT))
 
-    for path, value in iter_values(loaded.data):
+    for path, value in iter_values(data):
         if not isinstance(value, str):
             continue
         if path[-1:] == ("value",) and "indicators" in path[:2]:
-            row = _row_at(loaded.data, path[:-1])
+            row = _row_at(data, path[:-1])
             if row.get("unit") or row.get("nature") == "定性" or row.get("value_type") == "定性":
                 pass  # the unit has its own column; a 定性 indicator is not measured by a number
             elif _BARE_NUMBER.fullmatch(value.strip()):

@@ -221,3 +221,26 @@ def test_weights_that_do_not_add_up_to_100_are_a_warning_where_the_table_has_a_w
     path.write_text(text.replace("weight: 8\n", "weight: 9\n", 1), encoding="utf-8")
     warnings = [d.format() for d in check_data(data).warnings]
     assert len(warnings) == 1 and re.search(r"402001001\.yaml:\d+:1: 警告: indicators: .*权重合计应为 100，实际为 101", warnings[0])
+
+
+def test_lint_also_reads_the_department_wide_table(tmp_path):
+    import shutil
+
+    from conftest import REPO
+
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "examples" / "department-2023" / "data", data)
+    path = data / "department.yaml"
+    text = path.read_text(encoding="utf-8")
+    first_value = re.search(r"^( +)value: .*$", text, re.M)
+    assert first_value
+    lines = text.splitlines()
+    number = text[:first_value.start()].count("\n")
+    lines[number] = f"{first_value[1]}value: 有效保障"
+    assert lines[number + 1].strip().startswith("unit:")
+    del lines[number + 1]  # no unit column value: the value alone must be measurable
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("check", "--lint", "--data", str(data))
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"department\.yaml:{number + 1}:\d+: 提示: department_table\.indicators\..*value: "
+                     r"部门整体支出绩效目标表：指标值“有效保障”不可衡量", result.stderr), result.stderr
