@@ -103,52 +103,64 @@ def check_cache_dir(cache_dir: Path, data_dir: Path | None) -> str | None:
     return None
 
 
-def _reference_error(reference: Path, problem: str) -> UserError:
-    return UserError(f"错误: {REFERENCE} {display_path(reference)} {problem}")
+@dataclass(frozen=True)
+class PackageRules:
+    """What an Office file (a zip package) may look like before anything in it is unpacked."""
+
+    what: str  # how messages name the file: 参考文档（--reference-docx）, 要导入的文件
+    kind: str  # DOCX or XLSX
+    required: tuple[str, ...]
+    max_unpacked: int
+    advice: str  # what to do when it is too large
+
+
+REFERENCE_RULES = PackageRules(REFERENCE, "DOCX", REFERENCE_REQUIRED, REFERENCE_MAX_UNPACKED,
+                               "参考文档只提供样式，请用一个只含样式的小文档")
+
+
+def check_package(path: Path, rules: PackageRules) -> None:
+    """A regular file whose zip directory looks like a Word or Excel file, read without unpacking:
+    bounded size, entry count, unpacked total and compression ratio (a zip bomb is refused in
+    milliseconds), and the parts the format requires."""
+    def refuse(problem: str) -> UserError:
+        return UserError(f"错误: {rules.what} {display_path(path)} {problem}")
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise refuse(f"不存在：应为一个 .{rules.kind.lower()} 文件的路径") from exc
+    except OSError as exc:
+        raise refuse(f"无法读取（{exc.strerror}）：应为一个可读的 .{rules.kind.lower()} 文件") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise refuse(f"不是普通文件（是目录或设备）：应为一个 .{rules.kind.lower()} 文件")
+    if info.st_size > rules.max_unpacked:
+        raise refuse(f"有 {info.st_size / MB:.0f} MB，超过上限 {rules.max_unpacked // MB} MB：{rules.advice}")
+    try:
+        with zipfile.ZipFile(path) as package:
+            entries = package.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise refuse(f"不是 {rules.kind}（zip）文件：应为 Office 2007 及以后保存的 .{rules.kind.lower()}"
+                     "（.doc/.xls 或加密的文件请先另存为普通格式）") from exc
+    except OSError as exc:
+        raise refuse(f"无法读取（{exc.strerror}）：应为一个可读的 .{rules.kind.lower()} 文件") from exc
+    if len(entries) > REFERENCE_MAX_ENTRIES:
+        raise refuse(f"含 {len(entries)} 个部件，超过上限 {REFERENCE_MAX_ENTRIES}：不像 Office 文件，请重新保存")
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > rules.max_unpacked:
+        raise refuse(f"解压后共 {unpacked / MB:.0f} MB，超过上限 {rules.max_unpacked // MB} MB"
+                     f"（疑似 zip 炸弹 zip bomb）：{rules.advice}")
+    for entry in entries:
+        if entry.file_size > REFERENCE_RATIO_FROM and entry.file_size > REFERENCE_MAX_RATIO * max(entry.compress_size, 1):
+            raise refuse(f"中的 {entry.filename} 压缩比异常（{entry.file_size / MB:.0f} MB 压成 "
+                         f"{entry.compress_size / 1024:.0f} KB，疑似 zip 炸弹 zip bomb）：请重新保存该文件")
+    names = {entry.filename for entry in entries}
+    missing = [name for name in rules.required if name not in names]
+    if missing:
+        raise refuse(f"缺少 {'、'.join(missing)}：不是有效的 {rules.kind} 文件")
 
 
 def check_reference_docx(reference: Path) -> None:
-    """A regular file whose zip directory looks like a Word document, read without unpacking."""
-    try:
-        info = os.stat(reference)
-    except FileNotFoundError as exc:
-        raise _reference_error(reference, "不存在：应为一个 Word .docx 文件的路径") from exc
-    except OSError as exc:
-        raise _reference_error(reference, f"无法读取（{exc.strerror}）：应为一个可读的 .docx 文件") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise _reference_error(reference, "不是普通文件（是目录或设备）：应为一个 .docx 文件")
-    if info.st_size > REFERENCE_MAX_UNPACKED:
-        raise _reference_error(reference, f"有 {info.st_size / MB:.0f} MB，超过上限 {REFERENCE_MAX_UNPACKED // MB} MB："
-                                          "参考文档只提供样式，请用一个只含样式的小文档")
-    try:
-        with zipfile.ZipFile(reference) as package:
-            entries = package.infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise _reference_error(reference, "不是 DOCX（zip）文件：应为 Word 2007 及以后保存的 .docx"
-                                          "（.doc 或加密的文档请先另存为普通 .docx）") from exc
-    except OSError as exc:
-        raise _reference_error(reference, f"无法读取（{exc.strerror}）：应为一个可读的 .docx 文件") from exc
-    _check_zip_directory(reference, entries)
-
-
-def _check_zip_directory(reference: Path, entries: list[zipfile.ZipInfo]) -> None:
-    if len(entries) > REFERENCE_MAX_ENTRIES:
-        raise _reference_error(reference, f"含 {len(entries)} 个部件，超过上限 {REFERENCE_MAX_ENTRIES}："
-                                          "不像 Word 文档，请用 Word 重新保存")
-    unpacked = sum(entry.file_size for entry in entries)
-    if unpacked > REFERENCE_MAX_UNPACKED:
-        raise _reference_error(reference, f"解压后共 {unpacked / MB:.0f} MB，超过上限 {REFERENCE_MAX_UNPACKED // MB} MB"
-                                          "（疑似 zip 炸弹 zip bomb）：参考文档只提供样式，请用一个只含样式的小文档")
-    for entry in entries:
-        if entry.file_size > REFERENCE_RATIO_FROM and entry.file_size > REFERENCE_MAX_RATIO * max(entry.compress_size, 1):
-            raise _reference_error(reference, f"中的 {entry.filename} 压缩比异常（{entry.file_size / MB:.0f} MB 压成 "
-                                              f"{entry.compress_size / 1024:.0f} KB，疑似 zip 炸弹 zip bomb）："
-                                              "请用 Word 重新保存该文档")
-    names = {entry.filename for entry in entries}
-    missing = [name for name in REFERENCE_REQUIRED if name not in names]
-    if missing:
-        raise _reference_error(reference, f"缺少 {'、'.join(missing)}：不是有效的 Word 文档，"
-                                          "应为 Word 保存的 .docx")
+    check_package(reference, REFERENCE_RULES)
 
 
 def check_paths(options: BuildOptions) -> None:

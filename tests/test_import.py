@@ -419,3 +419,21 @@ def test_workbook_in_the_export_layout_imports_exactly(tmp_path, capsys, example
     original, imported = _load(data), _load(tmp_path / "data")
     assert _cells(imported) == _cells(original)
     assert _text(imported) == _text(original)
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path, capsys):
+    """A .docx whose parts unpack to 250 MB: one line, exit 1, in well under a second, nothing written."""
+    import time
+    import zipfile
+
+    bomb = tmp_path / "去年.docx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
+        with package.open("word/document.xml", "w", force_zip64=True) as stream:
+            for _ in range(250):
+                stream.write(bytes(1 << 20))
+    started = time.monotonic()
+    assert main(["import", str(bomb), "--data", str(tmp_path / "data")]) == 1
+    assert time.monotonic() - started < 2
+    err = capsys.readouterr().err
+    assert "要导入的文件" in err and "疑似 zip 炸弹" in err and "Traceback" not in err
+    assert not (tmp_path / "data").exists()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UserError, display_path
+from ..preflight import PackageRules, check_package
 from ..profile import DEFAULT_PROFILE, Profile, available_profiles, load_profile, profile_path, where_profiles_live
 from .narrative import Narrative, read_narrative
 from .notes import Note, Where
@@ -25,6 +26,10 @@ from .writer import DEPARTMENT_ORDER, PROJECT_ORDER, yaml_text
 FILE_CODE = re.compile(r"[0-9A-Za-z_\-]{1,40}")
 WORD = (".docx", ".docm")
 EXCEL = (".xlsx", ".xlsm")
+# Last year's files may carry images: far larger than a style template, still bounded.
+IMPORT_LIMIT = 200 * 1024 * 1024
+IMPORT_WORD = PackageRules("要导入的文件", "DOCX", ("word/document.xml",), IMPORT_LIMIT, "请去掉图片后重新保存再导入")
+IMPORT_EXCEL = PackageRules("要导入的文件", "XLSX", ("xl/workbook.xml",), IMPORT_LIMIT, "请只保留需要的工作表后再导入")
 
 
 @dataclass
@@ -69,6 +74,7 @@ def _read(path: Path) -> tuple[str, bytes]:
     if suffix in CONVERTED:
         return CONVERTED[suffix], convert(path)
     if suffix in WORD or suffix in EXCEL:
+        check_package(path, IMPORT_WORD if suffix in WORD else IMPORT_EXCEL)  # a zip bomb costs nothing
         try:
             return ("docx" if suffix in WORD else "xlsx"), path.read_bytes()
         except OSError as exc:
