@@ -18,19 +18,19 @@ EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COMMANDS = ("build", "check", "diff", "new", "new-year", "schema", "profiles", "serve", "import")
 
 DESCRIPTION = """\
-perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF 与 DOCX。
-perfdoc: the departmental budget performance-target document as code (YAML → checks → PDF/DOCX).
+perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF、DOCX 与 Excel。
+perfdoc: the departmental budget performance-target document as code (YAML → checks → PDF/DOCX/XLSX).
 
 命令（commands）:
-  build   检查数据并生成文件（默认命令）            validate, then build the document (default)
-  check   只检查数据，不生成文件                    validate only
-  diff    比较两个版本的数据（金额、指标、合计）    what changed between two revisions
-  new     按表格格式生成新项目文件的骨架            a skeleton for a new project
-  new-year 把数据目录复制为新一年度（改年度、清空支出计划） roll the data forward to a new year
-  schema  按表格格式重新生成 schema.json            regenerate schema.json from the table format
-  profiles 列出可用的表格格式（自带的和数据目录里的） list the table formats (profiles)
-  serve   在浏览器里实时预览，保存即更新              live preview in the browser, updated on save
-  import  从去年的 Word / Excel 文件生成数据目录      last year's .docx/.xlsx into a data folder
+  build     检查数据并生成文件（默认命令）              validate, then build the document (default)
+  check     只检查数据，不生成文件                      validate only
+  diff      比较两个版本的数据（金额、指标、合计）      what changed between two revisions
+  new       按表格格式生成新项目文件的骨架              a skeleton for a new project
+  new-year  复制数据为新一年度（改年度、清空支出计划）  roll the data forward to a new year
+  schema    按表格格式重新生成 schema.json              regenerate schema.json from the table format
+  profiles  列出可用的表格格式                          list the table formats (profiles)
+  serve     在浏览器里实时预览，保存即更新              live preview in the browser, updated on save
+  import    从去年的 Word / Excel 文件生成数据目录      last year's .docx/.xlsx into a data folder
 
 退出码（exit status）: 0 成功 · 1 数据有误 · 2 用法错误 · 3 内部错误
 """
