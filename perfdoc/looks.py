@@ -77,6 +77,11 @@ class PageLook:
     page_number_gap_mm: float = 7  # 页码 7 mm below the text block
     page_number_indent_pt: float = 14  # one 4号 character in from the outer edge
 
+    @property
+    def text_width_mm(self) -> float:
+        """The text block's width (156 mm on A4): every table is exactly this wide."""
+        return self.width_mm - self.inner_mm - self.outer_mm
+
 
 @dataclass(frozen=True)
 class TableLook:

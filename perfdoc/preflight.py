@@ -51,11 +51,8 @@ def resolve_or_refuse(path: Path, what: str) -> Path:
     """`path` resolved; a symlink loop (RuntimeError before Python 3.13, ELOOP after) is a UserError."""
     try:
         return path.resolve()
-    except RuntimeError as exc:
-        raise UserError(f"错误: {what} {display_path(path)} 是循环的符号链接（symlink loop），无法解析："
-                        "请删除或修正该链接，或指定一个真实的目录") from exc
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
             raise UserError(f"错误: {what} {display_path(path)} 是循环的符号链接（symlink loop），无法解析："
                             "请删除或修正该链接，或指定一个真实的目录") from exc
         raise UserError(f"错误: {what} {display_path(path)} 无法解析（{exc.strerror}）：请检查路径") from exc

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from .diagnostics import Diagnostic, UserError
 from .fields import BLOCK_SOURCES, DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, Field
 from .loader import FieldPath, LoadedFile, load_yaml_file
+from .looks import PAGE
 from .resources import resource_dir
 
 PROFILES_DIR = resource_dir("profiles")
@@ -29,7 +30,7 @@ DEFAULT_PROFILE = "hebei-2023"
 ALIASES = {"default": DEFAULT_PROFILE}  # the name the first releases shipped
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-TEXT_BLOCK_MM = 156.0  # the table is as wide as the text block (format.md §3)
+TEXT_BLOCK_MM = PAGE.text_width_mm  # the table is as wide as the text block (format.md §3)
 MAX_BASE_DEPTH = 8
 
 TableKind = Literal["project", "department"]

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .fields import PROJECT_FIELDS
+from .profile import TEXT_BLOCK_MM
 from .tables import GridCell, GridRow, GridTable, value_text
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ SUMMARY_TITLE = "项目汇总表"
 IDENTITY_FIELDS = ("code", "name")
 TOTAL_LABEL = "合计"
 # Column widths of the printed table (mm, before scaling to the 156 mm text block).
-CODE_MM, AMOUNT_MM, CHECKPOINT_MM, MIN_NAME_MM, TEXT_BLOCK_MM = 22.0, 17.0, 13.0, 30.0, 156.0
+CODE_MM, AMOUNT_MM, CHECKPOINT_MM, MIN_NAME_MM = 22.0, 17.0, 13.0, 30.0
 
 
 def project_field_keys(document: Document) -> list[str]:

@@ -12,7 +12,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DATA, REPO
+from conftest import REPO
 
 from perfdoc.diagnostics import Diagnostic, UserError
 from perfdoc.options import BuildOptions
@@ -41,13 +40,6 @@ from perfdoc.serve import (
 )
 
 PROJECT = "142001014.yaml"
-
-
-@pytest.fixture
-def data_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(DATA, target)
-    return target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,3 +314,17 @@ def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(brows
         said = served.interrupt()
     assert served.proc.returncode == 130, said
     assert "预览已更新到第 2 版" in said and "数据有 1 处错误" in said
+
+
+def test_only_files_of_the_templates_folder_are_served_to_the_page(tmp_path):
+    """README: the preview serves images the templates' CSS refers to, and nothing else."""
+    from perfdoc.serve import _template_file
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "seal.png").write_bytes(b"png")
+    (templates / "document.html.j2").write_text("{{ secret }}", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("no", encoding="utf-8")
+    assert _template_file(templates, "/seal.png") == (templates / "seal.png").resolve()
+    assert _template_file(templates, "/document.html.j2") is None  # template source stays private
+    assert _template_file(templates, "/../secret.txt") is None

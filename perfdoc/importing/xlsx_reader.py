@@ -18,29 +18,29 @@ from typing import Any
 from ..diagnostics import UserError
 from ..fields import DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS
 from ..profile import Profile
+from ..tables import value_text
 from .narrative import Narrative
 from .notes import Note, Where
 from .recognise import Record
 from .sentence import parse_amount
 from .source import clean_text, label_key
 
-# Header name (as compared: no spaces, full-width brackets) → what the column holds.
-HEADER_ALIASES: dict[str, str] = {
-    "项目编码": "code", "项目代码": "code", "项目名称": "name", "预算项目名称": "name",
-    "目标块": "block", "一级指标": "level1", "二级指标": "level2",
-    "三级指标": "i.name", "指标内容": "i.name", "指标名称": "i.name",
-    "绩效指标描述": "i.description", "指标描述": "i.description",
-    "指标性质": "i.nature", "运算符号": "i.nature", "指标值": "i.value", "目标值": "i.value",
-    "度量单位": "i.unit", "计量单位": "i.unit", "单位": "i.unit", "权重": "i.weight", "分值": "i.weight",
-    "指标方向": "i.direction", "指标方向性": "i.direction", "指标值类型": "i.value_type",
-    "指标值确定依据": "i.basis", "绩效标准": "i.basis", "确定依据": "i.basis",
-    "指标解释": "i.explanation", "评（扣）分标准": "i.scoring", "评分标准": "i.scoring", "备注": "i.remark",
-    "预算数": "budget", "年度资金总额": "budget", "预算金额": "budget",
-    "财政资金": "fiscal_funds", "财政拨款": "fiscal_funds", "其中：财政资金": "fiscal_funds",
-    "其他资金": "other_funds", "中期资金总额": "medium_term_budget",
-    "项目资金主要用途": "use", "资金用途": "use", "用途": "use", "主管部门": "department_in_charge",
-    "实施单位": "implementing_unit", "项目属性": "attribute", "实施期": "period", "项目负责人": "leader",
+# Header name (as compared: no spaces, full-width brackets) → what the column holds. Each field's own
+# label (perfdoc.fields, what the export writes) is accepted; the aliases are what budget systems and
+# other provinces' sheets call the same column.
+_ALIASES: dict[str, str] = {
+    "项目代码": "code", "预算项目名称": "name", "目标块": "block", "一级指标": "level1", "二级指标": "level2",
+    "指标内容": "i.name", "指标名称": "i.name", "指标描述": "i.description", "运算符号": "i.nature",
+    "目标值": "i.value", "计量单位": "i.unit", "单位": "i.unit", "分值": "i.weight", "指标方向性": "i.direction",
+    "绩效标准": "i.basis", "确定依据": "i.basis", "评分标准": "i.scoring",
+    "年度资金总额": "budget", "预算金额": "budget", "财政拨款": "fiscal_funds", "其中：财政资金": "fiscal_funds",
+    "资金用途": "use", "用途": "use",
     "绩效目标": "goal", "年度目标": "goal", "年度绩效目标": "goal", "长期目标": "long_term.goal",
+}
+HEADER_ALIASES: dict[str, str] = {
+    **{field.label: key for key, field in PROJECT_FIELDS.items()},
+    **{field.label: f"i.{key}" for key, field in INDICATOR_FIELDS.items()},
+    **_ALIASES,
 }
 PLAN_PREFIX = "资金支出计划（%）"
 SUMMARY, INDICATORS, DEPARTMENT = "项目汇总", "绩效指标", "部门"
@@ -80,10 +80,7 @@ def _cell(value: Any) -> Any:
     return text or None
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return "" if value is None else str(value)
+_text = value_text  # a cell as text: amounts as written (`345.52`, never `3.4552E+2`), empty for None
 
 
 @dataclass
