@@ -270,13 +270,17 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 @pytest.mark.slow
 def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(browser: Any, data_copy: Path,
                                                                            tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # The page reloads itself on every new version: an element found just before a reload goes
+    # stale, which only means "look again".
+    stale = (StaleElementReferenceException,)
     served = _start_serve(data_copy, tmp_path / "out")
     url = served.url
     try:
-        wait = WebDriverWait(browser, 10, poll_frequency=0.1)
+        wait = WebDriverWait(browser, 10, poll_frequency=0.1, ignored_exceptions=stale)
         browser.get(url)
         assert "劳务派遣工资" in browser.find_element(By.TAG_NAME, "body").text
 
@@ -301,7 +305,7 @@ def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(brows
         wait.until(lambda d: not d.find_element(By.ID, "perfdoc-problems").is_displayed()
                    and "小区安防严密" in body_text() and "格外" not in body_text())
 
-        WebDriverWait(browser, 120, poll_frequency=0.2).until(
+        WebDriverWait(browser, 120, poll_frequency=0.2, ignored_exceptions=stale).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "#perfdoc-bar .perfdoc-state[data-state=ready]"))
         link = browser.find_element(By.CSS_SELECTOR, "#perfdoc-bar a.perfdoc-file[href$='.pdf']")
         host, port = url.split("//")[1].strip("/").split(":")
