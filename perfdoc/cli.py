@@ -66,8 +66,6 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                        help="缓存目录，默认 <输出目录>/.perfdoc-cache，可随时删除（build cache, safe to delete）")
     build.add_argument("--no-cache", action="store_true", help="不读也不写缓存（render everything afresh）")
-    build.add_argument("--projects-per-part", type=int, default=40, metavar="N",
-                       help="长文档按每 N 个项目分段排版（内存有界、可并行、可缓存），默认 40")
     build.add_argument("--templates", type=Path, default=None, metavar="DIR",
                        help="模板目录，默认仓库的 templates/（your own copy of the templates）")
     build.add_argument("--reference-docx", type=Path, default=None, metavar="FILE",
@@ -186,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
         options = BuildOptions(data_dir=args.data, out_dir=args.out, fonts_dir=args.fonts,
                                reference_docx=args.reference_docx, cache_dir=args.cache_dir,
-                               use_cache=not args.no_cache, projects_per_part=max(1, args.projects_per_part),
+                               use_cache=not args.no_cache,
                                **({"templates_dir": args.templates} if args.templates else {}))
         return run_build(options, strict=args.strict)
     except UserError as exc:

@@ -65,8 +65,7 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
             return None
         return fingerprint(data_dir=options.data_dir, templates_dir=options.templates_dir, profiles_dir=PROFILES_DIR,
                            fonts_dir=options.fonts_dir, reference_docx=options.reference_docx,
-                           settings={"out": str(options.out_dir.resolve()), "strict": strict,
-                                     "parts": options.projects_per_part})
+                           settings={"out": str(options.out_dir.resolve()), "strict": strict})
 
     check_paths(options)  # a symlink loop as --out would otherwise break the fingerprint below
     cache_dir = options.resolved_cache_dir

@@ -236,14 +236,15 @@ class Department:
 
 @dataclass(frozen=True)
 class Part:
-    """A piece of the document rendered on its own: the front matter and/or a run of projects.
+    """What one rendering holds: the front matter and/or a run of projects.
 
-    A short document is one part. A long one (hundreds of projects) is laid out part by part, so
-    memory stays bounded and unchanged parts come from the cache; see perfdoc.render_pdf.
+    The HTML preview and the DOCX render the whole document; the PDF lays out pieces (see
+    Document.pieces and perfdoc.pdf_pieces) and assembles them.
     """
 
     front: bool
     projects: tuple[Project, ...]
+    continues_tables: bool = False  # the project tables began in an earlier piece (their bookmark is there)
 
 
 @dataclass(frozen=True)
@@ -271,12 +272,20 @@ class Document:
     def whole(self) -> Part:
         return Part(True, self.projects)
 
-    def parts(self, projects_per_part: int) -> list[Part]:
-        """The whole document when it is short; else the front with the first run, then runs."""
-        if len(self.projects) <= projects_per_part:
-            return [self.whole]
-        runs = [self.projects[i:i + projects_per_part] for i in range(0, len(self.projects), projects_per_part)]
-        return [Part(i == 0, run) for i, run in enumerate(runs)]
+    @property
+    def first_project_follows_title(self) -> bool:
+        """With nothing between them (no section, no department-wide table, no 项目汇总表), the first
+        project's table follows the title on the same page instead of starting a new one."""
+        return bool(self.projects) and not (self.department.headings or self.department.table or self.summary)
+
+    def pieces(self) -> list[Part]:
+        """The document cut where a new page starts anyway: the front matter (with the first project
+        when that follows the title on its page), then each project. A piece's pages depend on it
+        alone, so a changed project is laid out again on its own (perfdoc.pdf_pieces)."""
+        with_front = 1 if self.first_project_follows_title else 0
+        rest = self.projects[with_front:]
+        return [Part(True, self.projects[:with_front]),
+                *(Part(False, (project,), continues_tables=with_front > 0 or i > 0) for i, project in enumerate(rest))]
 
 
 def _decimal(value: int | Decimal) -> Decimal:

@@ -22,7 +22,6 @@ class BuildOptions:
     templates_dir: Path = TEMPLATES_DIR
     cache_dir: Path | None = None  # default: <out_dir>/.perfdoc-cache
     use_cache: bool = True
-    projects_per_part: int = 40  # a longer document is laid out in parts of this many projects
 
     @property
     def resolved_cache_dir(self) -> Path:

@@ -72,8 +72,7 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
     layout = read_layout(html, options.templates_dir)
     check_coverage(fonts, text_by_role(layout))
     try:  # the progress line is closed however this ends (Ctrl-C included), so a message starts a line
-        pdf = render_document_pdf(document, fonts, html, layout.lang, options.templates_dir, cache, progress,
-                                  options.projects_per_part)
+        pdf = render_document_pdf(document, fonts, html, options.templates_dir, cache, progress)
         progress.step("DOCX")
         docx = render_cached_docx(layout, html, fonts, options.reference_docx, cache)
         progress.step("XLSX")

@@ -8,6 +8,8 @@ instead of printing a blank.
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,11 @@ from .model import Document, Part
 from .options import TEMPLATES_DIR
 
 
+@functools.lru_cache(maxsize=8)
 def template_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    """One environment per templates folder, so each template is compiled once per process (the
+    PDF renders one piece per project); Jinja checks the files' times on use, so an edited
+    template is read again (serve)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         autoescape=True,
@@ -59,15 +65,36 @@ def _template_frame(exc: BaseException, templates_dir: Path) -> str | None:
     return found
 
 
-def render_html(document: Document, fonts: FontSet, *, part: Part | None = None, first_page: int = 1,
+def render_html(document: Document, fonts: FontSet, *, part: Part | None = None, piece: bool = False,
                 templates_dir: Path = TEMPLATES_DIR) -> str:
-    """The document (or one part of it, starting at `first_page`) as one HTML file, CSS inlined."""
-    css = render_template("style.css.j2", templates_dir, fonts=fonts, font_faces=font_faces(fonts),
-                          first_page=first_page, paragraph_looks=looks.PARAGRAPH_LOOKS, cell_looks=looks.CELL_LOOKS,
+    """The document (or one part of it) as one HTML file, CSS inlined. A `piece` of the PDF is
+    styled without page numbers and with odd-page margins throughout (perfdoc.pdf_pieces)."""
+    css = render_template("style.css.j2", templates_dir, fonts=fonts, font_face_rules=font_face_rules(fonts), piece=piece,
+                          first_page=1, paragraph_looks=looks.PARAGRAPH_LOOKS, cell_looks=looks.CELL_LOOKS,
                           page=looks.PAGE, table=looks.TABLE, page_number=looks.PAGE_NUMBER_LOOK,
                           single_line=looks.SINGLE_LINE_CSS, body_line=looks.BODY_LINE_PT)
     return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
                            css=markupsafe.Markup(css))
+
+
+def render_page_numbers_html(whole_html: str, pages: int) -> str:
+    """The whole document's head (its CSS, title, language) over `pages` empty pages.
+
+    Laid out, it numbers each page as the whole document would, and nothing else: perfdoc.pdf_pieces
+    draws these pages over the pieces' pages, whose own CSS prints no number.
+    """
+    body = re.search(r"<body[^>]*>", whole_html)
+    if body is None:
+        raise UserError("错误: 模板 document.html.j2 生成的 HTML 没有 <body> 标签，无法编排页码")
+    sheets = '<div style="break-before: page"></div>' * (pages - 1)
+    return f"{whole_html[:body.start()]}<body><div></div>{sheets}</body>\n</html>\n"
+
+
+def font_face_rules(fonts: FontSet) -> str:
+    """The @font-face rules of the user's own faces (style.css.j2 prints them; assembly of the
+    PDF loads the same faces again with them)."""
+    return "".join(f'@font-face {{ font-family: "{face["family"]}"; src: url("{face["url"]}"); '
+                   f'font-weight: {face["weight"]}; }}\n' for face in font_faces(fonts))
 
 
 def font_faces(fonts: FontSet) -> list[dict[str, str]]:

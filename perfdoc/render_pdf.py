@@ -12,16 +12,15 @@ import contextlib
 import ctypes.util
 import hashlib
 import importlib
-import io
 import logging
 import multiprocessing
 import multiprocessing.pool
 import multiprocessing.resource_tracker
 import os
 import signal
+import threading
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -31,9 +30,10 @@ from .diagnostics import UserError
 from .fonts import FontSet
 from .layout import Layout, text_by_style
 from .loader import LoadedFile
-from .model import Document, Part, Project
+from .model import Document
+from .pdf_pieces import DrawnPiece, assemble, draw
 from .progress import Progress
-from .render_html import TEMPLATES_DIR, render_html
+from .render_html import TEMPLATES_DIR, font_face_rules, render_html, render_page_numbers_html
 
 # Which font role draws the text of each class (the classes are the templates'; the CSS in
 # templates/style.css.j2 gives them these same roles).
@@ -97,7 +97,7 @@ def layout_pdf(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR):
     """WeasyPrint's layout of the HTML: pages, boxes, bookmarks (the slow stage)."""
     import weasyprint
 
-    allowed = [templates_dir] + ([fonts.user_dir] if fonts.user_dir else [])
+    allowed = _allowed_dirs(fonts, templates_dir)
     # WeasyPrint logs refused fetches and font fallbacks as warnings; the checks before this
     # stage have already said what matters, in the user's language.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -114,191 +114,150 @@ def write_pdf(laid_out, html: str) -> bytes:
         return laid_out.write_pdf(pdf_identifier=identifier)
 
 
-def render_part(html: str, fonts: FontSet, templates_dir: Path) -> tuple[bytes, int]:
-    """One part's PDF and its page count. Runs in a worker process too, so it takes plain values."""
-    laid_out = layout_pdf(html, fonts, templates_dir)
-    return write_pdf(laid_out, html), len(laid_out.pages)
+def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path) -> DrawnPiece:
+    """One piece laid out and drawn. Runs in a worker process too, so it takes plain values."""
+    return draw(layout_pdf(html, fonts, templates_dir))
+
+
+def _lay_out_pieces(htmls: list[str], fonts: FontSet, templates_dir: Path) -> list[DrawnPiece]:
+    """A worker's share: its pieces in order (a list, so one round trip carries them all)."""
+    return [layout_and_draw(html, fonts, templates_dir) for html in htmls]
 
 
 # How worker processes start: spawn everywhere, so the path tested on Linux is the one macOS and
 # Windows take (they cannot fork), and no worker is forked from a parent running threads (which
 # can deadlock; Python 3.12 warns). The price is a fresh interpreter per worker, importing
-# perfdoc and WeasyPrint once per build: ~0.1–0.3 s more than fork on two cores.
+# perfdoc and WeasyPrint (~0.4 s) once per build.
 START_METHOD = "spawn"
+# A worker helps when there is more to lay out than its start-up costs: about six pieces' worth
+# (~65 ms each for the seed's tables) goes by while it imports WeasyPrint, and this process lays
+# those out meanwhile; the rest is shared. Below this many pieces, this process lays them all out.
+PIECES_WORTH_A_WORKER = 8
+WORKER_HEAD_START = 6
 
 
-@dataclass
-class PartJob:
-    part: Part
-    pages: int  # known from the cache or an earlier pass, else an estimate
-    pages_measured: bool = False  # `pages` is a real count, not an estimate
-    pages_key: str = ""  # where the part's real page count is cached
-    first_page: int = 1
-    html: str = ""
-    key: str = ""
-    pdf: bytes | None = None
+def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path,
+                        cache: BuildCache, progress: Progress, start_method: str | None = None) -> bytes:
+    """The PDF: from the cache where nothing changed, else assembled from pieces (perfdoc.pdf_pieces).
 
-
-def _lines(text: str, per_line: float) -> int:
-    return max(1, -(-len(text) // max(1, int(per_line))))
-
-
-def _estimate_front_pages(document: Document) -> int:
-    """Lines of 28 characters, 22 to a page: title (3 lines with the gap), headings, paragraphs."""
-    d = document.department
-    paragraphs = [*d.overall_target, *(f"（{m.number}）{m.text}" for m in d.measures)]
-    for t in d.sub_targets:
-        paragraphs += [f"（{t.number}）{t.heading}", "绩效目标：" + t.target, "绩效指标：" + t.indicators]
-    lines = 3 + 3 + sum(_lines("  " + text, 28) for text in paragraphs)  # title, the three 一、 headings
-    return -(-lines // 22)
-
-
-def _estimate_table_pages(project: Project) -> int:
-    """The tables' height from how their cells wrap (characters per line from each cell's width,
-    五号 being 3.7 mm a character) against the 225 mm text block. Cells spanning several rows
-    (一级, 二级) are left out: their rows are at least one line high anyway."""
-    line, pad = 4.8, 1.6  # mm: 五号 at line-height 1.3; cell padding
-    height = 0.0
-    for table in project.tables:
-        for row in table.cell_widths():
-            lines = max((_lines(cell.text, (width - 1) / 3.7) for cell, width in row if cell.rowspan == 1), default=1)
-            height += lines * line + pad
-    return 1 if height <= 225 else 1 + -(-int(height - 225) // 205)
-
-
-def _estimate_pages(part: Part, document: Document) -> int:
-    """Before anything is laid out (an error here costs time, never correctness)."""
-    pages = sum(_estimate_table_pages(p) for p in part.projects)
-    return pages + (_estimate_front_pages(document) if part.front else 0)
-
-
-def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, lang: str, templates_dir: Path,
-                        cache: BuildCache, progress: Progress, projects_per_part: int,
-                        start_method: str | None = None) -> bytes:
-    """The PDF: from the cache where nothing changed, else laid out, in parts when long.
-
-    Why parts: WeasyPrint holds a whole document's boxes in memory (2.6 GB and rising for 1000
-    projects), and a part is what the cache keeps and a worker process lays out. A short document,
-    the seed included, is one part: one layout, one set of font subsets, no merging. Each part
-    embeds its own font subsets, so a long document's PDF is larger than one laid out whole.
+    Each piece — the front matter, then each project's table — is cached by its own HTML; only
+    the pieces whose HTML changed are laid out again, whatever the document's length, and the
+    assembly is the same for a cold build and a rebuild, so both give the same bytes.
     """
     fonts_id = font_identity(fonts)
-    parts = document.parts(projects_per_part)
-    if len(parts) == 1:
-        def lay_out_whole() -> bytes:
-            progress.step(f"PDF 排版（{len(document.projects)} 个项目）")
-            return render_part(whole_html, fonts, templates_dir)[0]
 
-        return cache.get_or_make(cache_key("pdf", whole_html, fonts_id), lay_out_whole)
+    def assemble_document() -> bytes:
+        htmls = [render_html(document, fonts, part=part, piece=True, templates_dir=templates_dir)
+                 for part in document.pieces()]
+        keys = [cache_key("pdf-piece", html, fonts_id) for html in htmls]
+        pieces = [_cached_piece(cache, key) for key in keys]
+        missing = [index for index, piece in enumerate(pieces) if piece is None]
+        drawn = _lay_out_missing([htmls[i] for i in missing], fonts, templates_dir, progress, interrupts, start_method)
+        for index, piece in zip(missing, drawn, strict=True):
+            pieces[index] = piece
+            cache.put(keys[index], piece.to_bytes())
+        complete = [piece for piece in pieces if piece is not None]
+        page_count = sum(len(piece.pages) for piece in complete)
+        numbers_html = render_page_numbers_html(whole_html, page_count)
+        numbers_key = cache_key("pdf-page-numbers", numbers_html, fonts_id)
+        numbers = _cached_piece(cache, numbers_key)
+        if numbers is None:
+            numbers = layout_and_draw(numbers_html, fonts, templates_dir)
+            cache.put(numbers_key, numbers.to_bytes())
+        progress.step(f"PDF 组装（{page_count} 页）")
+        identifier = hashlib.sha256(whole_html.encode("utf-8")).hexdigest()[:32].encode("ascii")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return assemble(complete, numbers, identifier=identifier, font_faces_css=font_face_rules(fonts),
+                            url_fetcher=restricted_url_fetcher(_allowed_dirs(fonts, templates_dir)))
 
-    def place(job: PartJob, first_page: int) -> None:
-        job.first_page, job.pdf = first_page, None
-        job.html = render_html(document, fonts, part=job.part, first_page=first_page, templates_dir=templates_dir)
-        job.key = cache_key("pdf-part", job.html, fonts_id)
-        job.pdf = cache.get(job.key)
+    with InterruptsKept() as interrupts:
+        return cache.get_or_make(cache_key("pdf", whole_html, fonts_id), assemble_document)
 
-    jobs = []
-    for part in parts:  # a part's page count does not depend on where it starts: keyed without it
-        pages_key = cache_key("pages", render_html(document, fonts, part=part, templates_dir=templates_dir), fonts_id)
-        known = cache.get_json(pages_key)
-        measured = isinstance(known, int)
-        jobs.append(PartJob(part, known if isinstance(known, int) else _estimate_pages(part, document),
-                            pages_measured=measured, pages_key=pages_key))
 
-    def replace_all() -> None:
-        first = 1
-        for job in jobs:
-            if job.first_page != first or not job.html:
-                place(job, first)
-            first += job.pages
+class InterruptsKept:
+    """Ctrl-C still raises KeyboardInterrupt at once, but this process lays out pieces itself, and
+    WeasyPrint frees fonts in finalizers (`__del__`), where Python prints an exception and drops
+    it: an interrupt landing there would be lost and the build would go on. So it is remembered
+    too, and raised again between pieces and on the way out. (Only the main thread can set a
+    handler; serve's background builds end with their process.)"""
 
-    def finished(job: PartJob, pdf: bytes, pages: int) -> None:
-        job.pdf = pdf
-        cache.put(job.key, pdf)
-        cache.put_json(job.pages_key, pages)
-        job.pages, job.pages_measured = pages, True  # when it differs from the estimate, the parts after it move
+    def __init__(self) -> None:
+        self.noticed = False
+        self._previous: Any = None
 
-    pdfs = _lay_out_in_order(jobs, replace_all, finished, fonts, templates_dir, progress, len(document.projects),
-                             start_method)
-    return merge_parts(pdfs, lang=lang or "zh-CN")
+    def __enter__(self) -> InterruptsKept:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def _on_interrupt(self, signum: int, frame: object) -> None:
+        self.noticed = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.noticed:
+            raise KeyboardInterrupt
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        if kind is None:
+            self.check()
+
+
+def _cached_piece(cache: BuildCache, key: str) -> DrawnPiece | None:
+    raw = cache.get(key)
+    return DrawnPiece.from_bytes(raw) if raw is not None else None
 
 
 WORKERS = 2  # the machines this runs on have two cores
-WORKER_CHECK_SECONDS = 0.5  # how often a wait for a part checks that the workers are alive
+WORKER_CHECK_SECONDS = 0.5  # how often a wait for the worker checks that it is alive
 
 
-def _lay_out_in_order(jobs: list[PartJob], replace_all: Callable[[], None],
-                      finished: Callable[[PartJob, bytes, int], None], fonts: FontSet, templates_dir: Path,
-                      progress: Progress, total_projects: int, start_method: str | None = None) -> list[bytes]:
-    """Every part's PDF: those not cached laid out two at a time, in document order.
+def _lay_out_missing(htmls: list[str], fonts: FontSet, templates_dir: Path, progress: Progress,
+                     interrupts: InterruptsKept, start_method: str | None = None) -> list[DrawnPiece]:
+    """The pieces not in the cache, laid out and drawn, in order.
 
-    Each part starts where the parts before it end, as far as that is known: exact page counts for
-    parts done, estimates for the rest. When a part turns out longer or shorter than estimated,
-    only the parts already started after it at the wrong page are laid out again (at most the
-    one other worker's), not the rest of the document.
-
-    The workers serve the whole build. They start at once when some part was never laid out (its
-    page count is an estimate), so their start-up overlaps placing the parts; else with the first
-    part that turns out to need laying out (a fully cached document starts none). However this
-    ends — done, an error, Ctrl-C — the pool is terminated on the way out: no worker outlives the
-    build or finishes a part nobody wants.
+    This process lays them out itself; with many of them (a cold build), a worker process takes
+    the last ones at the same time, on the other core. However this ends — done, an error,
+    Ctrl-C — the worker is terminated on the way out: none outlives the build.
     """
-    running: dict[int, tuple[multiprocessing.pool.AsyncResult, str]] = {}  # job index → (result, key started with)
-    stale: list[multiprocessing.pool.AsyncResult] = []  # results no longer wanted, still occupying a worker
-    done = 0
-    pool: multiprocessing.pool.Pool | None = None
-    worker_pids: set[int] = set()
-    on_exit = contextlib.ExitStack()
-
-    def workers() -> multiprocessing.pool.Pool:
-        nonlocal pool, worker_pids
-        if pool is None:
+    total = len(htmls)
+    helpers = min(WORKERS, os.cpu_count() or 1) - 1
+    own = total if total < PIECES_WORTH_A_WORKER or helpers < 1 else WORKER_HEAD_START + (total - WORKER_HEAD_START) // 2
+    done: list[DrawnPiece] = []
+    with contextlib.ExitStack() as on_exit:
+        theirs = None
+        if own < total:
             method = start_method or START_METHOD  # read at run time: a test may set START_METHOD
             others = _child_pids()
             with _interrupts_held(method):  # until the pool is in on_exit, which terminates it
-                pool = on_exit.enter_context(_start_pool(method))
+                pool = on_exit.enter_context(_start_pool(method, helpers))
             worker_pids = _child_pids() - others
-        return pool
+            theirs = pool.apply_async(_lay_out_pieces, (htmls[own:], fonts, templates_dir))
+        for html in htmls[:own]:
+            interrupts.check()
+            done.append(layout_and_draw(html, fonts, templates_dir))
+            progress.step(f"PDF 排版：{len(done)}/{total} 段")
+        if theirs is not None:
+            _wait_for_worker(theirs, worker_pids)
+            done += theirs.get()
+            progress.step(f"PDF 排版：{total}/{total} 段")
+    return done
 
-    def wait_for(result: multiprocessing.pool.AsyncResult) -> None:
-        """A worker killed meanwhile (out of memory …) took its part with it, and the pool, which
-        replaces the worker but not the part, would wait for that part for ever: stop instead."""
-        while not result.ready():
-            result.wait(WORKER_CHECK_SECONDS)
-            if not worker_pids <= _child_pids():
-                per_part = max(len(job.part.projects) for job in jobs)
-                raise UserError("错误: PDF 排版的工作进程意外退出（可能内存不足，被系统终止）：请关闭其他程序后重试，"
-                                f"或用 --projects-per-part 减少每段的项目数（现为每段 {per_part} 个）")
 
-    with on_exit:
-        if not all(job.pages_measured for job in jobs):
-            workers()
-        while True:
-            replace_all()
-            for index, (_result, key) in list(running.items()):
-                if key != jobs[index].key:  # started at a page that is no longer right
-                    stale.append(running.pop(index)[0])
-            stale = [r for r in stale if not r.ready()]
-            pdfs = [job.pdf for job in jobs if job.pdf is not None]
-            if len(pdfs) == len(jobs):
-                return pdfs
-            busy = len(running) + len(stale)
-            for index, job in enumerate(jobs):
-                if busy >= WORKERS:
-                    break
-                if job.pdf is None and index not in running:
-                    running[index] = (workers().apply_async(render_part, (job.html, fonts, templates_dir)), job.key)
-                    busy += 1
-            if not running:  # every worker busy with an unwanted part: wait for one to free up
-                wait_for(stale[0])
-                continue
-            index = min(running)
-            result, _ = running.pop(index)
-            wait_for(result)
-            pdf, pages = result.get()
-            finished(jobs[index], pdf, pages)
-            done += len(jobs[index].part.projects)
-            progress.step(f"PDF 排版：{done}/{total_projects} 个项目")
+def _wait_for_worker(result: multiprocessing.pool.AsyncResult, worker_pids: set[int]) -> None:
+    """A worker killed meanwhile (out of memory …) took its pieces with it, and the pool, which
+    replaces the worker but not the task, would wait for them for ever: stop instead."""
+    while not result.ready():
+        result.wait(WORKER_CHECK_SECONDS)
+        if not worker_pids <= _child_pids():
+            raise UserError("错误: PDF 排版的工作进程意外退出（可能内存不足，被系统终止）：请关闭其他程序后重试")
+
+
+def _allowed_dirs(fonts: FontSet, templates_dir: Path) -> list[Path]:
+    return [templates_dir] + ([fonts.user_dir] if fonts.user_dir else [])
 
 
 def _child_pids() -> set[int]:
@@ -306,11 +265,11 @@ def _child_pids() -> set[int]:
     return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
 
 
-def _start_pool(start_method: str) -> multiprocessing.pool.Pool:
-    """Worker processes for the parts. Everything they get is pickled (html, FontSet, Path) and
+def _start_pool(start_method: str, processes: int) -> multiprocessing.pool.Pool:
+    """Worker processes for pieces. Everything they get is pickled (html, FontSet, Path) and
     they set up their own state, so every start method works, including spawn."""
     context = multiprocessing.get_context(start_method)
-    return context.Pool(processes=min(WORKERS, os.cpu_count() or 1), initializer=_init_worker)
+    return context.Pool(processes=processes, initializer=_init_worker)
 
 
 def _init_worker() -> None:
@@ -318,8 +277,8 @@ def _init_worker() -> None:
     print its own traceback (`Process SpawnPoolWorker-1: …`) under the parent's one-line message.
 
     The worker was born with SIGINT blocked (`_interrupts_held`), so a Ctrl-C during its start-up
-    waits here and is dropped by SIG_IGN. WeasyPrint (~0.4 s to import) is imported now, while
-    the parent is still placing the parts (`_lay_out_in_order`), not in the first part's time.
+    waits here and is dropped by SIG_IGN. WeasyPrint (~0.4 s to import) is imported now: the
+    pool's task waits for it, while the parent lays out its own pieces meanwhile.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
@@ -343,61 +302,3 @@ def _interrupts_held(start_method: str) -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def merge_parts(pdfs: list[bytes], *, lang: str) -> bytes:
-    """One PDF from the parts: pages in order, one outline, the first part's metadata, fixed ID.
-
-    Each part opens with the projects' level-1 bookmark again (its own copy of the wrapper), so
-    a level-1 title seen before is the same chapter continuing: its items join the one parent.
-    Bookmarks keep their destination on the page (WeasyPrint's /XYZ left, top), not just the page.
-    """
-    import pypdf
-    from pypdf.generic import (
-        ArrayObject,
-        ByteStringObject,
-        Fit,
-        IndirectObject,
-        NameObject,
-        TextStringObject,
-    )
-
-    writer = pypdf.PdfWriter()
-    parents: dict[str, IndirectObject] = {}
-    current_top: IndirectObject | None = None
-    offset = 0
-    for pdf in pdfs:
-        reader = pypdf.PdfReader(io.BytesIO(pdf))
-        writer.append(reader, import_outline=False)
-        for level, item in _flat_outline(reader.outline, 1):
-            page = reader.get_destination_page_number(item)
-            if page is None:  # a bookmark to no page of this part: nowhere to go in the whole either
-                continue
-            page += offset
-            fit = Fit(fit_type=item.typ, fit_args=tuple(item.dest_array[2:]))
-            if level == 1:
-                if title_seen := parents.get(item.title):
-                    current_top = title_seen
-                else:
-                    current_top = parents[item.title] = writer.add_outline_item(title=item.title, page_number=page,
-                                                                                 fit=fit)
-            else:
-                writer.add_outline_item(title=item.title, page_number=page, parent=current_top, fit=fit)
-        offset += len(reader.pages)
-    first = pypdf.PdfReader(io.BytesIO(pdfs[0]))
-    writer.add_metadata({k: v for k, v in (first.metadata or {}).items()})
-    writer._root_object[NameObject("/Lang")] = TextStringObject(lang)
-    identifier = hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in pdfs)).digest()[:16]
-    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def _flat_outline(items: list, level: int) -> Iterator[tuple[int, Any]]:
-    """(level, destination) in document order; pypdf nests an item's children as a list after it."""
-    for item in items:
-        if isinstance(item, list):
-            yield from _flat_outline(item, level + 1)
-        else:
-            yield level, item

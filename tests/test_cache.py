@@ -26,8 +26,6 @@ from perfdoc.uptodate import (
     writing_into,
 )
 
-PARTS = ["--projects-per-part", "6"]
-
 
 def _entry_files(cache_dir: Path, suffix: str = ".bin") -> list[Path]:
     return sorted(cache_dir.rglob(f"*{suffix}"))
@@ -176,8 +174,7 @@ def test_a_second_build_into_the_same_folder_waits(tmp_path):
 
 def _build(data: Path, out: Path, *extra: str, build_py: Path = REPO / "build.py", cwd: Path = REPO) -> Run:
     """`python build.py build …` in its own process, as a user runs it (`build_py` may be a copy)."""
-    proc = subprocess.run([sys.executable, str(build_py), "build", "--data", str(data), "--out", str(out), *PARTS,
-                           *extra], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, check=False)
+    proc = subprocess.run([sys.executable, str(build_py), "build", "--data", str(data), "--out", str(out), *extra], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, check=False)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -12,9 +12,6 @@ from conftest import REPO, STEM, run_cli
 
 pytestmark = pytest.mark.slow  # every test here runs whole builds
 
-PARTS = ["--projects-per-part", "6"]  # the seed in three parts, so merging and part reuse are exercised
-
-
 def _outputs(out: Path) -> dict[str, bytes]:
     return {ext: (out / f"{STEM}.{ext}").read_bytes() for ext in ("html", "pdf", "docx", "xlsx")}
 
@@ -30,29 +27,61 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def _build(data: Path, out: Path, *extra: str):
-    result = run_cli("build", "--data", str(data), "--out", str(out), *PARTS, *extra)
+    result = run_cli("build", "--data", str(data), "--out", str(out), *extra)
     assert result.returncode == 0, result.stderr
     return result
 
 
-def test_incremental_output_is_byte_identical_to_a_cold_build(data_copy, tmp_path):
+@pytest.mark.parametrize(("code", "old", "new"), [
+    ("142001001", "budget: 1174", "budget: 1175"),  # the first project
+    ("142001010", "budget: 10 ", "budget: 12 "),  # one in the middle
+    ("142001019", "budget: 135", "budget: 136"),  # the last
+])
+def test_incremental_output_is_byte_identical_to_a_cold_build(data_copy, tmp_path, pinned_fonts, code, old, new):
+    """One value changed: only that project's piece is laid out again (the other 18 pieces and the
+    page numbers come from the cache), and every output equals a cold build's, byte for byte.
+    With --fonts, so the faces reloaded at assembly come through @font-face too."""
+    fonts = ("--fonts", str(pinned_fonts))
     out = tmp_path / "incremental"
-    _build(data_copy, out)
+    _build(data_copy, out, *fonts)
     before = _cache_entries(out)
-    _edit(data_copy / "projects" / "142001014.yaml", "budget: 61.53", "budget: 70.00")
-    _build(data_copy, out)
-    new_entries = _cache_entries(out) - before
-    # the changed project's part (one PDF part), the DOCX and the XLSX; the other two parts were reused
-    assert len(new_entries) == 3, new_entries
+    _edit(data_copy / "projects" / f"{code}.yaml", old, new)
+    _build(data_copy, out, *fonts)
+    # that project's piece, and the PDF, DOCX and XLSX they make
+    assert len(_cache_entries(out) - before) == 4, _cache_entries(out) - before
     cold = tmp_path / "cold"
-    _build(data_copy, cold, "--no-cache")
+    _build(data_copy, cold, "--no-cache", *fonts)
     assert _outputs(out) == _outputs(cold)
     assert not (cold / ".perfdoc-cache").exists()
+    amount = new.split()[1]
     with pdfplumber.open(out / f"{STEM}.pdf") as pdf:
-        assert any("预算数 70.00 万元" in (p.extract_text() or "") for p in pdf.pages)
+        assert any(f"预算数 {amount} 万元" in (p.extract_text() or "") for p in pdf.pages)
         assert len(pdf.pages) == 24
     reader = pypdf.PdfReader(out / f"{STEM}.pdf")
     assert reader.trailer["/Root"]["/Lang"] == "zh-CN" and reader.metadata.title == STEM
+
+
+def test_a_project_that_grows_a_page_moves_the_rest_without_laying_them_out(data_copy, tmp_path, pinned_fonts):
+    """The first project gets a page longer: the pieces after it land one page later (their odd
+    and even sides swap) and are reused as they are; numbers, sides and outline still come out
+    as in a cold build."""
+    fonts = ("--fonts", str(pinned_fonts))
+    out = tmp_path / "incremental"
+    _build(data_copy, out, *fonts)
+    before = _cache_entries(out)
+    path = data_copy / "projects" / "142001001.yaml"
+    text = path.read_text(encoding="utf-8")
+    use = next(line for line in text.splitlines() if line.startswith("use: "))
+    path.write_text(text.replace(use, use + "（补充说明）" * 120, 1), encoding="utf-8")
+    _build(data_copy, out, *fonts)
+    # that piece, the page numbers for the new page count, and the PDF, DOCX and XLSX
+    assert len(_cache_entries(out) - before) == 5, _cache_entries(out) - before
+    cold = tmp_path / "cold"
+    _build(data_copy, cold, "--no-cache", *fonts)
+    assert _outputs(out) == _outputs(cold)
+    reader = pypdf.PdfReader(out / f"{STEM}.pdf")
+    assert len(reader.pages) == 25
+    assert reader.pages[-1].extract_text().strip().splitlines()[-1] == "— 25 —"
 
 
 def test_no_change_rebuild_writes_nothing_and_says_so(data_copy, tmp_path):
@@ -112,25 +141,3 @@ def test_font_setting_change_renders_afresh(data_copy, tmp_path):
     shutil.copy(kai, fonts / kai.name)
     _build(data_copy, out, "--fonts", str(fonts))
     assert len(_cache_entries(out) - before) >= 3  # every PDF part and the DOCX rendered again
-
-
-def test_wrong_page_estimates_are_corrected_not_shipped(tmp_path, monkeypatch):
-    """A long document laid out in parts with every page-count estimate wrong still comes out
-    exactly as with right ones: page numbers, odd/even sides and outline follow the real counts."""
-    from conftest import DATA
-
-    from perfdoc import render_pdf
-    from perfdoc.options import BuildOptions
-    from perfdoc.pipeline import build, load_document
-
-    document, checked = load_document(DATA)
-    sources = [checked.department, *checked.projects]
-    right = build(document, BuildOptions(data_dir=DATA, out_dir=tmp_path / "right", use_cache=False,
-                                         projects_per_part=5), sources)
-    monkeypatch.setattr(render_pdf, "_estimate_pages", lambda part, document: 3 if part.front else 9)
-    wrong = build(document, BuildOptions(data_dir=DATA, out_dir=tmp_path / "wrong", use_cache=False,
-                                         projects_per_part=5), sources)
-    pdfs = [next(p for p in result.written if p.suffix == ".pdf").read_bytes() for result in (right, wrong)]
-    assert pdfs[0] == pdfs[1]
-    reader = pypdf.PdfReader(tmp_path / "wrong" / f"{STEM}.pdf")
-    assert [p.extract_text().strip().splitlines()[-1] for p in reader.pages[5:8]] == ["— 6 —", "— 7 —", "— 8 —"]
