@@ -34,6 +34,7 @@ from .model import Document
 from .pdf_pieces import DrawnPiece, assemble, draw
 from .progress import Progress
 from .render_html import TEMPLATES_DIR, font_face_rules, render_html, render_page_numbers_html
+from .weasy_input import weasy_html
 
 # Which font role draws the text of each class (the classes are the templates'; the CSS in
 # templates/style.css.j2 gives them these same roles).
@@ -95,15 +96,18 @@ def restricted_url_fetcher(allowed_dirs: list[Path]):
 
 def layout_pdf(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR):
     """WeasyPrint's layout of the HTML: pages, boxes, bookmarks (the slow stage)."""
+<<<<<<< HEAD
     import weasyprint
 
     allowed = _allowed_dirs(fonts, templates_dir)
+=======
+    allowed = [templates_dir] + ([fonts.user_dir] if fonts.user_dir else [])
+>>>>>>> wt-fastin
     # WeasyPrint logs refused fetches and font fallbacks as warnings; the checks before this
     # stage have already said what matters, in the user's language.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint.HTML(string=html, base_url=str(templates_dir),
-                           url_fetcher=restricted_url_fetcher(allowed)).render()
+    return weasy_html(html, base_url=str(templates_dir), url_fetcher=restricted_url_fetcher(allowed)).render()
 
 
 def write_pdf(laid_out, html: str) -> bytes:
