@@ -96,13 +96,7 @@ def restricted_url_fetcher(allowed_dirs: list[Path]):
 
 def layout_pdf(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR):
     """WeasyPrint's layout of the HTML: pages, boxes, bookmarks (the slow stage)."""
-<<<<<<< HEAD
-    import weasyprint
-
     allowed = _allowed_dirs(fonts, templates_dir)
-=======
-    allowed = [templates_dir] + ([fonts.user_dir] if fonts.user_dir else [])
->>>>>>> wt-fastin
     # WeasyPrint logs refused fetches and font fallbacks as warnings; the checks before this
     # stage have already said what matters, in the user's language.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
