@@ -189,12 +189,6 @@ def main() -> None:
 
         one = median_time(perfdoc("--data", str(data), "--out", str(warm)), args.runs, before=change)
         print(f"rebuild, one project changed    {one:7.2f} s   / cold = {one / cold:.2f}   (target ≤ 0.3)")
-        parts = work / "parts"
-        project.write_text(original, encoding="utf-8")
-        timed(perfdoc("--data", str(data), "--out", str(parts), "--projects-per-part", "6"))
-        one_parts = median_time(perfdoc("--data", str(data), "--out", str(parts), "--projects-per-part", "6"),
-                                args.runs, before=change)
-        print(f"  same, in parts of 6 projects  {one_parts:7.2f} s   / cold = {one_parts / cold:.2f}")
         project.write_text(original, encoding="utf-8")
 
         # The serve loop: one warm process; each save a new budget the cache has never seen.

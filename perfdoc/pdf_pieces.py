@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import json
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,9 +122,10 @@ class DrawnPiece:
 
 # --- drawing (in the process that laid the piece out) -------------------------------------------
 
-# The faces this process has loaded, by WeasyPrint's font key. Loading one copies the whole font
-# file (20+ MB for a CJK face) into memory: once per process, not once per piece.
-_loaded_faces: dict[int, Any] = {}
+# The faces loaded for each font configuration (render_pdf.font_config_for: one per process and
+# font set), by WeasyPrint's font key. Loading one copies the whole font file (20+ MB for a CJK
+# face) into memory: once per configuration, not once per piece.
+_loaded_faces: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
 
 
 def draw(laid_out: Any) -> DrawnPiece:
@@ -136,15 +138,16 @@ def draw(laid_out: Any) -> DrawnPiece:
 
     fonts: dict[int, Any] = {}  # this piece's own copy of each face: its glyph lists start empty
     descriptions: dict[int, str] = {}
+    loaded = _loaded_faces.setdefault(laid_out.font_config, {})
 
     class PieceStream(Stream):
         def add_font(self, pango_font: Any) -> tuple[Any, float]:
             key, description, font_size = get_pango_font_key(pango_font)
             if key not in fonts:
-                if key not in _loaded_faces:
+                if key not in loaded:
                     from weasyprint.pdf.fonts import Font
-                    _loaded_faces[key] = Font(pango_font, description, font_size)
-                font = copy.copy(_loaded_faces[key])
+                    loaded[key] = Font(pango_font, description, font_size)
+                font = copy.copy(loaded[key])
                 font.to_unicode, font.widths, font.missing = {}, {}, {}
                 fonts[key] = font
                 sized = ffi.gc(pango.pango_font_describe_with_absolute_size(pango_font),
@@ -221,24 +224,19 @@ class _ReplayedPage:
 
 
 def assemble(pieces: Sequence[DrawnPiece], numbers: DrawnPiece, *, identifier: bytes,
-             font_faces_css: str, url_fetcher: Any) -> bytes:
+             font_config: Any, url_fetcher: Any) -> bytes:
     """The PDF of the pieces in order, each page numbered from `numbers` (the page-number
     document laid out for the same page count), written by WeasyPrint in one pass.
 
-    `font_faces_css` holds the @font-face rules of the user's own fonts, so their faces load
-    again here as in layout.
+    `font_config` must know the user's own faces (@font-face), so that they load again here as
+    in layout (render_pdf.font_config_for).
     """
-    import weasyprint
     from weasyprint.document import Document as WeasyDocument
     from weasyprint.pdf.metadata import DocumentMetadata
-    from weasyprint.text.fonts import FontConfiguration
 
     pages = [page for piece in pieces for page in piece.pages]
     if len(pages) != len(numbers.pages):
         raise PieceNotDrawable(f"页码页数 {len(numbers.pages)} ≠ 页数 {len(pages)}")
-    font_config = FontConfiguration()
-    if font_faces_css:
-        weasyprint.CSS(string=font_faces_css, font_config=font_config, url_fetcher=url_fetcher)
     everything = [*pieces, numbers]
     states = list(dict.fromkeys(state for piece in everything for state in piece.graphic_states))
     replayed = [_ReplayedPage(page, numbers.pages[index], EVEN_PAGE_SHIFT_PT if index % 2 else 0.0, states)

@@ -8,10 +8,14 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes.util
+import functools
+import gc
 import hashlib
 import importlib
+import json
 import logging
 import multiprocessing
 import multiprocessing.pool
@@ -96,12 +100,39 @@ def restricted_url_fetcher(allowed_dirs: list[Path]):
 
 def layout_pdf(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR):
     """WeasyPrint's layout of the HTML: pages, boxes, bookmarks (the slow stage)."""
-    allowed = _allowed_dirs(fonts, templates_dir)
     # WeasyPrint logs refused fetches and font fallbacks as warnings; the checks before this
     # stage have already said what matters, in the user's language.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasy_html(html, base_url=str(templates_dir), url_fetcher=restricted_url_fetcher(allowed)).render()
+    fetcher = restricted_url_fetcher(_allowed_dirs(fonts, templates_dir))
+    return weasy_html(html, base_url=str(templates_dir), url_fetcher=fetcher).render(
+        font_config=font_config_for(fonts, templates_dir))
+
+
+@functools.lru_cache(maxsize=1)
+def _font_config(identity: str, rules: str, allowed: tuple[Path, ...]) -> Any:
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    if rules:
+        CSS(string=rules, font_config=font_config, url_fetcher=restricted_url_fetcher(list(allowed)))
+    return font_config
+
+
+def font_config_for(fonts: FontSet, templates_dir: Path) -> Any:
+    """One WeasyPrint font configuration per process for a set of fonts, shared by every piece.
+
+    WeasyPrint copies each @font-face file into a temporary folder of its configuration (80 MB
+    for the Noto CJK faces as a --fonts folder) and keeps loaded faces in it: one configuration
+    per piece copied them once per piece. Keyed by the files' identity (size, time), so a face
+    replaced on disk is loaded afresh (serve); emptied at exit, which removes the copies.
+    """
+    identity = json.dumps(font_identity(fonts), ensure_ascii=False)
+    return _font_config(identity, font_face_rules(fonts), tuple(_allowed_dirs(fonts, templates_dir)))
+
+
+atexit.register(_font_config.cache_clear)
 
 
 def write_pdf(laid_out, html: str) -> bytes:
@@ -118,8 +149,15 @@ def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path) -> DrawnPiec
 
 
 def _lay_out_pieces(htmls: list[str], fonts: FontSet, templates_dir: Path) -> list[DrawnPiece]:
-    """A worker's share: its pieces in order (a list, so one round trip carries them all)."""
-    return [layout_and_draw(html, fonts, templates_dir) for html in htmls]
+    """A worker's share: its pieces in order (a list, so one round trip carries them all).
+
+    The worker is terminated with the pool, without running exit handlers: its font
+    configuration is let go here, which removes WeasyPrint's copies of the user's font files."""
+    try:
+        return [layout_and_draw(html, fonts, templates_dir) for html in htmls]
+    finally:
+        _font_config.cache_clear()
+        gc.collect()  # the configuration sits in reference cycles of the laid-out boxes
 
 
 # How worker processes start: spawn everywhere, so the path tested on Linux is the one macOS and
@@ -131,7 +169,7 @@ START_METHOD = "spawn"
 # (~65 ms each for the seed's tables) goes by while it imports WeasyPrint, and this process lays
 # those out meanwhile; the rest is shared. Below this many pieces, this process lays them all out.
 PIECES_WORTH_A_WORKER = 8
-WORKER_HEAD_START = 6
+WORKER_HEAD_START = 1
 
 
 def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path,
@@ -166,7 +204,7 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
         identifier = hashlib.sha256(whole_html.encode("utf-8")).hexdigest()[:32].encode("ascii")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return assemble(complete, numbers, identifier=identifier, font_faces_css=font_face_rules(fonts),
+            return assemble(complete, numbers, identifier=identifier, font_config=font_config_for(fonts, templates_dir),
                             url_fetcher=restricted_url_fetcher(_allowed_dirs(fonts, templates_dir)))
 
     with InterruptsKept() as interrupts:
