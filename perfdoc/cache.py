@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .options import BuildOptions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-RENDERING_LIBRARIES = ("weasyprint", "pydyf", "python-docx", "pypdf", "tinyhtml5", "cssselect2", "fonttools")
+RENDERING_LIBRARIES = ("weasyprint", "pydyf", "python-docx", "tinyhtml5", "cssselect2", "tinycss2", "fonttools", "cffi")
 ENTRY_MAGIC = b"perfdoc-cache-entry 1\n"
 
 

@@ -193,7 +193,7 @@ class _Job:
 
 class _StopWhenSuperseded(Progress):
     """The build reports its steps here; a step taken after a newer job arrived stops the build
-    (the layout of one part cannot be interrupted, but the next one does not start)."""
+    (the layout of one piece — one project — cannot be interrupted, but the next one does not start)."""
 
     def __init__(self, is_superseded: Callable[[], bool]):
         super().__init__(enabled=False)
