@@ -14,6 +14,7 @@ which this table does not show. Nothing here is a pass/fail test.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import logging
 import statistics
@@ -39,6 +40,7 @@ STAGES = ("load + validate", "model", "fonts (fontconfig)", "HTML (Jinja) + glyp
 
 
 def one_run(data_dir: Path, pieces: bool) -> dict[str, float]:
+    gc.collect()  # the previous run's garbage is not this run's time
     times = dict.fromkeys(STAGES, 0.0)
     clock = time.perf_counter()
 

@@ -135,14 +135,6 @@ def font_config_for(fonts: FontSet, templates_dir: Path) -> Any:
 atexit.register(_font_config.cache_clear)
 
 
-def write_pdf(laid_out, html: str) -> bytes:
-    """PDF bytes; the identifier is derived from the HTML, so the same input gives the same file."""
-    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return laid_out.write_pdf(pdf_identifier=identifier)
-
-
 def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path) -> DrawnPiece:
     """One piece laid out and drawn. Runs in a worker process too, so it takes plain values."""
     return draw(layout_pdf(html, fonts, templates_dir))
@@ -165,9 +157,10 @@ def _lay_out_pieces(htmls: list[str], fonts: FontSet, templates_dir: Path) -> li
 # can deadlock; Python 3.12 warns). The price is a fresh interpreter per worker, importing
 # perfdoc and WeasyPrint (~0.4 s) once per build.
 START_METHOD = "spawn"
-# A worker helps when there is more to lay out than its start-up costs: about six pieces' worth
-# (~65 ms each for the seed's tables) goes by while it imports WeasyPrint, and this process lays
-# those out meanwhile; the rest is shared. Below this many pieces, this process lays them all out.
+# A worker helps when there is more to lay out than its start-up costs (~0.5 s, while this process
+# imports WeasyPrint too): from about 8 pieces (~50 ms each for the seed's tables; a one-value
+# rebuild has one). It takes the later half, this process one piece more: the front matter it
+# starts with is the slowest piece (measured on the seed: head starts of 0–2 pieces were best).
 PIECES_WORTH_A_WORKER = 8
 WORKER_HEAD_START = 1
 
