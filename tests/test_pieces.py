@@ -193,6 +193,20 @@ def test_pieces_laid_out_by_a_spawned_worker_give_the_same_bytes(fonts, monkeypa
     assert with_worker == here
 
 
+@pytest.mark.slow
+def test_a_build_with_its_own_fonts_leaves_no_font_copies_behind(tmp_path, pinned_fonts):
+    """WeasyPrint copies @font-face files (the --fonts folder) into a temporary folder of its font
+    configuration: one configuration per process, let go before the worker is ended and at exit,
+    so a cold build (which uses a worker) leaves nothing in the temporary folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run([sys.executable, str(REPO / "build.py"), "build", "--out", str(tmp_path / "out"),
+                           "--fonts", str(pinned_fonts), "--no-cache"], cwd=REPO, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(scratch)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert list(scratch.iterdir()) == []
+
+
 def test_page_numbers_document_has_one_page_per_page(fonts):
     from perfdoc.render_html import render_page_numbers_html
 
