@@ -70,7 +70,7 @@ def render_html(document: Document, fonts: FontSet, *, part: Part | None = None,
     """The document (or one part of it) as one HTML file, CSS inlined. A `piece` of the PDF is
     styled without page numbers and with odd-page margins throughout (perfdoc.pdf_pieces)."""
     css = render_template("style.css.j2", templates_dir, fonts=fonts, font_face_rules=font_face_rules(fonts), piece=piece,
-                          first_page=1, paragraph_looks=looks.PARAGRAPH_LOOKS, cell_looks=looks.CELL_LOOKS,
+                          paragraph_looks=looks.PARAGRAPH_LOOKS, cell_looks=looks.CELL_LOOKS,
                           page=looks.PAGE, table=looks.TABLE, page_number=looks.PAGE_NUMBER_LOOK,
                           single_line=looks.SINGLE_LINE_CSS, body_line=looks.BODY_LINE_PT)
     return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
