@@ -81,6 +81,12 @@ def _assembled(document: Document, fonts) -> bytes:
     return render_document_pdf(document, fonts, render_html(document, fonts), TEMPLATES_DIR, BuildCache(None), QUIET)
 
 
+@pytest.fixture(scope="module")
+def mixed_pdfs(mixed_document, fonts) -> tuple[bytes, bytes]:
+    """(WeasyPrint's whole-document PDF, the PDF assembled from pieces) of mixed_document."""
+    return _whole_by_weasyprint(mixed_document, fonts), _assembled(mixed_document, fonts)
+
+
 def test_pieces_are_the_front_then_each_project(mixed_document):
     pieces = mixed_document.pieces()
     assert [(p.front, [x.code for x in p.projects], p.continues_tables) for p in pieces] == [
@@ -97,8 +103,8 @@ def test_a_first_project_that_follows_the_title_stays_in_the_front_piece():
         (True, ["142001001"], False), (False, ["142001002"], True)]
 
 
-def test_assembled_pdf_reads_as_weasyprints_whole_document(mixed_document, fonts):
-    whole, assembled = _whole_by_weasyprint(mixed_document, fonts), _assembled(mixed_document, fonts)
+def test_assembled_pdf_reads_as_weasyprints_whole_document(mixed_pdfs):
+    whole, assembled = mixed_pdfs
     texts = _page_texts(assembled)
     assert len(texts) == 7  # front, 甲, 乙 over three pages, 丙 (an even page), 丁
     assert texts == _page_texts(whole)  # the page numbers "— N —" included
@@ -114,7 +120,7 @@ def test_assembled_pdf_reads_as_weasyprints_whole_document(mixed_document, fonts
     assert [p.mediabox for p in assembled_reader.pages] == [p.mediabox for p in whole_reader.pages]
 
 
-def test_assembly_embeds_each_font_once(mixed_document, fonts):
+def test_assembly_embeds_each_font_once(mixed_pdfs):
     """One subset per face for the whole document, as WeasyPrint writes it, not one per piece."""
     def font_files(pdf: bytes) -> list[str]:
         reader = _reader(pdf)
@@ -124,7 +130,7 @@ def test_assembly_embeds_each_font_once(mixed_document, fonts):
                 names.add(font.get_object()["/BaseFont"])
         return sorted(names)
 
-    whole, assembled = _whole_by_weasyprint(mixed_document, fonts), _assembled(mixed_document, fonts)
+    whole, assembled = mixed_pdfs
     assert font_files(assembled) == font_files(whole)
     assert len(assembled) < len(whole) * 1.05
 
@@ -137,8 +143,19 @@ def test_a_drawn_piece_survives_the_cache_unchanged(mixed_document, fonts):
     assert [b[1] for page in piece.pages for b in page.bookmarks] == ["142001002 乙项目"]  # no second 项目支出绩效目标表
 
 
-def test_assembly_is_deterministic(mixed_document, fonts):
-    assert _assembled(mixed_document, fonts) == _assembled(mixed_document, fonts)
+def test_a_cache_entry_of_another_format_version_is_drawn_again():
+    from perfdoc.pdf_pieces import FORMAT_VERSION, DrawnPage, FontUse
+
+    piece = DrawnPiece((DrawnPage(10.0, 20.0, {"top": 0}, b"q\nQ", ((1, "项目", (1.5, 2.5), "open"),)),),
+                       (FontUse(7, "Noto Serif CJK SC 14px", "ABCDEF", {5: "项"}, {5: 1000.0}),))
+    raw = piece.to_bytes()
+    assert DrawnPiece.from_bytes(raw) == piece
+    older = raw.replace(f'"version": {FORMAT_VERSION}'.encode(), f'"version": {FORMAT_VERSION + 1}'.encode(), 1)
+    assert older != raw and DrawnPiece.from_bytes(older) is None
+
+
+def test_assembly_is_deterministic(mixed_document, fonts, mixed_pdfs):
+    assert _assembled(mixed_document, fonts) == mixed_pdfs[1]
 
 
 PIXEL_PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/"
