@@ -73,6 +73,12 @@ def render_html(document: Document, fonts: FontSet, *, part: Part | None = None,
                           paragraph_looks=looks.PARAGRAPH_LOOKS, cell_looks=looks.CELL_LOOKS,
                           page=looks.PAGE, table=looks.TABLE, page_number=looks.PAGE_NUMBER_LOOK,
                           single_line=looks.SINGLE_LINE_CSS, body_line=looks.BODY_LINE_PT)
+    if piece and "counter(page" in css:
+        # An older copy of the templates (--templates) prints numbers in every piece: each page would
+        # get two, one of them wrong.
+        raise UserError(f"{display_path(templates_dir / 'style.css.j2')}:1:1: 错误: 逐段排版 PDF 时样式表仍在印页码"
+                        "（counter(page)）：页码要放在 {% if not piece %} … {% endif %} 里，见 perfdoc 自带的 "
+                        "templates/style.css.j2（the page numbers must be inside `if not piece`）")
     return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
                            css=markupsafe.Markup(css))
 

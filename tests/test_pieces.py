@@ -233,6 +233,18 @@ def test_page_numbers_document_has_one_page_per_page(fonts):
     assert numbers.metadata["title"] == "测试分局2023年部门预算绩效目标" and numbers.metadata["lang"] == "zh-CN"
 
 
+def test_templates_that_number_every_piece_are_refused(tmp_path, fonts):
+    """A copy of the templates from before pieces would print a second, wrong number on each page."""
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    css = (templates / "style.css.j2").read_text(encoding="utf-8")
+    (templates / "style.css.j2").write_text(css.replace("{% if not piece %}", "{% if true %}"), encoding="utf-8")
+    document = make_document(make_project("142001001"))
+    render_html(document, fonts, templates_dir=templates)  # the whole document is fine
+    with pytest.raises(UserError, match=r"style\.css\.j2:1:1: 错误: 逐段排版 PDF 时样式表仍在印页码"):
+        render_html(document, fonts, part=document.pieces()[1], piece=True, templates_dir=templates)
+
+
 def test_html_without_body_cannot_be_numbered():
     from perfdoc.render_html import render_page_numbers_html
 
