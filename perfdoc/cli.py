@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="模板目录，默认仓库的 templates/（your own copy of the templates）")
     build.add_argument("--reference-docx", type=Path, default=None, metavar="FILE",
                        help="参考 Word 文档：其中同名的样式优先使用（styles from a reference .docx）")
+    # Accepted so that scripts written for earlier versions keep working; a note says it is ignored.
+    build.add_argument("--projects-per-part", type=int, default=None, help=argparse.SUPPRESS)
 
     check = sub.add_parser("check", parents=[common], help="只检查数据",
                            description="只检查数据，不生成文件。Validate only.")
@@ -181,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_serve(args.data, args.out, args.fonts, args.port)
         from .commands import run_build
         from .options import BuildOptions
+
+        if args.projects_per_part is not None:
+            print("提示: --projects-per-part 已不需要，忽略：PDF 现在每个项目单独排版、只重排改了的项目"
+                  "（no longer needed: every project is laid out on its own）", file=sys.stderr)
 
         options = BuildOptions(data_dir=args.data, out_dir=args.out, fonts_dir=args.fonts,
                                reference_docx=args.reference_docx, cache_dir=args.cache_dir,

@@ -355,3 +355,14 @@ def test_a_worker_killed_mid_build_stops_the_build_with_a_message(long_data, tmp
     assert status == 1, said
     assert len(said) == 1 and "PDF 排版的工作进程意外退出" in said[0], said
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_the_retired_parts_option_is_accepted_with_a_note(tmp_path, capsys):
+    """Scripts written for the parts build keep working: the option is ignored, and says so."""
+    from perfdoc.cli import main
+
+    status = main(["build", "--data", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out"),
+                   "--projects-per-part", "6"])
+    said = capsys.readouterr().err
+    assert "--projects-per-part 已不需要，忽略" in said
+    assert status == 1 and "nothing-here" in said  # then the build goes on as always (here: no data)
