@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 PACKAGE_DIR = Path(__file__).resolve().parent
 RENDERING_LIBRARIES = ("weasyprint", "pydyf", "python-docx", "tinyhtml5", "cssselect2", "tinycss2", "fonttools", "cffi")
 ENTRY_MAGIC = b"perfdoc-cache-entry 1\n"
+# After each build the cache is pruned to this size, least recently used entries first: far above
+# what one document needs (the seed's entries take ~2 MB, 1000 projects' ~70 MB), far below a
+# year of saves in a live preview.
+CACHE_LIMIT_BYTES = 256 * 2**20
 
 
 def font_identity(fonts: FontSet) -> list[list]:
@@ -133,26 +138,30 @@ class BuildCache:
     def _name(self, key: str) -> str:
         return hashlib.sha256(f"{self.context}\0{key}".encode("ascii")).hexdigest()
 
-    def _path(self, name: str, suffix: str) -> Path:
+    def _path(self, name: str) -> Path:
         assert self.folder is not None
-        return self.folder / name[:2] / f"{name}{suffix}"
+        return self.folder / name[:2] / f"{name}.bin"
 
     @staticmethod
     def _seal(name: str, content: bytes) -> bytes:
         return hashlib.sha256(name.encode("ascii") + b"\0" + content).hexdigest().encode("ascii")
 
-    def get(self, key: str, suffix: str = ".bin") -> bytes | None:
+    def get(self, key: str) -> bytes | None:
         """The stored bytes when the entry is whole and belongs to `key`; a bad entry is deleted."""
         if self.folder is None:
             return None
         name = self._name(key)
-        path = self._path(name, suffix)
+        path = self._path(name)
         try:
             stored = path.read_bytes()
         except OSError:
             return None
         seal, _, content = stored.removeprefix(ENTRY_MAGIC).partition(b"\n")
         if stored.startswith(ENTRY_MAGIC) and seal == self._seal(name, content):
+            try:
+                os.utime(path)  # used now: pruning removes the entries used longest ago first
+            except OSError:  # a read-only cache: it is never pruned either
+                pass
             return content
         try:
             path.unlink(missing_ok=True)
@@ -160,12 +169,12 @@ class BuildCache:
             pass
         return None
 
-    def put(self, key: str, content: bytes, suffix: str = ".bin") -> None:
+    def put(self, key: str, content: bytes) -> None:
         if self.folder is None:
             return
         name = self._name(key)
         try:
-            write_atomically(self._path(name, suffix), ENTRY_MAGIC + self._seal(name, content) + b"\n" + content)
+            write_atomically(self._path(name), ENTRY_MAGIC + self._seal(name, content) + b"\n" + content)
         except UserError:  # a cache that cannot be written only makes the next build slower
             pass
 
@@ -177,12 +186,32 @@ class BuildCache:
             self.put(key, content)
         return content
 
-    def get_json(self, key: str) -> object:
-        raw = self.get(key, ".json")
-        try:
-            return None if raw is None else json.loads(raw)
-        except ValueError:  # UnicodeDecodeError and JSONDecodeError both are
-            return None
+    def prune(self, limit: int = CACHE_LIMIT_BYTES) -> None:
+        """Keep the entries within `limit` bytes, removing those used longest ago first.
 
-    def put_json(self, key: str, value: object) -> None:
-        self.put(key, json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8"), ".json")
+        Each build that changed something adds entries (a live preview, one per save: ~0.7 MB for
+        the seed's PDF, DOCX, XLSX and the changed piece), which would otherwise add up for ever.
+        Only entries are touched (`xx/<sha256>.bin`, and `.json` of older perfdocs), never the build
+        record beside them.
+        """
+        if self.folder is None:
+            return
+        entries = []
+        try:
+            for sub in os.scandir(self.folder):
+                if len(sub.name) == 2 and sub.is_dir(follow_symlinks=False):
+                    for entry in os.scandir(sub.path):
+                        if entry.is_file(follow_symlinks=False) and entry.name.endswith((".bin", ".json")):
+                            stat = entry.stat(follow_symlinks=False)
+                            entries.append((stat.st_mtime_ns, stat.st_size, entry.path))
+        except OSError:  # a folder that cannot be listed is left as it is
+            return
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= limit:
+                break
+            try:
+                os.unlink(path)
+                total -= size
+            except OSError:
+                continue

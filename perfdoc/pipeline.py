@@ -82,6 +82,7 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
 
     contents = dict(zip(outputs, (html.encode("utf-8"), pdf, docx, xlsx), strict=True))
     write_all_or_nothing(contents, data_dir=options.data_dir)
+    cache.prune()
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in contents.items()}
     return BuildResult(outputs, [*checked.notes, *build_notes(fonts)], digests)
 

@@ -27,8 +27,8 @@ from perfdoc.uptodate import (
 )
 
 
-def _entry_files(cache_dir: Path, suffix: str = ".bin") -> list[Path]:
-    return sorted(cache_dir.rglob(f"*{suffix}"))
+def _entry_files(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.rglob("*.bin"))
 
 
 # --- entries: sealed, checked on read, a bad one deleted --------------------------------------
@@ -53,25 +53,31 @@ def test_a_damaged_bin_entry_is_deleted_and_missed(tmp_path, damage):
     assert cache.get("key-a") == b"%PDF-1.7 made again"
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped byte", "swapped"])
-def test_a_damaged_json_entry_is_deleted_and_missed(tmp_path, damage):
+def test_a_plausible_but_unsealed_entry_is_not_believed(tmp_path):
+    """A hand-edited entry keeping the header: the seal no longer matches."""
     cache = BuildCache(tmp_path)
-    cache.put_json("pages-a", 12)
-    cache.put_json("pages-b", 3)
-    assert cache.get_json("pages-a") == 12
-    a, b = (next(p for p in _entry_files(tmp_path, ".json") if p.read_bytes().endswith(tail))
-            for tail in (b"12", b"3"))
-    a.write_bytes(_damages(a.read_bytes(), b.read_bytes())[damage])
-    assert cache.get_json("pages-a") is None and not a.exists()
+    cache.put("piece", b'{"pages": 12}')
+    (entry,) = _entry_files(tmp_path)
+    entry.write_bytes(entry.read_bytes().replace(b"12", b"99"))
+    assert cache.get("piece") is None
 
 
-def test_a_plausible_but_unsealed_page_count_is_not_believed(tmp_path):
-    """A hand-edited count keeping the header: the seal no longer matches."""
+def test_pruning_removes_the_entries_used_longest_ago(tmp_path):
+    """A live preview adds entries on every save: the cache stays within its limit, and what was
+    read recently (this build's pieces) outlives what was only written long ago."""
     cache = BuildCache(tmp_path)
-    cache.put_json("pages", 12)
-    (entry,) = _entry_files(tmp_path, ".json")
-    entry.write_bytes(entry.read_bytes()[:-2] + b"99")
-    assert cache.get_json("pages") is None
+    for age, key in enumerate(["old", "older", "oldest"]):
+        cache.put(key, key.encode() * 1000)
+        (path,) = [p for p in _entry_files(tmp_path) if p.read_bytes().endswith(key.encode())]
+        os.utime(path, (1_000_000 - age * 1000, 1_000_000 - age * 1000))
+    assert cache.get("oldest") == b"oldest" * 1000  # read now: the most recently used
+    cache.put("new", b"new" * 1000)
+    (tmp_path / "last-build.json").write_text("{}")  # not an entry: never pruned
+    sizes = {p: p.stat().st_size for p in _entry_files(tmp_path)}
+    cache.prune(limit=sum(sizes.values()) - 1)  # one entry too many: the one used longest ago goes
+    assert [cache.get(k) is not None for k in ("new", "oldest", "old", "older")] == [True, True, True, False]
+    cache.prune(limit=0)
+    assert _entry_files(tmp_path) == [] and (tmp_path / "last-build.json").exists()
 
 
 def test_entries_of_another_context_are_not_served(tmp_path):
@@ -196,7 +202,7 @@ def test_editing_perfdoc_code_invalidates_the_cache(data_copy, tmp_path):
     second = _build(data_copy, out, "--cache-dir", str(cache_dir), build_py=copy / "build.py")
     assert second.returncode == 0, second.stderr
     assert "已是最新" not in second.stderr
-    assert len(set(_entry_files(cache_dir)) - entries) >= 4  # three PDF parts and the DOCX, made afresh
+    assert len(set(_entry_files(cache_dir)) - entries) >= 4  # the PDF's pieces and the DOCX, made afresh
     with zipfile.ZipFile(io.BytesIO((out / f"{STEM}.docx").read_bytes())) as docx:
         assert "项目表格新" in docx.read("word/styles.xml").decode("utf-8")
 
@@ -209,8 +215,9 @@ def test_damaged_entries_are_rebuilt_not_shipped(data_copy, tmp_path):
     cache_dir = out / ".perfdoc-cache"
     largest = max(_entry_files(cache_dir), key=lambda p: p.stat().st_size)
     largest.write_bytes(b"garbage")
-    for entry in _entry_files(cache_dir, ".json"):  # wrong page counts behind a real-looking header
-        entry.write_bytes(ENTRY_MAGIC + b"0" * 64 + b"\n99")
+    for entry in _entry_files(cache_dir):  # the pieces and the rest: wrong content behind a real-looking header
+        if entry != largest:
+            entry.write_bytes(ENTRY_MAGIC + b"0" * 64 + b"\n" + entry.read_bytes()[-100:])
     (out / f"{STEM}.pdf").unlink()
     again = _build(data_copy, out)
     assert again.returncode == 0, again.stderr
