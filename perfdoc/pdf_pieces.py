@@ -190,8 +190,17 @@ def draw(laid_out: Any) -> DrawnPiece:
 
 
 def _stream_bytes(items: list) -> bytes:
-    """A content stream's operators as pydyf joins them (one item a line)."""
-    return b"\n".join(item if isinstance(item, bytes) else str(item).encode("ascii") for item in items)
+    """A content stream's operators as pydyf joins them (one item a line). What perfdoc's pages
+    draw is bytes and text; a PDF object in the stream (tagged PDF's property lists) is not kept."""
+    lines = []
+    for item in items:
+        if isinstance(item, bytes):
+            lines.append(item)
+        elif isinstance(item, str):
+            lines.append(item.encode("ascii"))
+        else:
+            raise PieceNotDrawable(f"绘图指令中的对象 {type(item).__name__}")
+    return b"\n".join(lines)
 
 
 # --- assembly -----------------------------------------------------------------------------------
