@@ -30,6 +30,7 @@ instead of an assembly that would be wrong; perfdoc.layout keeps such markup out
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import weakref
 from collections.abc import Sequence
@@ -267,7 +268,7 @@ def _load_fonts(pieces: Sequence[DrawnPiece], font_config: Any) -> dict[int, Any
     for piece in pieces:
         for use in piece.fonts:
             if use.key not in fonts:
-                description = ffi.gc(_pango_description_from_string(use.description.encode("utf-8")),
+                description = ffi.gc(_pango_description_parser()(use.description.encode("utf-8")),
                                      pango.pango_font_description_free)
                 pango_font = pango.pango_font_map_load_font(font_config.font_map, context, description)
                 if pango_font == ffi.NULL:
@@ -282,26 +283,19 @@ def _load_fonts(pieces: Sequence[DrawnPiece], font_config: Any) -> dict[int, Any
     return fonts
 
 
-_from_string: Any = None
-
-
-def _pango_description_from_string(text: bytes) -> Any:
+@functools.cache
+def _pango_description_parser() -> Any:
     """Pango's parser of font descriptions, which WeasyPrint's bindings leave out: declared here,
-    on top of WeasyPrint's own declarations, so the result is the type its functions take."""
-    global _from_string
-    if _from_string is None:
-        import cffi
-        from weasyprint.text import ffi as weasy_ffi
+    on top of WeasyPrint's own declarations, so what it returns is the type their functions take."""
+    import cffi
+    from weasyprint.text import ffi as weasy_ffi
 
-        ours = cffi.FFI()
-        ours.include(weasy_ffi.ffi)
-        ours.cdef("PangoFontDescription * pango_font_description_from_string (const char *str);")
-        for name in ("libpango-1.0.so.0", "libpango-1.0-0", "pango-1.0", "libpango-1.0.dylib", "libpango-1.0-0.dll"):
-            try:
-                _from_string = ours.dlopen(name).pango_font_description_from_string
-                break
-            except OSError:
-                continue
-        else:
-            raise PieceNotDrawable("找不到 Pango 库 libpango-1.0")
-    return _from_string(text)
+    ours = cffi.FFI()
+    ours.include(weasy_ffi.ffi)
+    ours.cdef("PangoFontDescription * pango_font_description_from_string (const char *str);")
+    for name in ("libpango-1.0.so.0", "libpango-1.0-0", "pango-1.0", "libpango-1.0.dylib", "libpango-1.0-0.dll"):
+        try:
+            return ours.dlopen(name).pango_font_description_from_string
+        except OSError:
+            continue
+    raise PieceNotDrawable("找不到 Pango 库 libpango-1.0")
