@@ -191,8 +191,8 @@ def main() -> None:
         print(f"rebuild, one project changed    {one:7.2f} s   / cold = {one / cold:.2f}   (target ≤ 0.3)")
         # What any rebuild in a fresh process pays before it lays out a page: Python with perfdoc's
         # pipeline imported, then WeasyPrint imported too (its cffi bindings are parsed at import).
-        started = median_time([sys.executable, "-c", "import perfdoc.pipeline"], args.runs)
-        with_weasyprint = median_time([sys.executable, "-c", "import perfdoc.pipeline, weasyprint"], args.runs)
+        started = median_time([sys.executable, "-c", "import perfdoc.build.pipeline"], args.runs)
+        with_weasyprint = median_time([sys.executable, "-c", "import perfdoc.build.pipeline, weasyprint"], args.runs)
         print(f"  floor: start + imports        {started:7.2f} s   + WeasyPrint {with_weasyprint:.2f} s"
               f"   / cold = {with_weasyprint / cold:.2f}")
         project.write_text(original, encoding="utf-8")

@@ -5,7 +5,7 @@
 
 Two columns, measured in one process, alternating run by run, medians:
   before  the whole document as one HTML, parsed by WeasyPrint (tinyhtml5), laid out, written;
-  after   perfdoc.weasy_input (C XML parser, trimmed user-agent sheet), each piece (front matter,
+  after   perfdoc.render.weasy_input (C XML parser, trimmed user-agent sheet), each piece (front matter,
           each project) laid out and drawn on its own, the page numbers, then the assembly.
 Both in this one process: the CLI lays the pieces out on two cores (render_pdf._lay_out_missing),
 which this table does not show. Nothing here is a pass/fail test.
@@ -25,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from perfdoc.fonts import check_coverage, choose_fonts, system_faces
-from perfdoc.layout import read_layout
-from perfdoc.model import build_department, build_document, build_project
-from perfdoc.pdf_pieces import assemble, draw
-from perfdoc.render_html import TEMPLATES_DIR, render_html, render_page_numbers_html
-from perfdoc.render_pdf import font_config_for, harfbuzz_subset_available, restricted_url_fetcher, text_by_role
-from perfdoc.validator import check_data
-from perfdoc.weasy_input import weasy_html
+from perfdoc.data.model import build_department, build_document, build_project
+from perfdoc.data.validate import check_data
+from perfdoc.render.fonts import check_coverage, choose_fonts, system_faces
+from perfdoc.render.html import TEMPLATES_DIR, render_html, render_page_numbers_html
+from perfdoc.render.pdf import font_config_for, harfbuzz_subset_available, restricted_url_fetcher, text_by_role
+from perfdoc.render.pdf_pieces import assemble, draw
+from perfdoc.render.readback import read_layout
+from perfdoc.render.weasy_input import weasy_html
 
 STAGES = ("load + validate", "model", "fonts (fontconfig)", "HTML (Jinja) + glyph check",
           "HTML parse (WeasyPrint input)", "layout (WeasyPrint)", "draw (pieces) / write (whole)",

@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from perfdoc.cli import main
 
 sys.exit(main())

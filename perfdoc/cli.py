@@ -11,8 +11,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import __version__
-from .diagnostics import UserError
+from perfdoc import __version__
+from perfdoc.diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COMMANDS = ("build", "check", "diff", "new", "new-year", "schema", "profiles", "serve", "import")
@@ -150,39 +150,39 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
     try:
         if args.command == "check":
-            from .commands import run_check
+            from perfdoc.commands import run_check
 
             return run_check(args.data, strict=args.strict, lint=args.lint)
         if args.command == "diff":
-            from .commands import run_diff
+            from perfdoc.commands import run_diff
 
             return run_diff(args.data, args.revision, args.to, fmt=args.format, exit_code=args.exit_code)
         if args.command == "new":
-            from .commands import run_new
+            from perfdoc.commands import run_new
 
             return run_new(args.data, args.code, args.name)
         if args.command == "new-year":
-            from .commands import run_new_year
+            from perfdoc.commands import run_new_year
 
             return run_new_year(args.year, args.data, args.to)
         if args.command == "profiles":
-            from .commands import run_profiles
+            from perfdoc.commands import run_profiles
 
             return run_profiles(args.data)
         if args.command == "import":
-            from .commands import run_import
+            from perfdoc.commands import run_import
 
             return run_import(args.files, args.data, args.profile, force=args.force)
         if args.command == "schema":
-            from .commands import run_schema
+            from perfdoc.commands import run_schema
 
             return run_schema(args.data, args.output)
         if args.command == "serve":
-            from .commands import run_serve
+            from perfdoc.commands import run_serve
 
             return run_serve(args.data, args.out, args.fonts, args.port)
-        from .commands import run_build
-        from .options import BuildOptions
+        from perfdoc.build.options import BuildOptions
+        from perfdoc.commands import run_build
 
         if args.projects_per_part is not None:
             print("提示: --projects-per-part 已不需要，忽略：PDF 现在每个项目单独排版、只重排改了的项目"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .diagnostics import Diagnostic, UserError, display_path
-from .options import BuildOptions
-from .profile import PROFILES_DIR
+from perfdoc.build.options import BuildOptions
+from perfdoc.data.profile import PROFILES_DIR
+from perfdoc.diagnostics import Diagnostic, UserError, display_path
 
 
 def _report(diagnostics: list[Diagnostic]) -> None:
@@ -20,13 +20,13 @@ def _summary(projects: int, errors: int, warnings: int) -> str:
 
 
 def run_check(data_dir: Path, *, strict: bool, lint: bool = False) -> int:
-    from .validator import check_data
+    from perfdoc.data.validate import check_data
 
     checked = check_data(data_dir)
     _report(checked.diagnostics)
     print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)), file=sys.stderr)
     if lint and not checked.errors and checked.department is not None:
-        from .lint import department_table_hints, project_hints
+        from perfdoc.data.lint import department_table_hints, project_hints
 
         year = checked.department.data["year"]
         hints = department_table_hints(checked.department, year)
@@ -52,8 +52,8 @@ class _Tee:
 
 
 def run_build(options: BuildOptions, *, strict: bool) -> int:
-    from .preflight import check_paths
-    from .uptodate import (
+    from perfdoc.build.preflight import check_paths
+    from perfdoc.build.uptodate import (
         fingerprint,
         record_build,
         replay_if_unchanged,
@@ -76,9 +76,9 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
         print("已是最新：输入没有变化，沿用上次生成的文件（加 --no-cache 可强制重新生成）。", file=sys.stderr)
         return 0
 
-    from .output import refuse_data_dir
-    from .pipeline import build, load_document
-    from .progress import Progress
+    from perfdoc.build.output import refuse_data_dir
+    from perfdoc.build.pipeline import build, load_document
+    from perfdoc.build.progress import Progress
 
     say = _Tee()
     document, checked = load_document(options.data_dir)
@@ -102,8 +102,8 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
 def run_schema(data_dir: Path, output: Path | None) -> int:
     """The schema of the profile `data_dir` uses, written beside the data folder by default:
     that is where the `# yaml-language-server: $schema=../../schema.json` line of its files points."""
-    from .schema import schema_text
-    from .validator import check_data, select_profile_for
+    from perfdoc.data.schema import schema_text
+    from perfdoc.data.validate import check_data, select_profile_for
 
     checked = check_data(data_dir)  # the data may have errors: the schema is what helps fix them
     profile = checked.profile or select_profile_for(data_dir)
@@ -118,7 +118,7 @@ def run_schema(data_dir: Path, output: Path | None) -> int:
 
 
 def run_diff(data_dir: Path, revision: str, to: str | None, *, fmt: str, exit_code: bool) -> int:
-    from .diff import diff_revisions, format_diff
+    from perfdoc.review.diff import diff_revisions, format_diff
 
     diff = diff_revisions(data_dir, revision, to)
     sys.stdout.write(format_diff(diff, fmt))
@@ -126,8 +126,8 @@ def run_diff(data_dir: Path, revision: str, to: str | None, *, fmt: str, exit_co
 
 
 def run_new(data_dir: Path, code: str, name: str) -> int:
-    from .scaffold import create_project
-    from .validator import select_profile_for
+    from perfdoc.data.validate import select_profile_for
+    from perfdoc.review.scaffold import create_project
 
     target = create_project(data_dir, code, name, select_profile_for(data_dir))
     print(f"已生成 {display_path(target)}：请填写其中空着的值，然后运行 python3 build.py check", file=sys.stderr)
@@ -136,7 +136,7 @@ def run_new(data_dir: Path, code: str, name: str) -> int:
 
 def run_new_year(year: int, data_dir: Path, target: Path) -> int:
     """Roll the data folder forward: 0 written (warnings allowed), 1 data problem, 2 year not later."""
-    from .yearly import YearNotLater, new_year
+    from perfdoc.review.yearly import YearNotLater, new_year
 
     try:
         result = new_year(data_dir, target, year)
@@ -157,7 +157,7 @@ def run_new_year(year: int, data_dir: Path, target: Path) -> int:
 
 def run_profiles(data_dir: Path) -> int:
     """One line a table format: its name (what `profile:` takes), where it comes from, what it is."""
-    from .profile import PROFILES_DIR, available_profiles, load_profile
+    from perfdoc.data.profile import PROFILES_DIR, available_profiles, load_profile
 
     problems = 0
     for name, path in available_profiles(data_dir):
@@ -176,14 +176,14 @@ def run_profiles(data_dir: Path) -> int:
 
 
 def run_serve(data_dir: Path, out_dir: Path, fonts_dir: Path | None, port: int | None) -> int:
-    from . import serve
+    from perfdoc.serve import server as serve
 
     return serve.run_serve(BuildOptions(data_dir=data_dir, out_dir=out_dir, fonts_dir=fonts_dir),
                            serve.DEFAULT_PORT if port is None else port)
 
 
 def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool) -> int:
-    """Last year's Word / Excel files into `data_dir` (perfdoc.importing)."""
-    from .importing.importer import import_files
+    """Last year's Word / Excel files into `data_dir` (perfdoc.io)."""
+    from perfdoc.io.importer import import_files
 
     return import_files(files, data_dir, profile, force)

@@ -12,11 +12,11 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from perfdoc.fonts import ROLE_CANDIDATES, Face, FontChoice, FontSet
-from perfdoc.layout import Layout, read_layout
-from perfdoc.model import Department, Document, Project, build_department, build_document, build_project
-from perfdoc.profile import DEFAULT_PROFILE, Profile, load_profile, profile_path
-from perfdoc.render_html import render_html
+from perfdoc.data.model import Department, Document, Project, build_department, build_document, build_project
+from perfdoc.data.profile import DEFAULT_PROFILE, Profile, load_profile, profile_path
+from perfdoc.render.fonts import ROLE_CANDIDATES, Face, FontChoice, FontSet
+from perfdoc.render.html import render_html
+from perfdoc.render.readback import Layout, read_layout
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"
@@ -91,7 +91,7 @@ def make_document(*projects: Project, department: Department | None = None) -> D
 @lru_cache(maxsize=1)
 def seed_document() -> Document:
     """The shipped data as a model (loaded once per test session)."""
-    from perfdoc.pipeline import load_document
+    from perfdoc.build.pipeline import load_document
 
     document, checked = load_document(DATA)
     assert document is not None, [d.format() for d in checked.errors]

@@ -16,7 +16,7 @@ from typing import Any
 import docx
 from docx.enum.text import WD_BREAK
 
-from perfdoc.model import chinese_number
+from perfdoc.data.model import chinese_number
 
 COLUMNS = 6  # 一级 二级 三级 描述 指标值 依据
 CHECKPOINTS = ("3月底", "6月底", "10月底", "12月底")

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, STEM, Run
 
-from perfdoc.cache import ENTRY_MAGIC, BuildCache, build_context, cache_key
-from perfdoc.options import BuildOptions
-from perfdoc.uptodate import (
+from perfdoc.build.cache import ENTRY_MAGIC, BuildCache, build_context, cache_key
+from perfdoc.build.options import BuildOptions
+from perfdoc.build.uptodate import (
     MANIFEST,
     fingerprint,
     record_build,
@@ -88,7 +88,7 @@ def test_entries_of_another_context_are_not_served(tmp_path):
 
 
 def test_cache_keys_include_perfdoc_code_not_just_its_version():
-    from perfdoc import cache
+    from perfdoc.build import cache
 
     assert "perfdoc" not in cache._library_versions()  # the version number proves nothing
     assert len(cache.code_identity()) == 64
@@ -261,7 +261,7 @@ def test_the_fingerprint_never_reads_a_device_or_a_fifo(tmp_path):
     """department.yaml pointing at /dev/zero or a FIFO: no fingerprint (the normal build explains it)."""
     import os
 
-    from perfdoc.uptodate import fingerprint
+    from perfdoc.build.uptodate import fingerprint
 
     data = tmp_path / "data"
     data.mkdir()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+from perfdoc.build.pipeline import load_document
+from perfdoc.data.validate import check_data
 from perfdoc.diagnostics import UserError
-from perfdoc.fonts import choose_fonts
-from perfdoc.pipeline import load_document
-from perfdoc.validator import check_data
+from perfdoc.render.fonts import choose_fonts
 
 LOCATION = re.compile(r"^(?P<file>[^:\n]+\.yaml):(?P<line>\d+):(?P<col>\d+): (?P<sev>错误|警告):", re.M)
 PER_PERIOD = ["142001007", "142001008", "142001009", "142001011", "142001012", "142001013",
@@ -210,7 +210,7 @@ def test_weights_that_do_not_add_up_to_100_are_a_warning_where_the_table_has_a_w
 
     from conftest import REPO
 
-    from perfdoc.validator import check_data
+    from perfdoc.data.validate import check_data
 
     data = tmp_path / "data"
     shutil.copytree(REPO / "examples" / "core-2021" / "data", data)

@@ -9,11 +9,11 @@ import pytest
 from conftest import DATA, REPO
 from jsonschema import Draft202012Validator
 
-from perfdoc.loader import load_yaml_file
-from perfdoc.pipeline import load_document
-from perfdoc.profile import DEFAULT_PROFILE, load_profile, profile_path
-from perfdoc.schema import schema_text
-from perfdoc.validator import validate_against_schema
+from perfdoc.build.pipeline import load_document
+from perfdoc.data.loader import load_yaml_file
+from perfdoc.data.profile import DEFAULT_PROFILE, load_profile, profile_path
+from perfdoc.data.schema import schema_text
+from perfdoc.data.validate import validate_against_schema
 
 SEED = REPO.parent / "shared" / "seed" / "000_f2299d1a3a71a255.txt"
 SEED_CODES = [f"1420010{n:02d}" for n in range(1, 20) if n != 4]

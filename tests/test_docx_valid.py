@@ -19,11 +19,11 @@ from docx.shared import Pt
 from lxml import etree
 from openxml_audit import AppPrediction, FileFormat, OpenXmlValidator, predict
 
-from perfdoc.fonts import FontSet, choose_fonts
-from perfdoc.layout import Layout, read_layout
-from perfdoc.pipeline import load_document
-from perfdoc.render_docx import render_docx
-from perfdoc.render_html import render_html
+from perfdoc.build.pipeline import load_document
+from perfdoc.render.docx import render_docx
+from perfdoc.render.fonts import FontSet, choose_fonts
+from perfdoc.render.html import render_html
+from perfdoc.render.readback import Layout, read_layout
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -112,7 +112,7 @@ MINIMAL_DOCUMENT = (
 
 
 # Child order of the property elements perfdoc and python-docx's template write, copied from
-# ECMA-376 Part 1 (wml.xsd) independently of perfdoc.render_docx.CHILD_ORDER.
+# ECMA-376 Part 1 (wml.xsd) independently of perfdoc.render.docx.CHILD_ORDER.
 SCHEMA_ORDER = {
     "pPr": ["pStyle", "keepNext", "keepLines", "pageBreakBefore", "widowControl", "numPr", "pBdr", "tabs",
             "autoSpaceDE", "autoSpaceDN", "snapToGrid", "spacing", "ind", "contextualSpacing", "jc",

@@ -2,7 +2,7 @@
 the README guide literally, built for real and read back cell by cell from the PDF and the DOCX.
 
 The expected cells are worked out here from the raw YAML of the data and of the profile, not from
-perfdoc's own grid (perfdoc.tables), so a mistake there cannot hide behind itself.
+perfdoc's own grid (perfdoc.render.tables), so a mistake there cannot hide behind itself.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 from conftest import DATA, REPO, run_cli
 from docx.oxml.ns import qn
 
-from perfdoc.loader import load_yaml_file
-from perfdoc.profile import PROFILES_DIR
+from perfdoc.data.loader import load_yaml_file
+from perfdoc.data.profile import PROFILES_DIR
 
 EXAMPLES = REPO / "examples"
 SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023")

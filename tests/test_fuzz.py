@@ -23,7 +23,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from perfdoc import cli
-from perfdoc.loader import iter_values
+from perfdoc.data.loader import iter_values
 
 PROJECT_FILES = sorted((DATA / "projects").glob("*.yaml"))
 SOURCES = {path: path.read_bytes() for path in [DATA / "department.yaml", *PROJECT_FILES]}

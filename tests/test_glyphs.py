@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfdoc.fonts import choose_fonts, missing_glyphs
+from perfdoc.render.fonts import choose_fonts, missing_glyphs
 
 DRAWN_AS_BOXES = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\u2028", "\u2029"]
 

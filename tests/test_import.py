@@ -1,4 +1,4 @@
-"""`import`: last year's Word and Excel files into a data folder (perfdoc.importing).
+"""`import`: last year's Word and Excel files into a data folder (perfdoc.io).
 
 The fast tests make their files in memory (python-docx for hand-made Word files, perfdoc's own
 renderer for its DOCX, openpyxl for flat sheets), import them through the CLI entry point into a
@@ -22,14 +22,14 @@ from builders import REPO, fixed_fonts, layout_of
 from conftest import run_cli
 from import_corpus import hand_made_docx
 
+from perfdoc.build.pipeline import load_document
 from perfdoc.cli import main
-from perfdoc.importing.recognise import split_joined
-from perfdoc.importing.sentence import parse_sentence
-from perfdoc.importing.source import clean_text
-from perfdoc.model import Document
-from perfdoc.pipeline import load_document
-from perfdoc.profile import Column
-from perfdoc.render_docx import render_docx
+from perfdoc.data.model import Document
+from perfdoc.data.profile import Column
+from perfdoc.io.recognise import split_joined
+from perfdoc.io.sentence import parse_sentence
+from perfdoc.io.source import clean_text
+from perfdoc.render.docx import render_docx
 
 EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "data" / "department.yaml").is_file())
 # The fast layer imports two examples (two blocks with a joined 指标值 cell; the department-wide table);
@@ -73,7 +73,7 @@ def seed() -> Document:
 def seed_sources() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     import yaml
 
-    from perfdoc.validator import check_data
+    from perfdoc.data.validate import check_data
 
     checked = check_data(REPO / "data")
     department = yaml.safe_load((REPO / "data" / "department.yaml").read_text(encoding="utf-8"))
@@ -227,7 +227,7 @@ def test_importing_twice_without_force_refuses_and_changes_nothing(tmp_path, cap
 
 
 def test_old_word_file_without_libreoffice_says_how_to_save_as_docx(tmp_path, capsys, monkeypatch):
-    import perfdoc.importing.convert as convert
+    import perfdoc.io.convert as convert
 
     monkeypatch.setattr(convert, "soffice", lambda: None)
     source = tmp_path / "去年.doc"
@@ -354,8 +354,8 @@ def _spec_workbook(data_dir: Path, target: Path) -> None:
     """The three sheets as the exporter writes them, made here from the data files (labels from fields.py)."""
     import yaml
 
-    from perfdoc.fields import INDICATOR_FIELDS, PROJECT_FIELDS
-    from perfdoc.validator import check_data
+    from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+    from perfdoc.data.validate import check_data
 
     checked = check_data(data_dir)
     assert checked.profile is not None

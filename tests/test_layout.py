@@ -1,7 +1,7 @@
 """The fast layer: the templates' HTML read back as a layout, and the merge geometry Word gets.
 
 Everything here is in memory: models from tests/builders.py, the real templates, the real
-read-back (perfdoc.layout) and the real DOCX grid (perfdoc.render_docx._grid_rows).
+read-back (perfdoc.render.readback) and the real DOCX grid (perfdoc.render.docx._grid_rows).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from builders import indicator, layout_of, make_document, make_project, seed_document
 
 from perfdoc.diagnostics import UserError
-from perfdoc.layout import Cell, Row, Table, TemplateMarkupError, read_layout
-from perfdoc.render_docx import _grid_rows
+from perfdoc.render.docx import _grid_rows
+from perfdoc.render.readback import Cell, Row, Table, TemplateMarkupError, read_layout
 
 HEAD = '<html lang="zh-CN"><head><title>T</title></head><body><section class="project" data-bookmark="B">'
 TAIL = "</section></body></html>"
@@ -148,8 +148,8 @@ def test_a_template_error_names_the_template_file_and_line(tmp_path):
 
     from builders import fixed_fonts
 
-    from perfdoc.options import TEMPLATES_DIR
-    from perfdoc.render_html import render_html
+    from perfdoc.build.options import TEMPLATES_DIR
+    from perfdoc.render.html import render_html
 
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, templates)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import DATA
 
-from perfdoc import loader
-from perfdoc.loader import load_yaml_file
-from perfdoc.validator import check_data
+from perfdoc.data import loader
+from perfdoc.data.loader import load_yaml_file
+from perfdoc.data.validate import check_data
 
 
 def _load(tmp_path: Path, text: str | bytes, name: str = "x.yaml"):

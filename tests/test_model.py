@@ -10,13 +10,13 @@ import pytest
 import yaml
 from conftest import DATA
 
+from perfdoc.build.pipeline import load_document
+from perfdoc.data.model import chinese_number
+from perfdoc.data.profile import load_profile
+from perfdoc.data.schema import MAX_LIST_ITEMS
+from perfdoc.data.validate import check_data, plan_problems
 from perfdoc.diagnostics import UserError
-from perfdoc.model import chinese_number
-from perfdoc.pipeline import load_document
-from perfdoc.profile import load_profile
-from perfdoc.schema import MAX_LIST_ITEMS
-from perfdoc.tables import plan_column_spans
-from perfdoc.validator import check_data, plan_problems
+from perfdoc.render.tables import plan_column_spans
 
 POINTS = ("3月底", "6月底", "10月底", "12月底")
 

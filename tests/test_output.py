@@ -19,10 +19,10 @@ from xml.etree import ElementTree
 import pytest
 from conftest import DATA, REPO, STEM, run_cli
 
-from perfdoc import output, pipeline, preflight
+from perfdoc.build import output, pipeline, preflight
+from perfdoc.build.pipeline import BuildOptions, build, load_document
 from perfdoc.cli import main
 from perfdoc.diagnostics import UserError
-from perfdoc.pipeline import BuildOptions, build, load_document
 
 EXTS = ("html", "pdf", "docx")
 
@@ -44,7 +44,7 @@ def _temporaries(folder: Path) -> list[str]:
 
 
 def _fail_on_call(monkeypatch, name: str, n: int, failure: OSError) -> None:
-    """Make perfdoc.output's os.<name> raise `failure` on its n-th call (and only then)."""
+    """Make perfdoc.build.output's os.<name> raise `failure` on its n-th call (and only then)."""
     real = getattr(os, name)
     calls = {"n": 0}
 
@@ -162,7 +162,7 @@ def test_stale_temporaries_of_our_outputs_are_swept_at_the_start_of_a_build(tmp_
 _SIGTERM_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from perfdoc import output
+from perfdoc.build import output
 
 out = Path(sys.argv[1])
 call, at = sys.argv[2], int(sys.argv[3])

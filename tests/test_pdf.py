@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from conftest import DATA, STEM, run_cli
 
-from perfdoc.pipeline import load_document
+from perfdoc.build.pipeline import load_document
 
 
 def _squash(text: str) -> str:
@@ -140,7 +140,7 @@ def test_yaml_text_is_rendered_literally_and_fetches_nothing(data_copy, tmp_path
 
 
 def test_url_fetcher_refuses_files_outside_the_allowed_folders(tmp_path):
-    from perfdoc.render_pdf import RefusedFetch, restricted_url_fetcher
+    from perfdoc.render.pdf import RefusedFetch, restricted_url_fetcher
 
     fetch = restricted_url_fetcher([tmp_path])
     with pytest.raises(RefusedFetch):

@@ -1,4 +1,4 @@
-"""The PDF from pieces (perfdoc.pdf_pieces): each piece laid out and drawn on its own, then
+"""The PDF from pieces (perfdoc.render.pdf_pieces): each piece laid out and drawn on its own, then
 assembled, reads exactly as WeasyPrint's own layout of the whole document — pages, numbers,
 odd/even margins, outline, metadata — and a drawn piece survives the cache unchanged."""
 
@@ -19,15 +19,15 @@ import pytest
 from builders import indicator, make_department, make_document, make_project, seed_document
 from conftest import REPO
 
-from perfdoc.cache import BuildCache
+from perfdoc.build.cache import BuildCache
+from perfdoc.build.options import TEMPLATES_DIR
+from perfdoc.build.progress import QUIET
+from perfdoc.data.model import Document
 from perfdoc.diagnostics import UserError
-from perfdoc.fonts import choose_fonts
-from perfdoc.model import Document
-from perfdoc.options import TEMPLATES_DIR
-from perfdoc.pdf_pieces import EVEN_PAGE_SHIFT_PT, DrawnPiece, PieceNotDrawable, draw
-from perfdoc.progress import QUIET
-from perfdoc.render_html import render_html
-from perfdoc.render_pdf import layout_and_draw, layout_pdf, render_document_pdf
+from perfdoc.render.fonts import choose_fonts
+from perfdoc.render.html import render_html
+from perfdoc.render.pdf import layout_and_draw, layout_pdf, render_document_pdf
+from perfdoc.render.pdf_pieces import EVEN_PAGE_SHIFT_PT, DrawnPiece, PieceNotDrawable, draw
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_a_drawn_piece_survives_the_cache_unchanged(mixed_document, fonts):
 
 
 def test_a_cache_entry_of_another_format_version_is_drawn_again():
-    from perfdoc.pdf_pieces import FORMAT_VERSION, DrawnPage, FontUse
+    from perfdoc.render.pdf_pieces import FORMAT_VERSION, DrawnPage, FontUse
 
     piece = DrawnPiece((DrawnPage(10.0, 20.0, {"top": 0}, b"q\nQ", ((1, "项目", (1.5, 2.5), "open"),)),),
                        (FontUse(7, "Noto Serif CJK SC 14px", "ABCDEF", {5: "项"}, {5: 1000.0}),))
@@ -200,7 +200,7 @@ def test_seed_assembled_from_pieces_looks_exactly_like_the_whole_layout(tmp_path
 def test_pieces_laid_out_by_a_spawned_worker_give_the_same_bytes(fonts, monkeypatch):
     """Forced to `spawn` (what macOS and Windows have): what the worker gets must pickle and it
     must set itself up; its pieces assemble to the same bytes as pieces laid out here."""
-    from perfdoc import render_pdf
+    from perfdoc.render import pdf as render_pdf
 
     document = seed_document()
     monkeypatch.setattr(render_pdf, "START_METHOD", "spawn")
@@ -225,7 +225,7 @@ def test_a_build_with_its_own_fonts_leaves_no_font_copies_behind(tmp_path, pinne
 
 
 def test_page_numbers_document_has_one_page_per_page(fonts):
-    from perfdoc.render_html import render_page_numbers_html
+    from perfdoc.render.html import render_page_numbers_html
 
     document = make_document(make_project("142001001"))
     numbers = layout_and_draw(render_page_numbers_html(render_html(document, fonts), 5), fonts, TEMPLATES_DIR)
@@ -246,7 +246,7 @@ def test_templates_that_number_every_piece_are_refused(tmp_path, fonts):
 
 
 def test_html_without_body_cannot_be_numbered():
-    from perfdoc.render_html import render_page_numbers_html
+    from perfdoc.render.html import render_page_numbers_html
 
     with pytest.raises(UserError, match="<body>"):
         render_page_numbers_html("<html><head></head></html>", 3)

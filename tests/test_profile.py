@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from perfdoc.data.profile import DEFAULT_PROFILE, load_profile, profile_path
 from perfdoc.diagnostics import UserError
-from perfdoc.profile import DEFAULT_PROFILE, load_profile, profile_path
 
 GOOD = """name: 测试格式
 checkpoints: [3月底, 6月底, 10月底, 12月底]

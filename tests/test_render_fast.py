@@ -13,9 +13,9 @@ import pytest
 from builders import indicator, layout_of, make_document, make_project, seed_document
 from docx.oxml.ns import qn
 
+from perfdoc.build.options import TEMPLATES_DIR
 from perfdoc.diagnostics import UserError
-from perfdoc.fonts import choose_fonts
-from perfdoc.options import TEMPLATES_DIR
+from perfdoc.render.fonts import choose_fonts
 
 
 def _squash(text: str) -> str:
@@ -48,10 +48,10 @@ def fonts():
 
 
 def test_small_document_pdf_tables_read_back(small_document, fonts):
-    from perfdoc.cache import BuildCache
-    from perfdoc.progress import QUIET
-    from perfdoc.render_html import render_html
-    from perfdoc.render_pdf import render_document_pdf
+    from perfdoc.build.cache import BuildCache
+    from perfdoc.build.progress import QUIET
+    from perfdoc.render.html import render_html
+    from perfdoc.render.pdf import render_document_pdf
 
     html = render_html(small_document, fonts)
     pdf = render_document_pdf(small_document, fonts, html, TEMPLATES_DIR, BuildCache(None), QUIET)
@@ -67,7 +67,7 @@ def test_small_document_pdf_tables_read_back(small_document, fonts):
 
 
 def test_small_document_docx_has_native_merges(small_document, fonts):
-    from perfdoc.render_docx import render_docx
+    from perfdoc.render.docx import render_docx
 
     _, layout = layout_of(small_document, fonts)
     document = docx.Document(io.BytesIO(render_docx(layout, fonts)))

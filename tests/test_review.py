@@ -17,13 +17,13 @@ from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perfdoc.build.pipeline import load_document
 from perfdoc.cli import main as cli_main
+from perfdoc.data.loader import LoadedFile, load_yaml_text
+from perfdoc.data.profile import DEFAULT_PROFILE, load_profile, profile_path
 from perfdoc.diagnostics import UserError
-from perfdoc.diff import compare, diff_revisions, format_diff
-from perfdoc.loader import LoadedFile, load_yaml_text
-from perfdoc.pipeline import load_document
-from perfdoc.profile import DEFAULT_PROFILE, load_profile, profile_path
-from perfdoc.scaffold import create_project, project_skeleton
+from perfdoc.review.diff import compare, diff_revisions, format_diff
+from perfdoc.review.scaffold import create_project, project_skeleton
 
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}

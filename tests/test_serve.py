@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 from conftest import REPO
 
+from perfdoc.build.options import BuildOptions
 from perfdoc.diagnostics import Diagnostic, UserError
-from perfdoc.options import BuildOptions
-from perfdoc.serve import (
+from perfdoc.serve.server import (
     HOST,
     Debouncer,
     LiveDocument,
@@ -322,7 +322,7 @@ def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(brows
 
 def test_only_files_of_the_templates_folder_are_served_to_the_page(tmp_path):
     """README: the preview serves images the templates' CSS refers to, and nothing else."""
-    from perfdoc.serve import _template_file
+    from perfdoc.serve.server import _template_file
 
     templates = tmp_path / "templates"
     templates.mkdir()

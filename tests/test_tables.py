@@ -1,4 +1,4 @@
-"""The profile's table as rows and cells (perfdoc.tables), built in memory from tiny records."""
+"""The profile's table as rows and cells (perfdoc.render.tables), built in memory from tiny records."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from conftest import DATA
 
-from perfdoc.model import build_department, build_project
-from perfdoc.profile import load_profile, profile_path
-from perfdoc.tables import GridTable, plan_column_spans
+from perfdoc.data.model import build_department, build_project
+from perfdoc.data.profile import load_profile, profile_path
+from perfdoc.render.tables import GridTable, plan_column_spans
 
 
 def _profile(name: str):
@@ -72,7 +72,7 @@ def test_an_empty_level2_is_a_row_when_the_profile_says_so():
 
 
 def test_the_department_table_takes_the_department_name():
-    from perfdoc.loader import load_yaml_file
+    from perfdoc.data.loader import load_yaml_file
 
     data = load_yaml_file(DATA / "department.yaml").data
     data["department_table"] = {"duties": "职责", "budget": Decimal("3268.5"), "fiscal_funds": Decimal("3120.5"),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli
 
-from perfdoc.validator import check_data
+from perfdoc.data.validate import check_data
 
 PROJECT = "projects/142001001.yaml"
 

@@ -1,4 +1,4 @@
-"""perfdoc.weasy_input: the fast way into WeasyPrint gives the tree and the PDF the plain way gives.
+"""perfdoc.render.weasy_input: the fast way into WeasyPrint gives the tree and the PDF the plain way gives.
 
 Trees are compared with tinyhtml5's (WeasyPrint's parser) node by node: tag, attributes in order,
 text, tail. Layouts are compared as PDF bytes, the user-agent stylesheet trim as computed styles.
@@ -18,11 +18,11 @@ from builders import REPO, fixed_fonts, seed_document
 from weasyprint.css import get_all_computed_styles
 from weasyprint.css.properties import INITIAL_VALUES
 
-from perfdoc import weasy_input
-from perfdoc.pipeline import load_document
-from perfdoc.render_html import TEMPLATES_DIR, render_html
-from perfdoc.render_pdf import restricted_url_fetcher
-from perfdoc.weasy_input import parse_like_tinyhtml5, trimmed_ua_css, weasy_html
+from perfdoc.build.pipeline import load_document
+from perfdoc.render import weasy_input
+from perfdoc.render.html import TEMPLATES_DIR, render_html
+from perfdoc.render.pdf import restricted_url_fetcher
+from perfdoc.render.weasy_input import parse_like_tinyhtml5, trimmed_ua_css, weasy_html
 
 EXAMPLES = sorted(path.parent.name for path in (REPO / "examples").glob("*/data"))
 
@@ -166,7 +166,7 @@ def test_user_stylesheets_keep_the_footnote_styles():
 
 @pytest.mark.slow
 def test_seed_pdf_and_styles_are_identical(pinned_fonts: Path):
-    from perfdoc.fonts import choose_fonts
+    from perfdoc.render.fonts import choose_fonts
 
     html = render_html(seed_document(), choose_fonts(pinned_fonts))
     fast, plain = both_ways(html)

@@ -21,15 +21,15 @@ from builders import department_data, fixed_fonts, make_project, profile
 from conftest import DATA, REPO, STEM, run_cli
 from test_docx_valid import assert_word_valid
 
-from perfdoc.cache import BuildCache
-from perfdoc.fields import INDICATOR_FIELDS, PROJECT_FIELDS
-from perfdoc.layout import Table, read_layout
-from perfdoc.model import build_department, build_document
-from perfdoc.pipeline import load_document, render_cached_xlsx
-from perfdoc.render_docx import render_docx
-from perfdoc.render_html import render_html
-from perfdoc.render_xlsx import render_xlsx
-from perfdoc.validator import check_data
+from perfdoc.build.cache import BuildCache
+from perfdoc.build.pipeline import load_document, render_cached_xlsx
+from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+from perfdoc.data.model import build_department, build_document
+from perfdoc.data.validate import check_data
+from perfdoc.render.docx import render_docx
+from perfdoc.render.html import render_html
+from perfdoc.render.readback import Table, read_layout
+from perfdoc.render.xlsx import render_xlsx
 
 FOLDERS = {"seed": DATA, **{p.parent.name: p for p in sorted((REPO / "examples").glob("*/data"))}}
 LABEL_TO_PROJECT_KEY = {f.label: key for key, f in PROJECT_FIELDS.items()}

@@ -10,9 +10,10 @@ import pytest
 import yaml
 from conftest import DATA, REPO, run_cli
 
-from perfdoc import cli, yearly
+from perfdoc import cli
+from perfdoc.data.validate import check_data
 from perfdoc.diagnostics import UserError
-from perfdoc.validator import check_data
+from perfdoc.review import yearly
 
 EXAMPLE = REPO / "examples" / "hebei-2023" / "data"  # year 2024, two projects, a filled spending plan
 PROJECT = Path("projects") / "131001001.yaml"

@@ -1,0 +1,222 @@
+"""The JSON Schema (2020-12) of both data files, generated from a profile.
+
+`schema.json` at the top of the repository is this schema for the default profile; editors use it
+through the `# yaml-language-server: $schema=...` line of each data file. `python build.py schema`
+rewrites it, and a test fails when it is out of date. The build itself validates with the schema of
+the profile the department chose, so a custom profile needs no hand-written schema.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from perfdoc.data.fields import INDICATOR_FIELDS, Field
+from perfdoc.data.profile import DEFAULT_PROFILE, Block, Profile, load_profile, profile_path
+
+DEFAULT_DEPARTMENT_TABLE_PROFILE = "department-2023"
+
+SCHEMA_ID = "https://perfdoc.invalid/schema.json"
+# Every pattern ends in `(?!\n)$`: JSON Schema patterns are searched, and Python's `$` also matches
+# before a final newline, so `code: |` (a block scalar, "142001001\n") would pass a bare `...$`.
+# The lookahead changes nothing for ECMA-262 engines (editors), where `$` is the end of the text.
+CODE_PATTERN = r"^[0-9]{6,20}(?!\n)$"
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}(?!\n)$"
+OUTPUT_NAME_PATTERN = r"^[^/\\:*?\"<>|\x00-\x1f\x7f]{1,120}(?!\n)$"
+MAX_LIST_ITEMS = 999  # 分项目标 / 保障措施 are numbered （一）…（九百九十九）: model.chinese_number covers it
+MAX_AMOUNT = 100_000_000  # 万元, i.e. one trillion yuan: anything larger is a typing slip
+
+
+def _text(title: str, description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "title": title, "description": description, **extra}
+
+
+def _amount(title: str, description: str) -> dict[str, Any]:
+    return {"type": "number", "minimum": 0, "maximum": MAX_AMOUNT, "multipleOf": 0.01, "title": title,
+            "description": description + "单位：万元，最多两位小数，只写数字（如 345.52）。"}
+
+
+def _field_schema(field: Field, label: str) -> dict[str, Any]:
+    """A field's schema from its kind (perfdoc.data.fields), titled with the label the profile prints."""
+    if field.kind == "amount":
+        return _amount(label, field.help)
+    if field.kind == "percent":
+        return {"type": "number", "minimum": 0, "maximum": 100, "title": label, "description": field.help + "只写数字。"}
+    if field.kind == "choice":
+        return {"type": "string", "enum": list(field.choices), "title": label,
+                "description": field.help + "可选：" + "、".join(field.choices)}
+    if field.kind == "code":
+        return _text(label, field.help, pattern=CODE_PATTERN)
+    return _text(label, field.help)
+
+
+def _may_be_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """A field the table does not require may be written and left empty (`unit:`), as in the scaffold."""
+    empty = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        empty["enum"] = [*schema["enum"], None]
+    return empty
+
+
+def indicator_row_schema(profile: Profile) -> dict[str, Any]:
+    shown = profile.indicator_fields()
+    labels = profile.field_labels()
+    properties = {}
+    for key, field in INDICATOR_FIELDS.items():
+        schema = _field_schema(field, labels.get(("indicator", key), field.label))
+        properties[key] = schema if shown.get(key) else _may_be_empty(schema)
+    return {
+        "type": "object",
+        "title": "三级指标（表格中的一行）",
+        "additionalProperties": False,
+        "required": [key for key, required in shown.items() if required],
+        "properties": properties,
+    }
+
+
+def _block_schema(profile: Profile, block: Block, title: str, row_ref: str) -> dict[str, Any]:
+    """A goal and its indicators: 一级 → 二级 → rows, names from the profile."""
+    allow_empty = profile.empty_level2 == "row" or block.optional
+    row_list = {"type": "array", "minItems": 0 if allow_empty else 1, "items": {"$ref": f"#/$defs/{row_ref}"},
+                "description": "该二级指标下的三级指标，每项一行。"}
+    indicators = {
+        "type": "object",
+        "title": f"{title}绩效指标",
+        "description": "一级指标 → 二级指标 → 三级指标列表。名称来自表格格式：" + profile.title,
+        "additionalProperties": False,
+        "properties": {
+            level1: {
+                "type": "object",
+                "title": level1,
+                "description": f"一级指标“{level1}”下的二级指标。",
+                "additionalProperties": False,
+                "properties": {level2: {**row_list, "title": level2} for level2 in level2s},
+            }
+            for level1, level2s in profile.levels
+        },
+    }
+    goal = _text(block.goal_label or "绩效目标", f"{title}绩效目标。")
+    required = [] if block.optional else (["goal"] if block.goal_label else []) + ["indicators"]
+    return {"goal": goal, "indicators": indicators, "required": required}
+
+
+def _plan_schema(profile: Profile) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "title": profile.plan.label if profile.plan else "资金支出计划（%）",
+        "description": "各时间节点的累计支出百分比（只写数字，如 25；原表空着的留空）。应逐期不减，最后达到 100。",
+        "additionalProperties": False,
+        "required": list(profile.checkpoints),
+        "properties": {
+            point: {"type": ["number", "null"], "minimum": 0, "maximum": 100,
+                    "title": f"{point}累计支出（%）", "description": f"截至{point}累计支出占预算的百分比，0–100。"}
+            for point in profile.checkpoints
+        },
+    }
+
+
+def record_schema(profile: Profile, *, row_ref: str = "indicator", skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schema of one record (a project file, or the department_table section) for `profile`."""
+    labels = profile.field_labels()
+    shown = profile.header_fields()
+    properties: dict[str, Any] = {}
+    for key, field in profile.record_fields.items():
+        if key not in skip:
+            schema = _field_schema(field, labels.get(("record", key), field.label))
+            properties[key] = schema if shown.get(key) or key in ("code", "name") else _may_be_empty(schema)
+    required = [key for key, needed in shown.items() if needed and key not in skip]
+    if profile.table == "project":  # a project is known by its code and name, whatever its table shows
+        required = ["code", "name", *(key for key in required if key not in ("code", "name"))]
+    if profile.plan:
+        properties["spending_plan"] = _plan_schema(profile)
+        required.append("spending_plan")
+    block_titles = {"annual": "年度", "long_term": "长期"}
+    for block in profile.blocks:
+        block_schema = _block_schema(profile, block, block_titles[block.source] if len(profile.blocks) > 1 else "",
+                                     row_ref)
+        if block.source == "annual":
+            properties["goal"], properties["indicators"] = block_schema["goal"], block_schema["indicators"]
+            required += block_schema["required"]
+        else:
+            properties[block.source] = {
+                "type": "object", "title": block.title or "长期目标与指标", "additionalProperties": False,
+                "description": "实施期（长期）的绩效目标（goal）与绩效指标（indicators）。",
+                "required": block_schema["required"],
+                "properties": {"goal": block_schema["goal"], "indicators": block_schema["indicators"]}}
+            if not block.optional:
+                required.append(block.source)
+    return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
+
+
+def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict[str, Any]:
+    """The whole schema: `$defs/project` and `$defs/department`; the root picks one by shape.
+
+    `table_profile` is the format of the department-wide table (department_table); without one,
+    that section is checked against the shipped department format.
+    """
+    if table_profile is None:
+        table_profile = load_profile(profile_path(DEFAULT_DEPARTMENT_TABLE_PROFILE))
+    project = {
+        **record_schema(profile),
+        "title": profile.table_title,
+        "description": f"一个预算项目（表格格式：{profile.title}），文件名应为 <项目编码>.yaml。",
+    }
+    department_table = record_schema(table_profile, row_ref="department_indicator", skip=("department",))
+    department_table["properties"]["profile"] = _text(
+        "表格格式", f"部门整体支出绩效目标表的格式名，默认 {DEFAULT_DEPARTMENT_TABLE_PROFILE}。", pattern=PROFILE_NAME_PATTERN)
+    department_table.update(title=table_profile.table_title,
+                            description="部门整体支出绩效目标表（可选）：放在部门文字之后、项目表之前。")
+    sub_target = {
+        "type": "object",
+        "title": "分项绩效目标",
+        "additionalProperties": False,
+        "required": ["heading", "target", "indicators"],
+        "properties": {
+            "heading": _text("标题", "分项标题，编号（一）（二）…自动生成，不要手写。"),
+            "target": _text("绩效目标", "“绩效目标：”后的文字。"),
+            "indicators": _text("绩效指标", "“绩效指标：”后的文字。"),
+        },
+    }
+    paragraphs = {"type": "array", "minItems": 1, "items": _text("段落", "一段文字。")}
+    department = {
+        "type": "object",
+        "title": "部门预算绩效目标（部门文件）",
+        "additionalProperties": False,
+        "required": ["department", "year", "title"],
+        "properties": {
+            "department": _text("部门（单位）名称", "如“唐山市公安局海港经济开发区分局”。"),
+            "year": {"type": "integer", "minimum": 2000, "maximum": 2100, "title": "预算年度", "description": "如 2023。"},
+            "title": _text("文件标题", "如“2023年部门预算绩效目标”。"),
+            "profile": _text("表格格式", f"项目支出绩效目标表的格式名（profiles/ 下的文件名，不带 .yaml），默认 {DEFAULT_PROFILE}。",
+                             pattern=PROFILE_NAME_PATTERN),
+            "output_name": _text("输出文件名", "生成的 PDF/DOCX 文件名（不含扩展名），不能含 / \\ : * ? \" < > | 和控制字符；"
+                                 "默认为“部门名称+文件标题”。",
+                                 pattern=OUTPUT_NAME_PATTERN),
+            "fonts_dir": _text("字体目录", "放有自备字体（如仿宋_GB2312）的文件夹，相对本文件所在目录。"),
+            "overall_target": {**paragraphs, "title": "一、总体绩效目标", "description": "每项一段；可省略（只报表格）。"},
+            "sub_targets": {"type": "array", "minItems": 1, "maxItems": MAX_LIST_ITEMS, "items": sub_target,
+                            "title": "二、分项绩效目标", "description": "按顺序编号（一）（二）…；可省略。"},
+            "measures": {**paragraphs, "maxItems": MAX_LIST_ITEMS, "title": "三、目标规划及保障措施",
+                         "description": "每项一段，按顺序编号（一）（二）…；可省略。"},
+            "department_table": department_table,
+            "summary_table": {"type": "boolean", "title": "项目汇总表",
+                              "description": "true：在部门文字之后、项目表之前加一张项目汇总表（编码、名称、金额及合计、"
+                                             "资金支出计划）；默认不加。"},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "perfdoc 数据文件（部门预算绩效目标）",
+        "description": "data/department.yaml 与 data/projects/<项目编码>.yaml 的格式。",
+        "$defs": {"project": project, "department": department, "indicator": indicator_row_schema(profile),
+                  "department_indicator": indicator_row_schema(table_profile)},
+        "if": {"type": "object", "required": ["code"]},
+        "then": {"$ref": "#/$defs/project"},
+        "else": {"$ref": "#/$defs/department"},
+    }
+
+
+def schema_text(profile: Profile, table_profile: Profile | None = None) -> str:
+    """schema.json as written to disk: stable key order, UTF-8 Chinese kept readable."""
+    return json.dumps(build_schema(profile, table_profile), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,431 @@
+"""Stage 2 — validate: schema errors (in Chinese, with file:line:col) and semantic warnings.
+
+Schema errors stop the build. Semantic checks (plans, amounts, missing categories, codes) are
+warnings that the people who approve the budget should see; `--strict` makes them stop it too.
+All files are checked in one run, so the user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from perfdoc.data.loader import FieldPath, LoadedFile, load_yaml_file
+from perfdoc.data.model import default_output_name
+from perfdoc.data.profile import DEFAULT_PROFILE, Profile, load_profile, profile_path, where_profiles_live
+from perfdoc.data.schema import DEFAULT_DEPARTMENT_TABLE_PROFILE, build_schema
+from perfdoc.diagnostics import Diagnostic, Severity, UserError, one_line
+
+DEPARTMENT_FILE = "department.yaml"
+PROJECTS_DIR = "projects"
+
+
+@dataclass
+class CheckedData:
+    """Everything `check` learned: the files, the profile, and the diagnostics in file order."""
+
+    data_dir: Path
+    profile: Profile | None
+    department: LoadedFile | None
+    projects: list[LoadedFile]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    table_profile: Profile | None = None  # the department-wide table's format, when the department has one
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema validation
+
+
+def _multiple_of(validator, divisor, instance, schema) -> Iterator[ValidationError]:
+    """Exact `multipleOf` for Decimal amounts (jsonschema's float arithmetic rejects 345.52)."""
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        exact = Decimal(str(instance)) % Decimal(str(divisor)) == 0
+    except (InvalidOperation, ValueError):  # too large or not finite: `maximum` reports it
+        exact = True
+    if not exact:
+        yield ValidationError(f"{instance} is not a multiple of {divisor}")
+
+
+_Validator = jsonschema.validators.extend(Draft202012Validator, {"multipleOf": _multiple_of})
+
+_TYPE_NAMES = {"string": "文字", "number": "数字", "integer": "整数", "object": "键值映射（mapping）",
+               "array": "列表（list）", "null": "空", "boolean": "true/false"}
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "空值"
+    if isinstance(value, bool):
+        return f"布尔值 {str(value).lower()}"
+    if isinstance(value, (int, Decimal, float)):
+        return f"数字 {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        return f"文字 “{shown}”"
+    if isinstance(value, list):
+        return "列表"
+    return "键值映射"
+
+
+def _field_label(schema: dict[str, Any]) -> str:
+    """The field's Chinese name, to open the message with (`预算数不能为空…`)."""
+    return schema.get("title", "")
+
+
+def _type_message(error: ValidationError) -> str:
+    expected = error.validator_value
+    expected_list = expected if isinstance(expected, list) else [expected]
+    wanted = "或".join(_TYPE_NAMES.get(t, str(t)) for t in expected_list if t != "null")
+    if "null" in expected_list:
+        wanted += "，或留空"
+    value = error.instance
+    hint = ""
+    if "number" in expected_list or "integer" in expected_list:
+        if isinstance(value, str):
+            if any("０" <= ch <= "９" for ch in value):
+                hint = "；请改用半角数字"
+            elif value.strip().endswith("%"):
+                hint = "；只写数字，不要带 %"
+            elif "万元" in value or "元" in value:
+                hint = "；只写数字，单位固定为万元"
+            elif value.lstrip("-").startswith("0") and value.isdigit():
+                hint = "；数字不能以 0 开头"
+    if value is None and "null" not in expected_list:
+        return f"不能为空，应填写{wanted}"
+    return f"应为{wanted}，实际是{_describe_value(value)}{hint}（type）"
+
+
+def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[FieldPath, str, bool]]:
+    """Chinese message(s) for one jsonschema error: (path, message, located at key?)."""
+    kind = error.validator
+    label = _field_label(error.schema)
+    if kind == "required":
+        present = error.instance if isinstance(error.instance, dict) else {}
+        for name in error.validator_value:
+            if name not in present:
+                title = error.schema.get("properties", {}).get(name, {}).get("title", "")
+                yield path + (name,), f"缺少必填字段{('（' + title + '）') if title else ''}（required）", False
+        return
+    if kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        for name in error.instance:
+            if name in allowed:
+                continue
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+            hint = f"，是不是“{close[0]}”？" if close else f"；此处可用的字段：{'、'.join(allowed)}"
+            yield path + (name,), f"未知字段“{name}”{hint}（additionalProperties）", True
+        return
+    if kind == "type":
+        yield path, f"{label}{_type_message(error)}", False
+    elif kind == "minLength":
+        yield path, f"{label}不能为空（minLength）", False
+    elif kind == "minItems":
+        yield path, f"{label}至少要有 {error.validator_value} 项（minItems）", False
+    elif kind == "maxItems":
+        yield path, f"{label}最多 {error.validator_value} 项，实际有 {len(error.instance)} 项（maxItems）", False
+    elif kind == "pattern":
+        yield path, f"{label}格式不对：{error.schema.get('description', error.validator_value)}（pattern）", False
+    elif kind == "minimum":
+        yield path, f"{label}不能小于 {error.validator_value}，实际是 {error.instance}（minimum）", False
+    elif kind == "maximum":
+        yield path, f"{label}不能大于 {error.validator_value}，实际是 {error.instance}（maximum）", False
+    elif kind == "enum":
+        choices = "、".join(str(v) for v in error.validator_value if v is not None)
+        if error.instance is None:
+            yield path, f"{label}不能为空，应填写 {choices} 之一（enum）", False
+        else:
+            yield path, f"{label}应为 {choices} 之一，实际是{_describe_value(error.instance)}（enum）", False
+    elif kind == "multipleOf":
+        yield path, f"{label}最多两位小数，实际是 {error.instance}（multipleOf）", False
+    else:
+        yield path, f"{label}{error.message}（{kind}）", False
+
+
+def _coerce_text_fields(value: Any, schema: dict[str, Any], root: dict[str, Any], path: FieldPath,
+                        loaded: LoadedFile) -> Any:
+    """Where the schema wants text and the author typed a bare number, take it exactly as typed.
+
+    `code: 142001001` or `value: 0012` then mean what the author sees, not a number.
+    """
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    if schema.get("type") == "string" and path in loaded.plain_texts:
+        return loaded.plain_texts[path]
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        return {k: _coerce_text_fields(v, props[k], root, path + (k,), loaded) if k in props else v
+                for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_coerce_text_fields(v, schema["items"], root, path + (i,), loaded) for i, v in enumerate(value)]
+    return value
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with `{"$ref": "#/$defs/x"}` replaced by x itself (the generated schema has no
+    cycles): jsonschema then need not resolve a reference for every indicator row of every file."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline_refs(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {key: _inline_refs(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(value, defs) for value in node]
+    return node
+
+
+def schema_validator(schema: dict[str, Any], kind: str) -> Any:
+    """A validator for `$defs/<kind>`, made once per check run and reused for every file."""
+    return _Validator(_inline_refs(schema["$defs"][kind], schema["$defs"]))
+
+
+def validate_against_schema(loaded: LoadedFile, schema: dict[str, Any], kind: str,
+                            validator: Any = None) -> list[Diagnostic]:
+    """Coerce text fields, then validate `loaded.data` against `$defs/<kind>`; errors in file order."""
+    subschema = schema["$defs"][kind]
+    loaded.data = _coerce_text_fields(loaded.data, subschema, schema, (), loaded)
+    validator = validator or schema_validator(schema, kind)
+    found: list[Diagnostic] = []
+    for error in validator.iter_errors(loaded.data):
+        for path, message, at_key in _messages_for(error, tuple(error.absolute_path)):
+            found.append(loaded.diagnostic(path, message, key=at_key))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Semantic checks (warnings)
+
+
+def _percent(value: Decimal | int) -> str:
+    return f"{value}%"
+
+
+def plan_problems(plan: dict[str, Any], checkpoints: tuple[str, ...]) -> list[str]:
+    """What is wrong with a cumulative spending plan, in words; empty when it is fine.
+
+    A cumulative plan never decreases and reaches 100 % at the last checkpoint; blanks before
+    the first figure are allowed (the source leaves them blank). A plan whose figures add up to
+    100 % but is not a valid cumulative plan was almost certainly typed per period.
+    """
+    values = [(point, plan.get(point)) for point in checkpoints]
+    filled = [(point, v) for point, v in values if v is not None]
+    problems: list[str] = []
+    decreases = [f"{a}的 {_percent(va)} 降到{b}的 {_percent(vb)}"
+                 for (a, va), (b, vb) in zip(filled, filled[1:], strict=False) if vb < va]
+    last_point, last_value = values[-1]
+    ends_at_100 = last_value is not None and last_value == 100
+    per_period = bool(filled) and sum(v for _, v in filled) == 100 and (decreases or not ends_at_100)
+    if per_period:
+        shown = "、".join(f"{p} {'空' if v is None else _percent(v)}" for p, v in values)
+        problems.append(f"看起来是分期数而不是累计数（{shown}，各期相加为 100%）：累计计划应逐期不减，{last_point}为 100%")
+        return problems
+    if decreases:
+        problems.append("累计支出计划不应下降：" + "；".join(decreases))
+    if not ends_at_100:
+        got = "空" if last_value is None else _percent(last_value)
+        problems.append(f"累计支出计划应在{last_point}达到 100%，实际为{got}")
+    return problems
+
+
+def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]:
+    data = loaded.data
+    label = f"项目 {data['code']} {data['name']}："
+    warnings: list[Diagnostic] = []
+    labels = profile.field_labels()
+
+    def warn(path: FieldPath, message: str) -> None:
+        warnings.append(loaded.diagnostic(path, label + message, key=True, severity=Severity.WARNING))
+
+    if profile.plan:
+        for problem in plan_problems(data["spending_plan"], profile.checkpoints):
+            warn(("spending_plan",), problem)
+    budget, fiscal = data.get("budget"), data.get("fiscal_funds")
+    if budget is not None and fiscal is not None and fiscal > budget:
+        warn(("fiscal_funds",), f"{labels.get(('record', 'fiscal_funds'), '财政资金')} {fiscal} 万元大于"
+                                f"{labels.get(('record', 'budget'), '预算数')} {budget} 万元")
+    for block in profile.blocks:
+        if block.optional:
+            continue
+        prefix: FieldPath = () if block.source == "annual" else (block.source,)
+        authored = (data if block.source == "annual" else data.get(block.source) or {}).get("indicators") or {}
+        if "weight" in profile.indicator_fields():
+            weights = [row.get("weight") for level2s in authored.values() for rows in (level2s or {}).values()
+                       for row in rows or () if isinstance(row, dict)]
+            total = sum((w for w in weights if w is not None), Decimal(0))
+            if weights and total != 100:
+                warn(prefix + ("indicators",), f"权重合计应为 100，实际为 {total}")
+        for level1, level2s in profile.levels:
+            group = authored.get(level1)
+            if group is None:
+                warn(prefix + ("indicators",), f"缺少一级指标“{level1}”")
+                continue
+            for level2 in level2s:
+                if level2 not in group:
+                    warn(prefix + ("indicators", level1), f"一级指标“{level1}”下缺少二级指标“{level2}”")
+    if data["code"] != loaded.path.stem:
+        warn(("code",), f"项目编码 {data['code']} 与文件名 {loaded.path.name} 不一致，文件应命名为 {data['code']}.yaml")
+    return warnings
+
+
+OUTPUT_NAME_MAX_BYTES = 200  # + ".docx" + the temporary name's 15 characters stays under 255 bytes
+_NOT_IN_FILE_NAMES = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def _file_name_problem(name: str) -> tuple[int, str] | None:
+    """(where in `name`, what is wrong) when `name` cannot be a file name on Windows and Linux alike."""
+    if (bad := _NOT_IN_FILE_NAMES.search(name)) is not None:
+        return bad.start(), f"含有文件名中不允许的字符“{one_line(bad.group())}”（不能含 / \\ : * ? \" < > | 和控制字符，否则文件会写到别的文件夹或无法创建）"
+    if name != name.lstrip(" ."):
+        return 0, "不能以空格或点开头（也不能是 . 或 ..）"
+    if name != name.rstrip(" ."):
+        return len(name) - 1, "不能以空格或点结尾"
+    size = len(name.encode("utf-8"))
+    if size > OUTPUT_NAME_MAX_BYTES:
+        return len(name) - 1, f"太长：{size} 字节，上限 {OUTPUT_NAME_MAX_BYTES} 字节（约 {OUTPUT_NAME_MAX_BYTES // 3} 个汉字）"
+    return None
+
+
+def _output_name_errors(department: LoadedFile) -> list[Diagnostic]:
+    """The outputs' file name, whether written as `output_name` or made of department + title.
+
+    Reported at the field the offending part comes from, so `department: 某局/某分局` is not
+    silently a subfolder and `department: ../../x` never writes outside --out.
+    """
+    data = department.data
+    name = default_output_name(data)
+    problem = _file_name_problem(name)
+    if problem is None:
+        return []
+    index, what = problem
+    if data.get("output_name"):
+        return [department.diagnostic(("output_name",), f"输出文件名{what}")]
+    field = "department" if index < len(data["department"]) else "title"
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    return [department.diagnostic((field,), f"默认的输出文件名“{shown}”（部门名称+文件标题）{what}：请修改，"
+                                            "或在部门文件里用 output_name 另定文件名")]
+
+
+def _duplicate_code_warnings(projects: list[LoadedFile]) -> list[Diagnostic]:
+    seen: dict[str, LoadedFile] = {}
+    warnings = []
+    for loaded in projects:
+        code = loaded.data["code"]
+        if code in seen:
+            warnings.append(loaded.diagnostic(
+                ("code",), f"项目编码 {code} 与 {seen[code].display} 重复", key=True, severity=Severity.WARNING))
+        else:
+            seen[code] = loaded
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _select_profile(department: LoadedFile, data_dir: Path, *, key_path: FieldPath = ("profile",),
+                    default: str = DEFAULT_PROFILE, kind: str = "project") -> tuple[Profile | None, list[Diagnostic]]:
+    """The profile a department file names at `key_path` (the default when it names none), checked
+    to be a table of `kind` (project tables, or the department-wide table)."""
+    name = default
+    if department.ok and isinstance(department.data, dict):
+        value: Any = department.data
+        for key in key_path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            name = value
+    try:
+        path = profile_path(name, data_dir)
+    except ValueError:
+        return None, [department.diagnostic(key_path, f"表格格式名“{name}”无效：只能是字母、数字、汉字、- 和 _，不能是路径", key=True)]
+    if not path.is_file():
+        return None, [department.diagnostic(key_path, f"找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）", key=True)]
+    try:
+        profile = load_profile(path, root=data_dir if path.is_relative_to(data_dir) else None)
+    except UserError as exc:
+        return None, exc.diagnostics or [department.diagnostic(key_path, exc.text, key=True)]
+    if profile.table != kind:
+        wanted = "项目支出绩效目标表（table: project）" if kind == "project" else "部门整体支出绩效目标表（table: department）"
+        return None, [department.diagnostic(key_path, f"表格格式“{name}”不是{wanted}", key=True)]
+    return profile, []
+
+
+def select_profile_for(data_dir: Path) -> Profile:
+    """The profile the department file of `data_dir` names (default when it names none)."""
+    department_path = data_dir / DEPARTMENT_FILE
+    if not department_path.is_file():
+        raise UserError(f"错误: 找不到部门文件 {department_path}：--data 应指向含 department.yaml 的数据目录")
+    profile, problems = _select_profile(load_yaml_file(department_path, root=data_dir), data_dir)
+    if profile is None:
+        raise UserError(problems)
+    return profile
+
+
+def check_data(data_dir: Path) -> CheckedData:
+    """Load and check every file under `data_dir`; never raises for bad input."""
+    department_path = data_dir / DEPARTMENT_FILE
+    projects_dir = data_dir / PROJECTS_DIR
+    diagnostics: list[Diagnostic] = []
+    department: LoadedFile | None = None
+    if os.path.lexists(department_path):  # a FIFO, a folder or a bad symlink: the loader says which
+        department = load_yaml_file(department_path, root=data_dir)
+        diagnostics += department.diagnostics
+    else:
+        diagnostics.append(Diagnostic(str(department_path), 1, 1, "", "找不到部门文件（department.yaml）"))
+    project_paths = sorted(projects_dir.glob("*.yaml")) if projects_dir.is_dir() else []
+    stray = sorted(projects_dir.glob("*.yml")) if projects_dir.is_dir() else []
+    for path in stray:
+        diagnostics.append(Diagnostic(str(path), 1, 1, "", "项目文件扩展名应为 .yaml（不是 .yml），否则不会被读入",
+                                      Severity.WARNING))
+    has_department_table = department is not None and isinstance(department.data, dict) \
+        and isinstance(department.data.get("department_table"), dict)
+    if not project_paths and not has_department_table:  # a department-wide table alone is a document
+        diagnostics.append(Diagnostic(str(projects_dir), 1, 1, "", "没有项目文件：应在此目录下放 <项目编码>.yaml"))
+    projects = [load_yaml_file(path, root=data_dir) for path in project_paths]
+    for loaded in projects:
+        diagnostics += loaded.diagnostics
+
+    profile, profile_errors = (None, []) if department is None else _select_profile(department, data_dir)
+    diagnostics += profile_errors
+    table_profile = None
+    if department is not None and department.ok and has_department_table:
+        table_profile, table_errors = _select_profile(department, data_dir, key_path=("department_table", "profile"),
+                                                      default=DEFAULT_DEPARTMENT_TABLE_PROFILE, kind="department")
+        diagnostics += table_errors
+        if table_profile is None:
+            profile = None  # the department file cannot be checked without its table's format
+    if profile is not None:
+        schema = build_schema(profile, table_profile)
+        if department is not None and department.ok:
+            department.diagnostics += validate_against_schema(department, schema, "department")
+            if department.ok:
+                department.diagnostics += _output_name_errors(department)
+            diagnostics += department.diagnostics
+        project_validator = schema_validator(schema, "project")
+        for loaded in projects:
+            if loaded.ok:
+                loaded.diagnostics += validate_against_schema(loaded, schema, "project", project_validator)
+                diagnostics += loaded.diagnostics
+        valid_projects = [p for p in projects if p.ok]
+        for loaded in valid_projects:
+            diagnostics += _semantic_warnings(loaded, profile)
+        diagnostics += _duplicate_code_warnings(valid_projects)
+
+    ordered = sorted(set(diagnostics), key=lambda d: (d.file, d.line, d.column, d.severity.name, d.path, d.message))
+    return CheckedData(data_dir, profile, department, projects, ordered, table_profile)

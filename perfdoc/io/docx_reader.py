@@ -1,0 +1,99 @@
+"""A .docx (Word, WPS, LibreOffice, perfdoc's own) read as paragraphs and grids (perfdoc.io.source).
+
+Read straight from the WordprocessingML with python-docx's XML tree: `w:gridSpan` says how many grid
+columns a cell spans, `w:vMerge` (restart / continue) merges cells down, `w:gridBefore` skips
+columns at the start of a row. Soft breaks (`w:br`) and paragraphs inside a cell are line breaks
+that perfdoc.io.source.clean_text joins.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from perfdoc.diagnostics import UserError
+from perfdoc.io.source import Grid, GridCell, GridRow, Paragraph, Source, clean_text
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _val(element: Any, tag: str) -> str | None:
+    found = element.find(f"{W}{tag}") if element is not None else None
+    return None if found is None else found.get(f"{W}val", "")
+
+
+def _paragraph_text(p: Any) -> str:
+    parts: list[str] = []
+    for node in p.iter(f"{W}t", f"{W}br", f"{W}cr", f"{W}tab", f"{W}noBreakHyphen"):
+        tag = node.tag[len(W):]
+        if tag == "t":
+            parts.append(node.text or "")
+        elif tag == "tab":
+            parts.append(" ")
+        elif tag == "noBreakHyphen":
+            parts.append("-")
+        elif node.get(f"{W}type") != "page":  # a page break inside a paragraph is no text
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _cell_text(tc: Any) -> str:
+    return "\n".join(_paragraph_text(p) for p in tc.iter(f"{W}p"))
+
+
+def _grid(tbl: Any, number: int) -> Grid:
+    grid = Grid(number)
+    above: dict[int, GridCell] = {}  # grid column → the cell last placed there
+    for r, tr in enumerate(tbl.findall(f"{W}tr"), 1):
+        row = GridRow(number, r)
+        before = _val(tr.find(f"{W}trPr"), "gridBefore")
+        column = int(before) if before and before.isdigit() else 0
+        for tc in tr.findall(f"{W}tc"):
+            tcpr = tc.find(f"{W}tcPr")
+            span_text = _val(tcpr, "gridSpan")
+            span = int(span_text) if span_text and span_text.isdigit() and int(span_text) > 0 else 1
+            merge = _val(tcpr, "vMerge")
+            continued = merge is not None and merge != "restart" and column in above
+            text = above[column].text if continued else clean_text(_cell_text(tc))
+            cell = GridCell(text, column, span, continued)
+            row.cells.append(cell)
+            for c in range(column, column + span):
+                above[c] = cell
+            column += span
+        grid.rows.append(row)
+    return grid
+
+
+def _blocks(parent: Any, source: Source, counter: list[int]) -> None:
+    for child in parent:
+        tag = child.tag[len(W):] if isinstance(child.tag, str) and child.tag.startswith(W) else ""
+        if tag == "p":
+            text = clean_text(_paragraph_text(child))
+            if text:
+                style = _val(child.find(f"{W}pPr"), "pStyle") or ""
+                source.blocks.append(Paragraph(text, style))
+        elif tag == "tbl":
+            counter[0] += 1
+            source.blocks.append(_grid(child, counter[0]))
+        elif tag in ("sdt", "sdtContent", "customXml"):
+            _blocks(child, source, counter)
+
+
+def read_docx(content: bytes, name: str) -> Source:
+    """Paragraphs and tables of the document body, in order; a file that is no .docx is a UserError."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(content))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+        raise UserError(f"错误: {name} 不是可读的 Word 文档（.docx）：{exc}；请用 Word 或 WPS 打开后另存为 .docx 再导入") from exc
+    source = Source(name)
+    _blocks(document.element.body, source, [0])
+    return source
+
+
+def read_docx_file(path: Path, name: str) -> Source:
+    return read_docx(path.read_bytes(), name)

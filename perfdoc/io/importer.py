@@ -1,0 +1,241 @@
+"""`python3 build.py import FILE… [--data DIR] [--profile NAME] [--force]`: files in, a data folder out.
+
+Every file is read (converted first when it is .doc/.wps/.et), its tables recognised with a
+profile, and its records gathered; then every data file is written at once or none is
+(perfdoc.build.output.write_all_or_nothing), never over existing data files without --force. Notes go
+to the terminal, one line each; the data folder is checked right after, as `check` would.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfdoc.build.preflight import PackageRules, check_package
+from perfdoc.data.profile import (
+    DEFAULT_PROFILE,
+    Profile,
+    available_profiles,
+    load_profile,
+    profile_path,
+    where_profiles_live,
+)
+from perfdoc.diagnostics import UserError, display_path
+from perfdoc.io.narrative import Narrative, read_narrative
+from perfdoc.io.notes import Note, Where
+from perfdoc.io.recognise import Record, detect_profile, recognise, table_labels
+from perfdoc.io.source import Grid, Paragraph, Source
+from perfdoc.io.writer import DEPARTMENT_ORDER, PROJECT_ORDER, yaml_text
+
+FILE_CODE = re.compile(r"[0-9A-Za-z_\-]{1,40}")
+WORD = (".docx", ".docm")
+EXCEL = (".xlsx", ".xlsm")
+# Last year's files may carry images: far larger than a style template, still bounded.
+IMPORT_LIMIT = 200 * 1024 * 1024
+IMPORT_WORD = PackageRules("要导入的文件", "DOCX", ("word/document.xml",), IMPORT_LIMIT, "请去掉图片后重新保存再导入")
+IMPORT_EXCEL = PackageRules("要导入的文件", "XLSX", ("xl/workbook.xml",), IMPORT_LIMIT, "请只保留需要的工作表后再导入")
+
+
+@dataclass
+class Imported:
+    """What the files gave: the department's text, records, notes, and the profiles they use."""
+
+    narrative: Narrative = field(default_factory=Narrative)
+    narrative_file: str = ""
+    records: list[Record] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    project_profile: Profile | None = None
+    table_profile: Profile | None = None
+
+
+def _candidates(data_dir: Path) -> list[Profile]:
+    profiles = []
+    for _name, path in available_profiles(data_dir):
+        try:
+            profiles.append(load_profile(path))
+        except UserError:  # a broken local profile cannot be what the document uses; `profiles` reports it
+            continue
+    return profiles
+
+
+def _forced_profile(name: str, data_dir: Path) -> Profile:
+    try:
+        path = profile_path(name, data_dir)
+    except ValueError:
+        raise UserError(f"错误: 格式名“{name}”无效：只能是字母、数字、汉字、- 和 _") from None
+    if not path.is_file():
+        raise UserError(f"错误: 找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）")
+    return load_profile(path)
+
+
+def _read(path: Path) -> tuple[str, bytes]:
+    """(kind, content): .docx/.xlsx read as they are, old formats converted by LibreOffice."""
+    from perfdoc.io.convert import CONVERTED, convert
+
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise UserError(f"错误: 找不到要导入的文件 {display_path(path)}")
+    if suffix in CONVERTED:
+        return CONVERTED[suffix], convert(path)
+    if suffix in WORD or suffix in EXCEL:
+        check_package(path, IMPORT_WORD if suffix in WORD else IMPORT_EXCEL)  # a zip bomb costs nothing
+        try:
+            return ("docx" if suffix in WORD else "xlsx"), path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"错误: 无法读取 {display_path(path)}（{exc.strerror}）") from exc
+    raise UserError(f"错误: 不能导入 {display_path(path)}：只支持 Word（.docx，.doc/.wps 需 LibreOffice）"
+                    "和 Excel（.xlsx，.et/.xls 需 LibreOffice）文件")
+
+
+def _word(source: Source, imported: Imported, forced: Profile | None, candidates: list[Profile]) -> None:
+    keys = {cell.key for grid in source.grids for row in grid.rows for cell in row.cells}
+    projects = [p for p in candidates if p.table == "project"]
+    departments = [p for p in candidates if p.table == "department"]
+    project = forced if forced is not None and forced.table == "project" else detect_profile(keys, projects)
+    department = forced if forced is not None and forced.table == "department" else detect_profile(keys, departments)
+    before_tables: list[Paragraph] = []
+    for block in source.blocks:
+        if isinstance(block, Grid):
+            break
+        before_tables.append(block)
+    after = [b for b in source.blocks[len(before_tables):] if isinstance(b, Paragraph)]
+    for paragraph in after:
+        imported.notes.append(Note(Where(source.name), f"表格之间的段落“{paragraph.text[:30]}”未导入（不属于任何表格或部门文字）"))
+    narrative = read_narrative(before_tables, source.name, imported.notes)
+    _take_narrative(imported, narrative, source.name)
+    if source.grids and project is None and department is None:
+        for grid in source.grids[:3]:
+            imported.notes.append(Note(Where(source.name, grid.number),
+                                       f"无法识别表格格式：表中的标签为 {'、'.join(table_labels(grid)) or '（空）'}；"
+                                       "用 --profile 指定格式（python3 build.py profiles 列出全部）", error=True))
+        return
+    _take_profiles(imported, project, department, source.name)
+    found = recognise(source, imported.project_profile if project else None, imported.table_profile if department else None)
+    imported.records += found.records
+    imported.notes += found.notes
+    if source.grids and not found.records:
+        imported.notes.append(Note(Where(source.name), f"没有认出任何项目表（共 {len(source.grids)} 张表，"
+                                   "每张表应以表格格式的第一个标签开头，如“项目编码”）", error=True))
+
+
+def _take_profiles(imported: Imported, project: Profile | None, department: Profile | None, name: str) -> None:
+    for attr, profile in (("project_profile", project), ("table_profile", department)):
+        if profile is None:
+            continue
+        current: Profile | None = getattr(imported, attr)
+        if current is None:
+            setattr(imported, attr, profile)
+        elif current.name != profile.name:
+            raise UserError(f"错误: {name} 的表格格式是 {profile.name}，与前面的文件（{current.name}）不同："
+                            "一个数据目录只用一种项目表格式，请分别导入到不同的 --data 目录")
+
+
+def _take_narrative(imported: Imported, narrative: Narrative, name: str) -> None:
+    if not narrative.data:
+        return
+    if imported.narrative.data:
+        imported.notes.append(Note(Where(name), f"部门文字已取自 {imported.narrative_file}，此文件中的标题和部门文字未导入"))
+        return
+    imported.narrative, imported.narrative_file = narrative, name
+
+
+def _department_file(imported: Imported, tables: list[Record]) -> tuple[dict[str, Any], dict[tuple[str | int, ...], str]]:
+    data = dict(imported.narrative.data)
+    comments = dict(imported.narrative.comments)
+    if imported.project_profile is not None and imported.project_profile.name != DEFAULT_PROFILE:
+        data["profile"] = imported.project_profile.name
+    if tables:
+        table = tables[0]
+        table_data = {"profile": table.profile.name, **{k: v for k, v in table.data.items() if k != "department"}}
+        name = table.data.get("department")
+        if name and not data.get("department"):
+            data["department"] = name
+        data["department_table"] = table_data
+        comments.update({("department_table", *path): text for path, text in table.comments.items()})
+    for key, what in (("department", "单位名称"), ("year", "预算年度（如 2024）"), ("title", "文件标题（如 2024年部门预算绩效目标）")):
+        if key not in data:
+            data[key] = None
+            comments[(key,)] = f"原文中没有找到{what}，请填写"
+    return data, comments
+
+
+def _outputs(imported: Imported, data_dir: Path) -> dict[Path, bytes]:
+    outputs: dict[Path, bytes] = {}
+    tables = [r for r in imported.records if r.kind == "department"]
+    for extra in tables[1:]:
+        imported.notes.append(Note(extra.where, "第二张部门整体支出绩效目标表未导入：一个部门文件只有一张", error=True))
+    department, comments = _department_file(imported, tables)
+    header = [f"部门预算绩效目标：部门文字（由 perfdoc import 从 {imported.narrative_file or '导入的文件'} 导入）"]
+    outputs[data_dir / "department.yaml"] = yaml_text(department, order=DEPARTMENT_ORDER, schema="../schema.json",
+                                                      header=header, comments=comments).encode()
+    seen: dict[str, Record] = {}
+    for record in (r for r in imported.records if r.kind == "project"):
+        code = record.code
+        if not code or not FILE_CODE.fullmatch(code):
+            imported.notes.append(Note(record.where, f"项目未导入：项目编码“{code}”{'为空' if not code else '不能作文件名'}", error=True))
+            continue
+        if code in seen:
+            imported.notes.append(Note(record.where, f"项目未导入：编码 {code} 与 {seen[code].where.text()} 重复", error=True, code=code))
+            continue
+        seen[code] = record
+        where = f"{record.where.file} 第 {record.where.table} 张表" if record.where.table else record.where.file
+        header = [f"项目支出绩效目标表：{record.data.get('name', '')}（由 perfdoc import 从 {where} 导入）"]
+        outputs[data_dir / "projects" / f"{code}.yaml"] = yaml_text(
+            record.data, order=PROJECT_ORDER, schema="../../schema.json", header=header, comments=record.comments).encode()
+    return outputs
+
+
+def _schema(imported: Imported, data_dir: Path) -> tuple[Path, bytes]:
+    """schema.json beside the data folder, as `python3 build.py schema --data DIR` writes it."""
+    from perfdoc.data.schema import schema_text
+
+    project = imported.project_profile or load_profile(profile_path(DEFAULT_PROFILE))
+    return data_dir.parent / "schema.json", schema_text(project, imported.table_profile).encode()
+
+
+def import_files(paths: list[Path], data_dir: Path, profile_name: str | None, force: bool) -> int:
+    """Exit status: 0 imported (notes allowed), 1 nothing imported or the data files already exist."""
+    from perfdoc.build.output import write_all_or_nothing
+    from perfdoc.io.docx_reader import read_docx
+    from perfdoc.io.xlsx_reader import read_xlsx
+
+    forced = _forced_profile(profile_name, data_dir) if profile_name else None
+    candidates = _candidates(data_dir)
+    imported = Imported()
+    for path in paths:
+        kind, content = _read(path)
+        name = display_path(path)
+        if kind == "docx":
+            _word(read_docx(content, name), imported, forced, candidates)
+        else:
+            found = read_xlsx(content, name, forced, candidates)
+            _take_profiles(imported, found.project_profile, found.table_profile, name)
+            _take_narrative(imported, found.narrative, name)
+            imported.records += found.records
+            imported.notes += found.notes
+    if not imported.records and (not imported.narrative.data or any(n.error for n in imported.notes)):
+        for note in imported.notes:
+            print(note.format(), file=sys.stderr)
+        print("错误: 没有导入任何内容：文件中没有认得出的项目表或部门文字。", file=sys.stderr)
+        return 1
+    outputs = _outputs(imported, data_dir)
+    for note in imported.notes:
+        print(note.format(), file=sys.stderr)
+    existing = [p for p in outputs if p.exists()]
+    if existing and not force:
+        print(f"错误: 数据文件已存在，未写入任何文件：{'、'.join(display_path(p) for p in existing[:5])}"
+              f"{' 等' if len(existing) > 5 else ''}；加 --force 覆盖，或用 --data 指定一个新目录", file=sys.stderr)
+        return 1
+    schema_path, schema = _schema(imported, data_dir)
+    write_all_or_nothing({**outputs, schema_path: schema})
+    projects = len(outputs) - 1
+    print(f"已导入：{display_path(data_dir / 'department.yaml')} 和 {projects} 个项目文件（{display_path(data_dir / 'projects')}），"
+          f"{len(imported.notes)} 条说明；另写入 {display_path(schema_path)}", file=sys.stderr)
+    from perfdoc.commands import run_check
+
+    print("导入后的检查（python3 build.py check）：", file=sys.stderr)
+    run_check(data_dir, strict=False)
+    return 0

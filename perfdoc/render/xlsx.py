@@ -1,0 +1,289 @@
+"""The document as a workbook for the budget office: 项目汇总, 绩效指标 and 部门 (XLSX_SPEC.md).
+
+Two steps, so the cache can key on content: `workbook_sheets` turns the model into plain sheets
+(headers, rows of numbers and text, the totals row's formulas with their values), and
+`write_workbook` turns those into bytes with XlsxWriter. Column headers are perfdoc.data.fields labels,
+never the profile's captions, so `import` maps columns without knowing the profile. XlsxWriter
+stamps every zip entry with 1980-01-01 and takes the document's creation time from us, so the same
+data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import xlsxwriter
+
+from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
+from perfdoc.data.model import Department, Document, IndicatorBlock
+from perfdoc.render.summary import TOTAL_LABEL, amount_total, number, project_field_keys
+
+FIXED_TIME = datetime(2000, 1, 1)  # the document's creation time: fixed, as the DOCX's
+SUMMARY_SHEET, INDICATOR_SHEET, DEPARTMENT_SHEET = "项目汇总", "绩效指标", "部门"
+PLAN_HEADER = "资金支出计划（%）"
+BLOCK_NAMES = {"annual": "年度", "long_term": "长期"}
+DEPARTMENT_WIDE = "部门整体"
+
+Look = Literal["text", "long", "amount", "number"]
+# Column widths in Excel's character units: at least MIN, at most the look's cap; long text wraps.
+MIN_WIDTH, TEXT_CAP, LONG_CAP = 8, 30, 60
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A totals cell: the formula, and its value cached for viewers that do not recalculate."""
+
+    text: str
+    value: int | float
+
+
+Value = str | int | float | bool | Formula | None
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    look: Look
+
+
+@dataclass
+class Sheet:
+    name: str
+    columns: list[Column]
+    rows: list[list[Value]] = field(default_factory=list)
+
+
+def _look(f: Field) -> Look:
+    if f.kind == "amount":
+        return "amount"
+    if f.kind == "percent":
+        return "number"
+    return "long" if f.long else "text"
+
+
+def _value(value: Any) -> Value:
+    """Amounts and weights as numbers, everything else as the text the data holds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return number(value)
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+# ---------------------------------------------------------------------------------------------
+# Sheet 1: 项目汇总
+
+
+def summary_sheet(document: Document) -> Sheet:
+    keys = project_field_keys(document)
+    sources = [block.source for block in document.profile.blocks]
+    columns = [Column(PROJECT_FIELDS["code"].label, "text"), Column(PROJECT_FIELDS["name"].label, "long")]
+    columns += [Column(PROJECT_FIELDS[key].label, _look(PROJECT_FIELDS[key])) for key in keys]
+    columns += [Column(f"{PLAN_HEADER}{point}", "number") for point in document.profile.checkpoints]
+    goals = [source for source in ("annual", "long_term") if source in sources]
+    columns += [Column("绩效目标" if source == "annual" else "长期目标", "long") for source in goals]
+    sheet = Sheet(SUMMARY_SHEET, columns)
+    for project in document.projects:
+        blocks = {block.source: block for block in project.blocks}
+        sheet.rows.append([
+            project.code, project.name, *(_value(project.fact(key)) for key in keys),
+            *(_value(point.percent) for point in project.spending_plan),
+            *(_value(blocks[source].goal) for source in goals),
+        ])
+    last = len(document.projects) + 1  # the header is row 1
+    totals: list[Value] = [TOTAL_LABEL, None]
+    for index, key in enumerate(keys, start=2):
+        if PROJECT_FIELDS[key].kind != "amount":
+            totals.append(None)
+            continue
+        value = number(amount_total(document.projects, key))
+        letter = _column_letter(index)
+        totals.append(Formula(f"=SUM({letter}2:{letter}{last})", value) if document.projects else value)
+    totals += [None] * (len(columns) - len(totals))
+    sheet.rows.append(totals)
+    return sheet
+
+
+# ---------------------------------------------------------------------------------------------
+# Sheet 2: 绩效指标
+
+
+def _block_rows(block: IndicatorBlock, code: str, name: str | None, keys: list[str]) -> Iterator[list[Value]]:
+    """One row per 三级指标; an empty 二级 (printed as an empty row) is one row with no 三级."""
+    for level1 in block.groups:
+        for level2 in level1.groups:
+            first: list[Value] = [code, name, BLOCK_NAMES[block.source], level1.name, level2.name]
+            if not level2.indicators:
+                yield first + [None] * len(keys)
+            for indicator in level2.indicators:
+                yield first + [_value(getattr(indicator, key)) for key in keys]
+
+
+def indicator_sheet(document: Document) -> Sheet:
+    table = document.department.table
+    records: list[tuple[str, str | None, tuple[IndicatorBlock, ...]]] = []
+    profiles = []
+    if table is not None:
+        records.append((DEPARTMENT_WIDE, None, table.blocks))
+        profiles.append(table.profile)
+    if document.projects:
+        profiles.append(document.profile)
+    records += [(project.code, project.name, project.blocks) for project in document.projects]
+    shown = {key for profile in profiles for key in profile.indicator_fields()}
+    filled = {key for _, _, blocks in records for block in blocks for row in block.rows for key in row.indicator.as_dict()}
+    keys = [key for key in INDICATOR_FIELDS if key in shown or key in filled]
+    columns = [Column(PROJECT_FIELDS["code"].label, "text"), Column(PROJECT_FIELDS["name"].label, "long"),
+               Column("目标块", "text"), Column("一级指标", "text"), Column("二级指标", "text")]
+    columns += [Column(INDICATOR_FIELDS[key].label, _look(INDICATOR_FIELDS[key])) for key in keys]
+    sheet = Sheet(INDICATOR_SHEET, columns)
+    for code, name, blocks in records:
+        for block in blocks:
+            sheet.rows.extend(_block_rows(block, code, name, keys))
+    return sheet
+
+
+# ---------------------------------------------------------------------------------------------
+# Sheet 3: 部门
+
+
+def department_rows(document: Document) -> Iterator[tuple[str, str, Value]]:
+    """(YAML path, Chinese caption, value) for every value of department.yaml, in file order."""
+    department: Department = document.department
+    yield "department", "部门（单位）名称", department.name
+    yield "year", "预算年度", department.year
+    yield "title", "文件标题", department.title
+    yield "profile", "表格格式", document.profile.name
+    settings = dict(department.settings)
+    if "output_name" in settings:
+        yield "output_name", "输出文件名", settings["output_name"]
+    if "fonts_dir" in settings:
+        yield "fonts_dir", "字体目录", settings["fonts_dir"]
+    if department.summary_table:
+        yield "summary_table", "项目汇总表", True
+    for i, paragraph in enumerate(department.overall_target, 1):
+        yield f"overall_target[{i}]", f"一、总体绩效目标 第{i}段", paragraph
+    for i, sub in enumerate(department.sub_targets, 1):
+        caption = f"二、分项绩效目标（{sub.number}）"
+        yield f"sub_targets[{i}].heading", f"{caption}标题", sub.heading
+        yield f"sub_targets[{i}].target", f"{caption}绩效目标", sub.target
+        yield f"sub_targets[{i}].indicators", f"{caption}绩效指标", sub.indicators
+    for i, item in enumerate(department.measures, 1):
+        yield f"measures[{i}]", f"三、目标规划及保障措施（{item.number}）", item.text
+    table = department.table
+    if table is None:
+        return
+    yield "department_table.profile", "部门整体表格式", table.profile.name
+    facts = dict(table.facts)
+    for key, f in table.profile.record_fields.items():
+        if key != "department" and facts.get(key) is not None:
+            yield f"department_table.{key}", f.label, _value(facts[key])
+    for block in table.blocks:
+        if block.goal:
+            path = "department_table.goal" if block.source == "annual" else f"department_table.{block.source}.goal"
+            yield path, "长期目标" if block.source == "long_term" else "年度总体绩效目标", block.goal
+
+
+def department_sheet(document: Document) -> Sheet:
+    columns = [Column("键", "text"), Column("名称", "text"), Column("内容", "long")]
+    return Sheet(DEPARTMENT_SHEET, columns, [[key, caption, value] for key, caption, value in department_rows(document)])
+
+
+def workbook_sheets(document: Document) -> list[Sheet]:
+    return [summary_sheet(document), indicator_sheet(document), department_sheet(document)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a spreadsheet: a CJK (wide) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _shown(value: Value) -> str:
+    if isinstance(value, Formula):
+        return str(value.value)
+    return "" if value is None else str(value)
+
+
+def column_widths(sheet: Sheet) -> list[int]:
+    """Wide enough for the header and the longest value, within the look's cap (long text wraps)."""
+    widths = []
+    for index, column in enumerate(sheet.columns):
+        longest = max([display_width(column.header)] + [display_width(_shown(row[index])) for row in sheet.rows])
+        cap = LONG_CAP if column.look == "long" else TEXT_CAP
+        widths.append(max(MIN_WIDTH, min(cap, longest + 2)))
+    return widths
+
+
+def workbook_properties(document: Document) -> dict[str, Any]:
+    department = document.department
+    return {"title": f"{department.name}{department.title}", "author": department.name,
+            "subject": f"{department.year}年 {document.profile.table_title}", "keywords": f"部门预算绩效目标, {department.year}",
+            "comments": "perfdoc", "created": FIXED_TIME}
+
+
+def write_workbook(sheets: list[Sheet], properties: dict[str, Any]) -> bytes:
+    """The XLSX bytes: numbers as numbers, text as text (never read as a formula), header row frozen."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                            "strings_to_numbers": False, "strings_to_urls": False})
+    workbook.set_properties(properties)
+    workbook.set_size(1600, 1000)
+    base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
+    header = workbook.add_format({**base, "bold": True, "text_wrap": True, "align": "center", "bottom": 1})
+    looks = {"text": workbook.add_format(base), "long": workbook.add_format({**base, "text_wrap": True}),
+             "amount": workbook.add_format({**base, "num_format": "#,##0.00"}),
+             "number": workbook.add_format({**base, "num_format": "General"})}
+    for sheet in sheets:
+        worksheet = workbook.add_worksheet(sheet.name)
+        worksheet.freeze_panes(1, 0)
+        for index, (column, width) in enumerate(zip(sheet.columns, column_widths(sheet), strict=True)):
+            worksheet.set_column(index, index, width, looks[column.look])
+            worksheet.write_string(0, index, column.header, header)
+        for r, row in enumerate(sheet.rows, start=1):
+            for c, (column, value) in enumerate(zip(sheet.columns, row, strict=True)):
+                _write_cell(worksheet, r, c, value, looks[column.look])
+    workbook.close()
+    return buffer.getvalue()
+
+
+def _write_cell(worksheet: Any, row: int, col: int, value: Value, look: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, Formula):
+        worksheet.write_formula(row, col, value.text, look, value.value)
+    elif isinstance(value, bool):
+        worksheet.write_boolean(row, col, value, look)
+    elif isinstance(value, int | float):
+        worksheet.write_number(row, col, value, look)
+    else:
+        worksheet.write_string(row, col, value, look)
+
+
+def render_xlsx(document: Document) -> bytes:
+    return write_workbook(workbook_sheets(document), workbook_properties(document))
+
+
+def xlsx_cache_parts(document: Document) -> list[object]:
+    """What the workbook's bytes depend on (beyond perfdoc's code): its sheets, properties, XlsxWriter."""
+    properties = {**workbook_properties(document), "created": FIXED_TIME.isoformat()}
+    return [[asdict(sheet) for sheet in workbook_sheets(document)], properties, xlsxwriter.__version__]

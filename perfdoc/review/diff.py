@@ -1,0 +1,480 @@
+"""Review: what really changed between two versions of the data, through the model, not the text.
+
+A reviewer in the budget office wants "142001014 智慧平安社区运维费: 预算数 61.53 → 70.00 万元
+(+8.47)", not a list of changed YAML lines. Both sides are loaded and validated like a build
+(a revision is read with plain `git`), then compared: projects added / removed / renamed (a new
+code with the same name), changed fields with old → new and the difference for amounts, indicator
+rows matched by 一级 / 二级 / 三级 (not by position), department text as a character-level diff
+(Chinese has no spaces between words), and the totals.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+
+from perfdoc.build.pipeline import load_document
+from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+from perfdoc.data.model import Document, Project
+from perfdoc.diagnostics import UserError, display_path
+from perfdoc.render.tables import amount_text, value_text
+
+WORKING_TREE = "工作区"
+
+
+# ------------------------------------------------------------------------------------------
+# Reading a revision
+
+
+def _git(repo: Path, *args: str, stdin: bytes = b"") -> bytes:
+    """Raw output: paths stay bytes as git stores them (no quoting of 名称.yaml or `"`)."""
+    try:
+        result = subprocess.run(["git", "--literal-pathspecs", "-C", str(repo), *args], check=False,
+                                capture_output=True, timeout=60, input=stdin)
+    except FileNotFoundError as exc:
+        raise UserError("错误: 找不到 git 命令：diff 需要 git（sudo apt-get install git）") from exc
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", errors="replace").strip()
+        raise UserError(f"错误: git {' '.join(args[:2])} 失败：{message}")
+    return result.stdout
+
+
+def repository_of(data_dir: Path) -> tuple[Path, str]:
+    """The git work tree that holds `data_dir`, and the data dir's path inside it."""
+    try:
+        top = _git(data_dir if data_dir.is_dir() else data_dir.parent, "rev-parse", "--show-toplevel")
+    except UserError as exc:
+        raise UserError(f"错误: {display_path(data_dir)} 不在 git 仓库中，无法比较修订（{exc.text}）") from exc
+    root = Path(os.fsdecode(top.rstrip(b"\n"))).resolve()
+    return root, data_dir.resolve().relative_to(root).as_posix()
+
+
+def export_revision(data_dir: Path, revision: str, target: Path) -> Path:
+    """Write the data folder as it is at `revision` into `target`; returns the copy's data dir.
+
+    The listing is NUL-separated (`-z`) and each file is read by its blob id, so names with
+    Chinese characters, quotes or spaces are taken as they are."""
+    root, inside = repository_of(data_dir)
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    except UserError as exc:
+        raise UserError(f"错误: 找不到修订“{revision}”（不是分支、标签或提交）") from exc
+    listing = _git(root, "ls-tree", "-r", "-z", "--full-name", revision, "--", inside)
+    files: list[tuple[str, PurePosixPath]] = []  # (blob id, path); two identical files share one id
+    for entry in filter(None, listing.split(b"\0")):
+        meta, _, raw_name = entry.partition(b"\t")
+        _mode, kind, blob_id = meta.decode("ascii").split()
+        if kind == "blob":  # not a submodule: nothing perfdoc reads
+            files.append((blob_id, PurePosixPath(os.fsdecode(raw_name)).relative_to(inside)))
+    copy = target / "data"
+    copy.mkdir(parents=True)
+    for (_, relative), content in zip(files, _read_blobs(root, [blob_id for blob_id, _ in files]), strict=True):
+        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+        (copy / relative).write_bytes(content)
+    return copy
+
+
+def _read_blobs(root: Path, blob_ids: list[str]) -> Iterator[bytes]:
+    """The blobs, in order, from one `git cat-file --batch` (not one process per file).
+
+    Its output is `<id> blob <size>\\n<content>\\n` for each id asked for."""
+    output = _git(root, "cat-file", "--batch", stdin="".join(f"{i}\n" for i in blob_ids).encode("ascii"))
+    start = 0
+    for _ in blob_ids:
+        header_end = output.index(b"\n", start)
+        size = int(output[start:header_end].split()[2])
+        yield output[header_end + 1:header_end + 1 + size]
+        start = header_end + 1 + size + 1
+
+
+def load_side(data_dir: Path, revision: str | None) -> Document:
+    """The Document at `revision` (None: the working tree); invalid data is reported, not crashed on."""
+    label = revision or WORKING_TREE
+    with tempfile.TemporaryDirectory(prefix="perfdoc-diff-") as temp:
+        source = export_revision(data_dir, revision, Path(temp)) if revision else data_dir
+        document, checked = load_document(source)
+        if document is None:
+            lines = [d.format().replace(str(source), f"{label}:{data_dir.as_posix().rstrip('/')}")
+                     for d in checked.errors]
+            raise UserError(f"错误: {label} 的数据没有通过检查，无法比较（{len(lines)} 个错误）：\n" + "\n".join(lines))
+        return document
+
+
+# ------------------------------------------------------------------------------------------
+# The differences
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    old: str
+    new: str
+    delta: Decimal | None = None  # for amounts
+
+
+@dataclass(frozen=True)
+class RowChange:
+    kind: str  # added / removed / changed
+    key: tuple[str, str, str]  # 一级, 二级, 三级
+    changes: tuple[FieldChange, ...] = ()
+    values: tuple[str, ...] = ()  # the row's filled fields in table order (added / removed rows)
+
+
+@dataclass(frozen=True)
+class ProjectChange:
+    kind: str  # added / removed / changed / renamed
+    code: str
+    name: str
+    old_code: str = ""
+    budget: Decimal = Decimal(0)
+    fields: tuple[FieldChange, ...] = ()
+    rows: tuple[RowChange, ...] = ()
+    note: str = ""  # e.g. which file an added project with an already used code is in
+
+
+@dataclass(frozen=True)
+class TextChange:
+    where: str
+    old: str
+    new: str
+
+
+@dataclass
+class DocumentDiff:
+    old_label: str
+    new_label: str
+    projects: list[ProjectChange] = field(default_factory=list)
+    department: list[TextChange] = field(default_factory=list)
+    totals: list[FieldChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. one code in two files: the pairing is a guess
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.projects or self.department or any(t.old != t.new for t in self.totals))
+
+
+def _amount_change(label: str, old: Decimal, new: Decimal) -> FieldChange | None:
+    if old == new:
+        return None
+    return FieldChange(label, amount_text(old), amount_text(new), new - old)
+
+
+def _text_change(label: str, old: str, new: str) -> FieldChange | None:
+    return None if old == new else FieldChange(label, old, new)
+
+
+def _row_key(level1: str, level2: str, name: str, seen: dict) -> tuple[str, str, str]:
+    """Rows with the same 三级 name under one 二级 are told apart by their order."""
+    base = (level1, level2, name)
+    seen[base] = seen.get(base, 0) + 1
+    return base if seen[base] == 1 else (level1, level2, f"{name}（第{seen[base]}个）")
+
+
+Labels = dict[tuple[str, str], str]
+
+
+def _label(labels: Labels, kind: str, key: str) -> str:
+    """What the table calls a field (its profile's caption), else the field's usual name."""
+    fields = INDICATOR_FIELDS if kind == "indicator" else PROJECT_FIELDS
+    return labels.get((kind, key), fields[key].label)
+
+
+def _rows(project: Project) -> dict[tuple[str, str, str], dict[str, str]]:
+    """Every indicator row of every block by (一级, 二级, 三级), its filled fields as text."""
+    seen: dict = {}
+    rows = {}
+    for block in project.blocks:
+        prefix = "" if block.source == "annual" else "长期："
+        for r in block.rows:
+            key = _row_key(prefix + r.level1, r.level2, r.indicator.name, seen)
+            rows[key] = {k: value_text(v) for k, v in r.indicator.as_dict().items() if k != "name"}
+    return rows
+
+
+def _row_changes(old: Project, new: Project, labels: Labels) -> list[RowChange]:
+    old_rows, new_rows = _rows(old), _rows(new)
+    changes = []
+    for key, values in old_rows.items():
+        if key not in new_rows:
+            changes.append(RowChange("removed", key, values=tuple(values.values())))
+    for key, values in new_rows.items():
+        if key not in old_rows:
+            changes.append(RowChange("added", key, values=tuple(values.values())))
+        elif old_rows[key] != values:
+            before = old_rows[key]
+            fields = [c for c in (_text_change(_label(labels, "indicator", k), before.get(k, ""), values.get(k, ""))
+                                  for k in INDICATOR_FIELDS if k in before or k in values) if c]
+            changes.append(RowChange("changed", key, tuple(fields)))
+    return changes
+
+
+def _project_fields(old: Project, new: Project, labels: Labels) -> list[FieldChange]:
+    """Every structured fact, the plan and each block's goal: old → new, amounts with their difference."""
+    candidates: list[FieldChange | None] = []
+    for key, spec in PROJECT_FIELDS.items():
+        before, after = old.fact(key), new.fact(key)
+        label = _label(labels, "record", key)
+        if spec.kind == "amount" and before is not None and after is not None:
+            candidates.append(_amount_change(label, Decimal(before), Decimal(after)))
+        else:
+            candidates.append(_text_change(label, value_text(before) or "空", value_text(after) or "空"))
+    old_plan = {p.label: p.text for p in old.spending_plan}
+    candidates += [_text_change(f"资金支出计划 {p.label}", old_plan.get(p.label) or "空", p.text or "空")
+                   for p in new.spending_plan]
+    old_goals = {b.source: b.goal for b in old.blocks}
+    for block in new.blocks:
+        name = "绩效目标" if block.source == "annual" else "长期目标"
+        candidates.append(_text_change(name, old_goals.get(block.source, ""), block.goal))
+    return [c for c in candidates if c]
+
+
+def _department_changes(old: Document, new: Document) -> list[TextChange]:
+    def texts(doc: Document) -> dict[str, str]:
+        d = doc.department
+        items = {"单位名称": d.name, "文件标题": d.title, "年度": str(d.year)}
+        items.update({f"一、总体绩效目标 第{i}段": t for i, t in enumerate(d.overall_target, 1)})
+        for item in d.sub_targets:
+            items[f"二、（{item.number}）标题"] = item.heading
+            items[f"二、（{item.number}）绩效目标"] = item.target
+            items[f"二、（{item.number}）绩效指标"] = item.indicators
+        items.update({f"三、（{m.number}）": m.text for m in d.measures})
+        return items
+
+    before, after = texts(old), texts(new)
+    keys = list(before) + [k for k in after if k not in before]
+    return [TextChange(k, before.get(k, ""), after.get(k, "")) for k in keys if before.get(k) != after.get(k)]
+
+
+def _file_name(project: Project) -> str:
+    return Path(project.source_file).name
+
+
+def _match(before: list[Project], after: list[Project], key: Callable[[Project], str],
+           pairs: list[tuple[Project, Project]]) -> tuple[list[Project], list[Project]]:
+    """Pair projects with equal `key` (first come, first paired) into `pairs`; returns the rest of each side."""
+    rest = list(after)
+    unmatched = []
+    for project in before:
+        twin = next((other for other in rest if key(other) == key(project)), None)
+        if twin is None:
+            unmatched.append(project)
+        else:
+            pairs.append((project, twin))
+            rest.remove(twin)
+    return unmatched, rest
+
+
+def _by_code(projects: tuple[Project, ...]) -> dict[str, list[Project]]:
+    groups: dict[str, list[Project]] = {}
+    for project in projects:
+        groups.setdefault(project.code, []).append(project)
+    return groups
+
+
+def _duplicate_warnings(groups: dict[str, list[Project]], label: str) -> list[str]:
+    return [f"{label}：项目编码 {code} 出现在 {len(projects)} 个文件中（{'、'.join(_file_name(p) for p in projects)}）"
+            f"——复制文件后忘了改 code？每个项目应有自己的编码，且与文件名一致；下面按文件名配对"
+            for code, projects in sorted(groups.items()) if len(projects) > 1]
+
+
+def _duplicate_note(project: Project, groups: dict[str, list[Project]]) -> str:
+    """For an added / removed project whose code is used by another file on its side."""
+    others = [_file_name(p) for p in groups[project.code] if p is not project]
+    return f"文件 {_file_name(project)}，编码与 {'、'.join(others)} 重复" if others else ""
+
+
+def _pair_projects(old_groups: dict[str, list[Project]], new_groups: dict[str, list[Project]]
+                   ) -> tuple[list[tuple[Project, Project]], list[tuple[Project, Project]], list[Project], list[Project]]:
+    """Same code → same project; (kept, renamed, removed, added).
+
+    Only when one side has the code in several files (a copied file whose `code` was not changed)
+    are they told apart, by file name and then by name. What is left unmatched may be a changed
+    code (改编码): the same file name, or else the same project name."""
+    kept: list[tuple[Project, Project]] = []
+    removed: list[Project] = []
+    added: list[Project] = []
+    for code in sorted(old_groups.keys() | new_groups.keys()):
+        before, after = old_groups.get(code, []), new_groups.get(code, [])
+        if len(before) == 1 and len(after) == 1:
+            kept.append((before[0], after[0]))
+            continue
+        before, after = _match(before, after, _file_name, kept)
+        before, after = _match(before, after, lambda p: p.name, kept)
+        removed += before
+        added += after
+    renamed: list[tuple[Project, Project]] = []
+    removed, added = _match(removed, added, _file_name, renamed)
+    removed, added = _match(removed, added, lambda p: p.name, renamed)
+    return kept, renamed, removed, added
+
+
+def compare(old: Document, new: Document, old_label: str, new_label: str) -> DocumentDiff:
+    diff = DocumentDiff(old_label, new_label)
+    labels = new.profile.field_labels()
+    old_groups, new_groups = _by_code(old.projects), _by_code(new.projects)
+    diff.warnings = _duplicate_warnings(old_groups, old_label) + _duplicate_warnings(new_groups, new_label)
+    kept, renamed, removed, added = _pair_projects(old_groups, new_groups)
+    changes: list[ProjectChange] = []
+    for a, b in kept:
+        fields, rows = _project_fields(a, b, labels), _row_changes(a, b, labels)
+        if fields or rows:
+            changes.append(ProjectChange("changed", b.code, b.name, budget=b.budget, fields=tuple(fields),
+                                         rows=tuple(rows), note=_duplicate_note(b, new_groups)))
+    for a, b in renamed:
+        changes.append(ProjectChange("renamed", b.code, b.name, old_code=a.code, budget=b.budget,
+                                     fields=tuple(_project_fields(a, b, labels)),
+                                     rows=tuple(_row_changes(a, b, labels))))
+    changes += [ProjectChange("added", p.code, p.name, budget=p.budget, note=_duplicate_note(p, new_groups))
+                for p in added]
+    changes += [ProjectChange("removed", p.code, p.name, budget=p.budget, note=_duplicate_note(p, old_groups))
+                for p in removed]
+    diff.projects = sorted(changes, key=lambda c: c.code)
+    diff.department = _department_changes(old, new)
+    diff.totals = [
+        FieldChange("项目数", str(len(old.projects)), str(len(new.projects)), Decimal(len(new.projects) - len(old.projects))),
+        FieldChange("预算数合计", amount_text(old.total_budget), amount_text(new.total_budget),
+                    new.total_budget - old.total_budget),
+        FieldChange("财政资金合计", amount_text(old.total_fiscal_funds), amount_text(new.total_fiscal_funds),
+                    new.total_fiscal_funds - old.total_fiscal_funds),
+    ]
+    return diff
+
+
+# ------------------------------------------------------------------------------------------
+# Presentation
+
+
+def _signed(value: Decimal | None) -> str:
+    """`+8.47`, `-5.63`, `0`: a difference; nothing when there is none to show."""
+    if value is None:
+        return ""
+    return ("+" if value > 0 else "") + amount_text(value)
+
+
+# ASCII characters GitHub Markdown could read as markup (emphasis, ~strike~, `code`, [links], <html>,
+# &entities;, |tables|, $math$); CommonMark lets any ASCII punctuation be escaped with a backslash.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_~\[\]<>&|$#!])")
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\u2028\u2029]")
+
+
+def _literal(text: str, markdown: bool) -> str:
+    """User text as it is: in Markdown `检查2~3次` is not struck through, `<b>` is not HTML, and a line
+    break is `<br>` instead of ending the list item (where `- x` would start a new one)."""
+    if not markdown:
+        return text
+    return _LINE_BREAK.sub("<br>", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
+
+
+def inline_text_diff(old: str, new: str, *, markdown: bool, context: int = 12) -> str:
+    """A short character-level diff: `…相同[-删去-]{+新增+}相同…`.
+
+    Markdown uses <del>删去</del><ins>新增</ins>: `~~` and `**` do not open or close next to Chinese
+    punctuation (CommonMark flanking rules: `门**（2024）**年` stays literal)."""
+    deleted, inserted = ("<del>{}</del>", "<ins>{}</ins>") if markdown else ("[-{}-]", "{{+{}+}}")
+    pieces = []
+    opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        if tag == "equal":
+            text = old[i1:i2]
+            first, last = index == 0, index == len(opcodes) - 1
+            if first and len(text) > context:
+                text = "…" + text[-context:]
+            elif last and len(text) > context:
+                text = text[:context] + "…"
+            elif len(text) > 2 * context:
+                text = text[:context] + "…" + text[-context:]
+            pieces.append(_literal(text, markdown))
+            continue
+        if i2 > i1:
+            pieces.append(deleted.format(_literal(old[i1:i2], markdown)))
+        if j2 > j1:
+            pieces.append(inserted.format(_literal(new[j1:j2], markdown)))
+    return "".join(pieces)
+
+
+def _field_line(change: FieldChange, markdown: bool) -> str:
+    if change.delta is not None and change.label not in ("项目数",):
+        unit = " 万元" if "预算" in change.label or "资金" in change.label else ""
+        return f"{change.label}: {change.old} → {change.new}{unit}（{_signed(change.delta)}）"
+    if max(len(change.old), len(change.new)) > 40:
+        return f"{change.label}: {inline_text_diff(change.old, change.new, markdown=markdown)}"
+    return f"{change.label}: {_literal(change.old, markdown)} → {_literal(change.new, markdown)}"
+
+
+def _sign(kind: str, markdown: bool) -> str:
+    """+ / - / ~ before a line; in Markdown `+` and `-` after a list bullet would open a nested list."""
+    sign = {"added": "+", "removed": "-", "changed": "~", "renamed": "~"}[kind]
+    return "\\" + sign if markdown and sign in "+-" else sign
+
+
+def _row_line(change: RowChange, markdown: bool) -> str:
+    where = _literal("/".join(change.key), markdown)
+    if change.kind == "changed":
+        return f"~ 三级指标 {where}: " + "；".join(_field_line(c, markdown) for c in change.changes)
+    shown = "｜".join(_literal(v, markdown) for v in change.values)
+    return f"{_sign(change.kind, markdown)} 三级指标 {where}: {shown}"
+
+
+_KIND_TEXT = {"added": "新增", "removed": "删除", "changed": "修改", "renamed": "改编码"}
+
+
+def format_diff(diff: DocumentDiff, fmt: str = "text") -> str:
+    markdown = fmt == "md"
+    lines: list[str] = []
+    title = _literal(f"绩效目标数据变更：{diff.old_label} → {diff.new_label}", markdown)
+    lines.append(f"### {title}" if markdown else title)
+    bullet = "- " if markdown else ""
+    indent = "  - " if markdown else "    "
+    if diff.warnings:
+        lines.append("")
+        lines += [f"{bullet}注意: {_literal(warning, markdown)}" for warning in diff.warnings]
+    if not diff.changed:
+        lines.append("没有变更。")
+        return "\n".join(lines) + "\n"
+    if diff.projects:
+        lines.append("")
+        lines.append("**项目**" if markdown else "项目")
+        for change in diff.projects:
+            code = f"`{change.code}`" if markdown else change.code
+            note = f"（{_KIND_TEXT[change.kind]}"
+            if change.kind in ("added", "removed"):
+                note += f"，预算数 {amount_text(change.budget)} 万元"
+            if change.kind == "renamed":
+                note += f"，原编码 {change.old_code}"
+            if change.note:
+                note += f"，{_literal(change.note, markdown)}"
+            lines.append(f"{bullet}{_sign(change.kind, markdown)} {code} {_literal(change.name, markdown)}{note}）")
+            for field_change in change.fields:
+                if field_change.label != "项目编码":
+                    lines.append(indent + _field_line(field_change, markdown))
+            for row in change.rows:
+                lines.append(indent + _row_line(row, markdown))
+    if diff.department:
+        lines.append("")
+        lines.append("**部门文字**" if markdown else "部门文字")
+        for text in diff.department:
+            lines.append(f"{bullet if markdown else indent}{_literal(text.where, markdown)}: "
+                         f"{inline_text_diff(text.old, text.new, markdown=markdown)}")
+    lines.append("")
+    if markdown:
+        lines += ["| 合计 | 变更前 | 变更后 | 差额 |", "|---|---:|---:|---:|"]
+        lines += [f"| {t.label} | {t.old} | {t.new} | {_signed(t.delta)} |" for t in diff.totals]
+    else:
+        lines.append("合计")
+        for t in diff.totals:
+            unit = "" if t.label == "项目数" else " 万元"
+            lines.append(f"    {t.label}: {t.old} → {t.new}{unit}（{_signed(t.delta)}）")
+    return "\n".join(lines) + "\n"
+
+
+def diff_revisions(data_dir: Path, old_revision: str, new_revision: str | None) -> DocumentDiff:
+    old = load_side(data_dir, old_revision)
+    new = load_side(data_dir, new_revision)
+    return compare(old, new, old_revision, new_revision or WORKING_TREE)

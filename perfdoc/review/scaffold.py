@@ -1,0 +1,123 @@
+"""`new`: a correct skeleton for a new project, instead of last year's file with its numbers.
+
+The file has the schema line, every required field, and one empty row under each 二级 indicator
+of the profile, with comments saying what goes where. `check` then lists exactly the values that
+are still empty.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from yaml.reader import Reader
+
+from perfdoc.build.output import write_atomically
+from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
+from perfdoc.data.loader import REFUSED_CHARACTERS, LoadedFile, load_yaml_text
+from perfdoc.data.profile import Profile
+from perfdoc.data.schema import CODE_PATTERN
+from perfdoc.diagnostics import UserError, display_path, one_line
+
+_LINE_BREAKS = "\n\r\x85\u2028\u2029"  # where YAML (1.1, PyYAML) ends a line
+
+
+def _name_problem(name: str) -> str | None:
+    """Why the name cannot stand on one line of YAML and be read back as typed, if it cannot:
+    a line break would end the value and start a new key (`x\nbudget: 5`), other control characters
+    are refused by the YAML reader."""
+    for char in name:
+        if char in _LINE_BREAKS:
+            return f"含有换行（U+{ord(char):04X}）"
+        if unicodedata.category(char) == "Cc" or Reader.NON_PRINTABLE.match(char) or REFUSED_CHARACTERS.match(char):
+            return f"含有控制字符或不可见字符（U+{ord(char):04X}）"
+    return None
+
+
+def _quoted(text: str) -> str:
+    """A YAML double-quoted scalar, for text `_name_problem` accepts: only `\\` and `"` need escapes."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _name_scalar(name: str) -> str:
+    """The name plain, as the shipped files write it, when perfdoc's loader reads that back unchanged;
+    otherwise double-quoted, so `: `, ` #`, a leading `&*!|>'"%@`, `123` or `null` stay literal text."""
+    if name and load_yaml_text(f"name: {name}\n", LoadedFile(Path("name.yaml"))).data == {"name": name}:
+        return name
+    return _quoted(name)
+
+
+def _comment(field: Field, label: str, optional: bool) -> str:
+    hint = field.help + (f"可选：{'、'.join(field.choices)}。" if field.choices and field.help.find("可选") < 0 else "")
+    return f"# {label}{'（可不填）' if optional else ''}：{hint}"
+
+
+def _field_line(key: str, field: Field, label: str, optional: bool, indent: str) -> str:
+    """`key: ""  # label: what to write`. Numbers, choices and optional fields are left empty (null):
+    `check` asks for the required ones, and an optional one may stay as it is."""
+    empty = "" if field.kind in ("amount", "percent", "choice") or optional else ' ""'
+    return f"{indent}{key}:{empty}".ljust(30) + " " + _comment(field, label, optional)
+
+
+def _indicator_lines(profile: Profile, indent: str) -> list[str]:
+    labels = profile.field_labels()
+    shown = profile.indicator_fields()
+    lines = []
+    for level1, level2s in profile.levels:
+        lines.append(f"{indent}{level1}:")
+        for level2 in level2s:
+            lines.append(f"{indent}  {level2}:")
+            for i, (key, required) in enumerate(shown.items()):
+                field = INDICATOR_FIELDS[key]
+                prefix = f"{indent}    - " if i == 0 else f"{indent}      "
+                label = labels.get(("indicator", key), field.label)
+                lines.append(_field_line(key, field, label, not required, prefix))
+    return lines
+
+
+def project_skeleton(code: str, name: str, profile: Profile) -> str:
+    """Every field the profile's table shows, in table order, with what to write; one empty row
+    under each 二级. Fields the table does not show are left out (they may be added by hand)."""
+    labels = profile.field_labels()
+    lines = [
+        "# yaml-language-server: $schema=../../schema.json",
+        f"# {profile.table_title}：{name or '新项目'}（由 perfdoc new 生成，格式：{profile.title}）",
+        "# 请填写所有空着的值（\"\" 或冒号后空着的），然后运行 python3 build.py check。",
+        f"code: {_quoted(code)}",
+        f"name: {_name_scalar(name)}" + ("" if name else "                      # 预算项目名称"),
+    ]
+    for key, required in profile.header_fields().items():
+        if key in ("code", "name"):
+            continue
+        field = PROJECT_FIELDS[key]
+        lines.append(_field_line(key, field, labels.get(("record", key), field.label), not required, ""))
+    if profile.plan:
+        lines.append("spending_plan:                # 资金支出计划：累计百分比，只写数字，逐期不减，最后为 100；不填的留空")
+        for i, point in enumerate(profile.checkpoints):
+            lines.append(f"  {point}:" + (" 100" if i == len(profile.checkpoints) - 1 else ""))
+    row_hint = "# 每个二级指标下至少一行；要加行，就复制一段“- name: …”"
+    for block in profile.blocks:
+        goal = f"# {block.goal_label or '绩效目标'}"
+        if block.source == "annual":
+            lines += ['goal: ""'.ljust(30) + " " + goal, "indicators:".ljust(30) + " " + row_hint]
+            lines += _indicator_lines(profile, "  ")
+        else:
+            lines += [f"{block.source}:".ljust(30) + f" # {block.title or '长期目标与指标'}" +
+                      ("（可整块删去）" if block.optional else ""),
+                      '  goal: ""'.ljust(30) + " " + goal, "  indicators:".ljust(30) + " " + row_hint]
+            lines += _indicator_lines(profile, "    ")
+    return "\n".join(lines) + "\n"
+
+
+def create_project(data_dir: Path, code: str, name: str, profile: Profile) -> Path:
+    if not re.fullmatch(CODE_PATTERN, code):
+        raise UserError(f"错误: 项目编码“{one_line(code)}”无效：应为 6–20 位数字，如 142001020")
+    problem = _name_problem(name)
+    if problem:
+        raise UserError(f"错误: 项目名称（--name）“{one_line(name)}”{problem}：名称应为一行文字，不含换行、制表符等控制字符")
+    target = data_dir / "projects" / f"{code}.yaml"
+    if target.exists():
+        raise UserError(f"错误: {display_path(target)} 已存在，perfdoc new 不会覆盖它；要修改请直接编辑该文件")
+    write_atomically(target, project_skeleton(code, name, profile).encode("utf-8"))
+    return target
