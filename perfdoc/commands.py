@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from perfdoc.build.options import BuildOptions
-from perfdoc.data.profile import PROFILES_DIR
-from perfdoc.diagnostics import Diagnostic, UserError, display_path
+from perfdoc.diagnostics import Diagnostic, UserError, display_path, unlocated
+from perfdoc.resources import PROFILES_DIR
 
 
 def _report(diagnostics: list[Diagnostic]) -> None:
@@ -112,7 +112,7 @@ def run_schema(data_dir: Path, output: Path | None) -> int:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UserError(f"错误: 无法写入 {display_path(output)}（{exc.strerror}）") from exc
+        raise UserError(unlocated(f"无法写入 {display_path(output)}（{exc.strerror}）")) from exc
     print(f"已写入 {display_path(output)}", file=sys.stderr)
     return 0
 
@@ -157,7 +157,7 @@ def run_new_year(year: int, data_dir: Path, target: Path) -> int:
 
 def run_profiles(data_dir: Path) -> int:
     """One line a table format: its name (what `profile:` takes), where it comes from, what it is."""
-    from perfdoc.data.profile import PROFILES_DIR, available_profiles, load_profile
+    from perfdoc.data.profile import available_profiles, load_profile
 
     problems = 0
     for name, path in available_profiles(data_dir):

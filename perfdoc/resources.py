@@ -14,3 +14,7 @@ def resource_dir(name: str) -> Path:
     if checkout.is_dir():
         return checkout
     return Path(str(resources.files("perfdoc"))) / name
+
+
+TEMPLATES_DIR = resource_dir("templates")  # perfdoc's own templates (a build may use a copy: --templates)
+PROFILES_DIR = resource_dir("profiles")  # the shipped table formats (a data folder's profiles/ come first)

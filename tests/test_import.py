@@ -30,6 +30,7 @@ from perfdoc.io.recognise import split_joined
 from perfdoc.io.sentence import parse_sentence
 from perfdoc.io.source import clean_text
 from perfdoc.render.docx import render_docx
+from perfdoc.render.tables import department_table_tables, project_tables
 
 EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "data" / "department.yaml").is_file())
 # The fast layer imports two examples (two blocks with a joined 指标值 cell; the department-wide table);
@@ -48,9 +49,11 @@ def _load(data_dir: Path) -> Document:
 def _cells(document: Document) -> dict[str, list[list[str]]]:
     """Every table cell of every record, by record: what `build` prints."""
     records: dict[str, list[list[str]]] = {
-        p.code: [[c.text for c in row.cells] for t in p.tables for row in t.rows] for p in document.projects}
+        p.code: [[c.text for c in row.cells] for t in project_tables(p, document.profile) for row in t.rows]
+        for p in document.projects}
     if document.department.table:
-        records["部门整体"] = [[c.text for c in row.cells] for t in document.department.table.tables for row in t.rows]
+        records["部门整体"] = [[c.text for c in row.cells] for t in department_table_tables(document.department.table)
+                           for row in t.rows]
     return records
 
 

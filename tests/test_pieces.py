@@ -20,7 +20,6 @@ from builders import indicator, make_department, make_document, make_project, se
 from conftest import REPO
 
 from perfdoc.build.cache import BuildCache
-from perfdoc.build.options import TEMPLATES_DIR
 from perfdoc.build.progress import QUIET
 from perfdoc.data.model import Document
 from perfdoc.diagnostics import UserError
@@ -28,6 +27,7 @@ from perfdoc.render.fonts import choose_fonts
 from perfdoc.render.html import render_html
 from perfdoc.render.pdf import layout_and_draw, layout_pdf, render_document_pdf
 from perfdoc.render.pdf_pieces import EVEN_PAGE_SHIFT_PT, DrawnPiece, PieceNotDrawable, draw
+from perfdoc.resources import TEMPLATES_DIR
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ import pytest
 from conftest import REPO
 
 from perfdoc.build.options import BuildOptions
-from perfdoc.diagnostics import Diagnostic, UserError
+from perfdoc.diagnostics import Diagnostic, UserError, in_file, unlocated
 from perfdoc.serve.server import (
     HOST,
     Debouncer,
@@ -80,10 +80,11 @@ def test_problem_panel_names_file_and_line_as_one_selectable_text_and_escapes_me
     assert problems_html([]) == ""
 
 
-def test_problems_from_a_text_error_keep_the_location_of_each_line() -> None:
-    error = UserError("templates/style.css.j2:3:1: 错误: 模板语法错误\n缺字：“”(U+E000)")
+def test_problems_come_from_the_diagnostics_values_with_their_details() -> None:
+    error = UserError([in_file(Path("templates/style.css.j2"), "模板语法错误", line=3, column=1),
+                       unlocated("有字体无法显示的字符", "缺字：“”(U+E000)")])
     assert problems_from_error(error) == [Problem("templates/style.css.j2:3:1", "错误: 模板语法错误"),
-                                          Problem("", "缺字：“”(U+E000)")]
+                                          Problem("", "错误: 有字体无法显示的字符\n缺字：“”(U+E000)")]
 
 
 def test_a_port_in_use_gives_one_chinese_line(tmp_path: Path) -> None:

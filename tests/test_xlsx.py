@@ -246,7 +246,7 @@ def test_summary_table_is_printed_before_the_projects_when_asked():
 def test_no_summary_table_unless_asked():
     assert _summary_rows(read_layout(render_html(_summary_document(), fixed_fonts()))) is None
     document, _ = load_document(DATA)  # the seed document does not ask for one
-    assert document.summary is None
+    assert not document.has_summary
 
 
 def test_summary_table_in_the_docx_is_a_word_table_with_the_same_cells():

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfdoc.resources import resource_dir
-
-TEMPLATES_DIR = resource_dir("templates")
+from perfdoc.resources import TEMPLATES_DIR
 
 
 @dataclass(frozen=True)

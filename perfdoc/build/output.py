@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from perfdoc.diagnostics import UserError, display_path
+from perfdoc.diagnostics import UserError, display_path, unlocated
 
 PROCESS_STARTED = time.time()  # temporaries older than this cannot be this process's own
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.perfdoc-(?P<pid>\d+)-[0-9a-f]{12}\.(?:part|old)$")
@@ -48,14 +48,14 @@ def refuse_data_dir(folder: Path, data_dir: Path | None) -> None:
         return
     except (OSError, RuntimeError):  # a symlink loop: checked and reported by perfdoc.build.preflight
         return
-    raise UserError(f"错误: 输出目录 {display_path(folder)} 位于数据目录 {display_path(data_dir)} 之内："
-                    "perfdoc 从不往数据目录里写文件，请用 --out（或 --cache-dir）指定别的目录")
+    raise UserError(unlocated(f"输出目录 {display_path(folder)} 位于数据目录 {display_path(data_dir)} 之内："
+                    "perfdoc 从不往数据目录里写文件，请用 --out（或 --cache-dir）指定别的目录"))
 
 
 def refuse_directory_target(target: Path) -> None:
     """A folder where an output file should go cannot be replaced by a rename: say so before writing."""
     if target.is_dir():
-        raise UserError(f"错误: 无法写入 {display_path(target)}：同名的目录已存在，应为文件；请删除或改名该目录")
+        raise UserError(unlocated(f"无法写入 {display_path(target)}：同名的目录已存在，应为文件；请删除或改名该目录"))
 
 
 def _alive(pid: int) -> bool:
@@ -194,13 +194,13 @@ def _backup(target: Path) -> Path | None:
 
 
 def _write_error(target: Path, exc: OSError) -> UserError:
-    return UserError(f"错误: 写入 {display_path(target)} 失败（{exc.strerror or exc}）；原有文件保持不变。"
-                     "若该文件正被其他程序打开，请先关闭它；若磁盘已满，请清理空间")
+    return UserError(unlocated(f"写入 {display_path(target)} 失败（{exc.strerror or exc}）；原有文件保持不变。"
+                     "若该文件正被其他程序打开，请先关闭它；若磁盘已满，请清理空间"))
 
 
 def _folder_error(folder: Path, exc: OSError) -> UserError:
-    return UserError(f"错误: 无法在 {display_path(folder)} 写入输出文件（{exc.strerror or exc}）："
-                     "请检查目录权限或磁盘空间")
+    return UserError(unlocated(f"无法在 {display_path(folder)} 写入输出文件（{exc.strerror or exc}）："
+                     "请检查目录权限或磁盘空间"))
 
 
 def _prepare(outputs: Mapping[Path, bytes], data_dir: Path | None) -> list[_Pending]:
@@ -266,9 +266,9 @@ def _commit(pending: list[_Pending]) -> None:
         if not isinstance(failure, OSError) or failed is None:
             raise
         if lost:
-            raise UserError(f"错误: 写入 {display_path(failed)} 失败（{failure.strerror or failure}）；"
+            raise UserError(unlocated(f"写入 {display_path(failed)} 失败（{failure.strerror or failure}）；"
                             f"已替换的 {'、'.join(display_path(p) for p in lost)} 无法恢复为上次的版本"
-                            "（此文件系统不支持硬链接），请排除问题后重新构建") from failure
+                            "（此文件系统不支持硬链接），请排除问题后重新构建")) from failure
         raise _write_error(failed, failure) from failure
     for item in pending:
         if item.backup is not None:

@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfdoc.diagnostics import UserError, display_path
+from perfdoc.diagnostics import UserError, display_path, unlocated
 from perfdoc.build.options import BuildOptions
 from perfdoc.build.output import refuse_data_dir, refuse_directory_target, sweep_stale_temporaries, temporary_sibling
 
@@ -53,9 +53,9 @@ def resolve_or_refuse(path: Path, what: str) -> Path:
         return path.resolve()
     except (RuntimeError, OSError) as exc:
         if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
-            raise UserError(f"错误: {what} {display_path(path)} 是循环的符号链接（symlink loop），无法解析："
-                            "请删除或修正该链接，或指定一个真实的目录") from exc
-        raise UserError(f"错误: {what} {display_path(path)} 无法解析（{exc.strerror}）：请检查路径") from exc
+            raise UserError(unlocated(f"{what} {display_path(path)} 是循环的符号链接（symlink loop），无法解析："
+                            "请删除或修正该链接，或指定一个真实的目录")) from exc
+        raise UserError(unlocated(f"{what} {display_path(path)} 无法解析（{exc.strerror}）：请检查路径")) from exc
 
 
 def _probe(folder: Path) -> None:
@@ -71,7 +71,7 @@ def _usable_folder(folder: Path, what: str, data_dir: Path | None) -> Path:
     resolved = resolve_or_refuse(folder, what)
     refuse_data_dir(folder, data_dir)
     if resolved.exists() and not resolved.is_dir():
-        raise UserError(f"错误: {what} {display_path(folder)} 已存在但不是目录：请指定一个目录")
+        raise UserError(unlocated(f"{what} {display_path(folder)} 已存在但不是目录：请指定一个目录"))
     return resolved
 
 
@@ -82,8 +82,8 @@ def check_output_dir(out_dir: Path, data_dir: Path | None, targets: list[Path]) 
         resolved.mkdir(parents=True, exist_ok=True)
         _probe(resolved)
     except OSError as exc:
-        raise UserError(f"错误: 无法在 {display_path(out_dir)} 写入输出文件（{exc.strerror or exc}）："
-                        "请检查目录权限或磁盘空间，或用 --out 指定别的目录") from exc
+        raise UserError(unlocated(f"无法在 {display_path(out_dir)} 写入输出文件（{exc.strerror or exc}）："
+                        "请检查目录权限或磁盘空间，或用 --out 指定别的目录")) from exc
     for target in targets:
         refuse_directory_target(target)
 
@@ -120,7 +120,7 @@ def check_package(path: Path, rules: PackageRules) -> None:
     bounded size, entry count, unpacked total and compression ratio (a zip bomb is refused in
     milliseconds), and the parts the format requires."""
     def refuse(problem: str) -> UserError:
-        return UserError(f"错误: {rules.what} {display_path(path)} {problem}")
+        return UserError(unlocated(f"{rules.what} {display_path(path)} {problem}"))
 
     try:
         info = os.stat(path)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfdoc.build.cache import cache_key, tree_digest
-from perfdoc.diagnostics import UserError, display_path
+from perfdoc.diagnostics import UserError, display_path, unlocated
 from perfdoc.build.output import write_atomically
 
 MANIFEST = "last-build.json"
@@ -123,7 +123,7 @@ def writing_into(folder: Path) -> Iterator[None]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"错误: 无法在 {display_path(folder)} 写入输出文件（{exc.strerror}）：请检查目录权限或磁盘空间") from exc
+        raise UserError(unlocated(f"无法在 {display_path(folder)} 写入输出文件（{exc.strerror}）：请检查目录权限或磁盘空间")) from exc
     if sys.platform == "win32":  # no flock(); builds into one folder at a time are up to the user there
         yield
         return

@@ -14,8 +14,7 @@ from typing import Any
 
 from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
 from perfdoc.data.profile import Profile
-from perfdoc.render.summary import SummaryTable, summary_table
-from perfdoc.render.tables import GridTable, amount_text, record_tables
+from perfdoc.data.text import amount_text
 
 CHINESE_NUMERALS = "零一二三四五六七八九"
 MAX_CHINESE_NUMBER = 9999  # the schema caps numbered lists well below this (schema.MAX_LIST_ITEMS)
@@ -140,7 +139,6 @@ class Project:
     facts: tuple[tuple[str, Any], ...]  # every header field the file fills in, by key
     spending_plan: tuple[PlanPoint, ...]
     blocks: tuple[IndicatorBlock, ...]
-    tables: tuple[GridTable, ...]
     source_file: str
 
     def fact(self, key: str) -> Any:
@@ -200,8 +198,8 @@ class DepartmentTable:
 
     profile: Profile
     facts: tuple[tuple[str, Any], ...]
+    spending_plan: tuple[PlanPoint, ...]
     blocks: tuple[IndicatorBlock, ...]
-    tables: tuple[GridTable, ...]
 
     @property
     def title(self) -> str:
@@ -264,9 +262,9 @@ class Document:
         return sum((p.fiscal_funds for p in self.projects), Decimal(0))
 
     @property
-    def summary(self) -> SummaryTable | None:
-        """The 项目汇总表 when the department file asks for it and there are projects to sum."""
-        return summary_table(self) if self.department.summary_table and self.projects else None
+    def has_summary(self) -> bool:
+        """Whether the 项目汇总表 is printed: the department file asks for it and there are projects to sum."""
+        return self.department.summary_table and bool(self.projects)
 
     @property
     def whole(self) -> Part:
@@ -276,7 +274,7 @@ class Document:
     def first_project_follows_title(self) -> bool:
         """With nothing between them (no section, no department-wide table, no 项目汇总表), the first
         project's table follows the title on the same page instead of starting a new one."""
-        return bool(self.projects) and not (self.department.headings or self.department.table or self.summary)
+        return bool(self.projects) and not (self.department.headings or self.department.table or self.has_summary)
 
     def pieces(self) -> list[Part]:
         """The document cut where a new page starts anyway: the front matter (with the first project
@@ -331,7 +329,6 @@ def build_project(data: dict[str, Any], profile: Profile, source_file: str) -> P
         facts=facts,
         spending_plan=plan,
         blocks=blocks,
-        tables=record_tables(profile, dict(facts), {p.label: p.percent for p in plan}, blocks),
         source_file=source_file,
     )
 
@@ -339,9 +336,7 @@ def build_project(data: dict[str, Any], profile: Profile, source_file: str) -> P
 def build_department_table(data: dict[str, Any], department_name: str, profile: Profile) -> DepartmentTable:
     facts = tuple((key, value) for key, value in {**data, "department": department_name}.items()
                   if key in profile.record_fields and value is not None)
-    blocks = build_blocks(data, profile)
-    plan = {point.label: point.percent for point in _plan(data, profile)}
-    return DepartmentTable(profile, facts, blocks, record_tables(profile, dict(facts), plan, blocks))
+    return DepartmentTable(profile, facts, _plan(data, profile), build_blocks(data, profile))
 
 
 def build_department(data: dict[str, Any], department_file: Path,

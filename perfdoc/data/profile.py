@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 from perfdoc.data.fields import BLOCK_SOURCES, DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, Field
 from perfdoc.data.loader import FieldPath, LoadedFile, load_yaml_file
+from perfdoc.data.schema_check import validate_against_schema  # the same Chinese messages as data files
 from perfdoc.diagnostics import Diagnostic, UserError
-from perfdoc.render.looks import PAGE
-from perfdoc.resources import resource_dir
+from perfdoc.looks import PAGE
+from perfdoc.resources import PROFILES_DIR
 
-PROFILES_DIR = resource_dir("profiles")
 DEFAULT_PROFILE = "hebei-2023"
 ALIASES = {"default": DEFAULT_PROFILE}  # the name the first releases shipped
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}")
@@ -244,8 +244,6 @@ def load_profile(path: Path, root: Path | None = None, _depth: int = 0) -> Profi
     loaded: LoadedFile = load_yaml_file(path, root)
     if not loaded.ok:
         raise UserError(loaded.diagnostics)
-    from perfdoc.data.validate import validate_against_schema  # the same Chinese messages as data files
-
     problems = validate_against_schema(loaded, {"$defs": {"profile": PROFILE_SCHEMA}}, "profile")
     if problems:
         raise UserError(problems)

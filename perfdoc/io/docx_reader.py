@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from perfdoc.diagnostics import UserError
+from perfdoc.diagnostics import UserError, unlocated
 from perfdoc.io.source import Grid, GridCell, GridRow, Paragraph, Source, clean_text
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -89,7 +89,7 @@ def read_docx(content: bytes, name: str) -> Source:
     try:
         document = docx.Document(io.BytesIO(content))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
-        raise UserError(f"错误: {name} 不是可读的 Word 文档（.docx）：{exc}；请用 Word 或 WPS 打开后另存为 .docx 再导入") from exc
+        raise UserError(unlocated(f"{name} 不是可读的 Word 文档（.docx）：{exc}；请用 Word 或 WPS 打开后另存为 .docx 再导入")) from exc
     source = Source(name)
     _blocks(document.element.body, source, [0])
     return source

@@ -23,7 +23,7 @@ from perfdoc.data.profile import (
     profile_path,
     where_profiles_live,
 )
-from perfdoc.diagnostics import UserError, display_path
+from perfdoc.diagnostics import UserError, display_path, unlocated
 from perfdoc.io.narrative import Narrative, read_narrative
 from perfdoc.io.notes import Note, Where
 from perfdoc.io.recognise import Record, detect_profile, recognise, table_labels
@@ -65,9 +65,9 @@ def _forced_profile(name: str, data_dir: Path) -> Profile:
     try:
         path = profile_path(name, data_dir)
     except ValueError:
-        raise UserError(f"错误: 格式名“{name}”无效：只能是字母、数字、汉字、- 和 _") from None
+        raise UserError(unlocated(f"格式名“{name}”无效：只能是字母、数字、汉字、- 和 _")) from None
     if not path.is_file():
-        raise UserError(f"错误: 找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）")
+        raise UserError(unlocated(f"找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）"))
     return load_profile(path)
 
 
@@ -77,7 +77,7 @@ def _read(path: Path) -> tuple[str, bytes]:
 
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise UserError(f"错误: 找不到要导入的文件 {display_path(path)}")
+        raise UserError(unlocated(f"找不到要导入的文件 {display_path(path)}"))
     if suffix in CONVERTED:
         return CONVERTED[suffix], convert(path)
     if suffix in WORD or suffix in EXCEL:
@@ -85,9 +85,9 @@ def _read(path: Path) -> tuple[str, bytes]:
         try:
             return ("docx" if suffix in WORD else "xlsx"), path.read_bytes()
         except OSError as exc:
-            raise UserError(f"错误: 无法读取 {display_path(path)}（{exc.strerror}）") from exc
-    raise UserError(f"错误: 不能导入 {display_path(path)}：只支持 Word（.docx，.doc/.wps 需 LibreOffice）"
-                    "和 Excel（.xlsx，.et/.xls 需 LibreOffice）文件")
+            raise UserError(unlocated(f"无法读取 {display_path(path)}（{exc.strerror}）")) from exc
+    raise UserError(unlocated(f"不能导入 {display_path(path)}：只支持 Word（.docx，.doc/.wps 需 LibreOffice）"
+                    "和 Excel（.xlsx，.et/.xls 需 LibreOffice）文件"))
 
 
 def _word(source: Source, imported: Imported, forced: Profile | None, candidates: list[Profile]) -> None:
@@ -129,8 +129,8 @@ def _take_profiles(imported: Imported, project: Profile | None, department: Prof
         if current is None:
             setattr(imported, attr, profile)
         elif current.name != profile.name:
-            raise UserError(f"错误: {name} 的表格格式是 {profile.name}，与前面的文件（{current.name}）不同："
-                            "一个数据目录只用一种项目表格式，请分别导入到不同的 --data 目录")
+            raise UserError(unlocated(f"{name} 的表格格式是 {profile.name}，与前面的文件（{current.name}）不同："
+                            "一个数据目录只用一种项目表格式，请分别导入到不同的 --data 目录"))
 
 
 def _take_narrative(imported: Imported, narrative: Narrative, name: str) -> None:

@@ -17,7 +17,7 @@ import yaml
 
 from perfdoc.data.fields import DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS
 from perfdoc.data.loader import LoadedFile, load_yaml_text
-from perfdoc.render.tables import amount_text
+from perfdoc.data.text import amount_text
 
 PROJECT_ORDER = (*PROJECT_FIELDS, "spending_plan", "long_term", "goal", "indicators")
 DEPARTMENT_ORDER = ("department", "year", "title", "profile", "output_name", "fonts_dir", "overall_target",

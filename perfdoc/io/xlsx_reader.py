@@ -17,13 +17,13 @@ from typing import Any
 
 from perfdoc.data.fields import DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS
 from perfdoc.data.profile import Profile
-from perfdoc.diagnostics import UserError
+from perfdoc.data.text import value_text
+from perfdoc.diagnostics import UserError, unlocated
 from perfdoc.io.narrative import Narrative
 from perfdoc.io.notes import Note, Where
 from perfdoc.io.recognise import Record
 from perfdoc.io.sentence import parse_amount
 from perfdoc.io.source import clean_text, label_key
-from perfdoc.render.tables import value_text
 
 # Header name (as compared: no spaces, full-width brackets) → what the column holds. Each field's own
 # label (perfdoc.data.fields, what the export writes) is accepted; the aliases are what budget systems and
@@ -97,7 +97,7 @@ def _sheets(content: bytes, name: str) -> list[_Sheet]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException) as exc:
-        raise UserError(f"错误: {name} 不是可读的 Excel 工作簿（.xlsx）：{exc}；请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") from exc
+        raise UserError(unlocated(f"{name} 不是可读的 Excel 工作簿（.xlsx）：{exc}；请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")) from exc
     sheets = []
     for sheet in book.worksheets:
         rows = [(number, [_cell(v) for v in values]) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]

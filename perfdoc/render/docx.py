@@ -35,9 +35,9 @@ from docx.shared import Mm, Pt
 from docx.text.paragraph import Paragraph as WordParagraph
 from lxml import etree
 
-from perfdoc.diagnostics import UserError, display_path
+from perfdoc.diagnostics import UserError, display_path, unlocated
+from perfdoc.looks import BODY_LINE_PT, CELL_LOOKS, PAGE, PAGE_NUMBER_LOOK, PARAGRAPH_LOOKS, TABLE, TextLook
 from perfdoc.render.fonts import FontChoice, FontSet
-from perfdoc.render.looks import BODY_LINE_PT, CELL_LOOKS, PAGE, PAGE_NUMBER_LOOK, PARAGRAPH_LOOKS, TABLE, TextLook
 from perfdoc.render.readback import Cell, Layout, Paragraph, Row, Table
 
 TWIPS_PER_MM = 1440 / 25.4
@@ -196,7 +196,7 @@ class ParagraphLook:
 
 
 def _paragraph_look(look: TextLook, fonts: FontSet) -> ParagraphLook:
-    """A look of perfdoc.render.looks (shared with the CSS) as Word style settings."""
+    """A look of perfdoc.looks (shared with the CSS) as Word style settings."""
     font = fonts[look.role]
     exact = look.line if look.line_is_exact and isinstance(look.line, float | int) else None
     multiple = 1.0 if look.line == "single" else None if exact is not None else float(look.line)
@@ -207,7 +207,7 @@ def _paragraph_look(look: TextLook, fonts: FontSet) -> ParagraphLook:
 
 
 def _looks(fonts: FontSet) -> dict[str, ParagraphLook]:
-    """The Word styles: every look of perfdoc.render.looks by its style name, and the spacer between tables."""
+    """The Word styles: every look of perfdoc.looks by its style name, and the spacer between tables."""
     styles = {look.word_style: _paragraph_look(look, fonts)
               for look in (*PARAGRAPH_LOOKS.values(), *CELL_LOOKS.values(), PAGE_NUMBER_LOOK)}
     styles[SPACER_STYLE] = ParagraphLook(fonts["fangsong"], 1, line_exact_pt=1)
@@ -370,13 +370,13 @@ def _grid_rows(table: Table) -> list[list[tuple[Cell | None, int]]]:
                 continue
             cell = next(cells, None)
             if cell is None:
-                raise UserError(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格不足 {columns} 列")
+                raise UserError(unlocated(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格不足 {columns} 列"))
             for below in range(1, cell.rowspan):
                 continuing[(r + below, col)] = (cell.colspan, cell.rowspan - below)
             out.append((cell, cell.colspan))
             col += cell.colspan
         if col != columns or next(cells, None) is not None:
-            raise UserError(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格超出 {columns} 列")
+            raise UserError(unlocated(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格超出 {columns} 列"))
         result.append(out)
     return result
 
@@ -510,7 +510,7 @@ def render_docx(layout: Layout, fonts: FontSet, reference: Path | None = None) -
         try:
             document = open_docx(str(reference))
         except Exception as exc:  # python-docx raises several kinds for a file that is not a DOCX
-            raise UserError(f"错误: 参考文档 {display_path(reference)} 无法作为 DOCX 打开（{exc}）") from exc
+            raise UserError(unlocated(f"参考文档 {display_path(reference)} 无法作为 DOCX 打开（{exc}）")) from exc
         _clear_body(document)
     else:
         document = open_docx()

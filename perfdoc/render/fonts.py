@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from perfdoc.data.loader import LoadedFile, iter_values
-from perfdoc.diagnostics import UserError, display_path, one_line
+from perfdoc.diagnostics import UserError, display_path, one_line, unlocated
 
 # Family names go into CSS; a name with quotes or angle brackets (a hostile font file) is dropped.
 SAFE_FAMILY = re.compile(r"[\w \-.()（）\u3000-\u9fff]{1,80}")
@@ -107,9 +107,9 @@ def _run(args: list[str]) -> str:
     try:
         return subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout
     except FileNotFoundError as exc:
-        raise UserError(f"错误: 找不到 fontconfig 命令 {args[0]}：请安装 fontconfig（sudo apt-get install fontconfig）") from exc
+        raise UserError(unlocated(f"找不到 fontconfig 命令 {args[0]}：请安装 fontconfig（sudo apt-get install fontconfig）")) from exc
     except subprocess.SubprocessError as exc:
-        raise UserError(f"错误: fontconfig 命令 {' '.join(args[:2])} 失败：{exc}") from exc
+        raise UserError(unlocated(f"fontconfig 命令 {' '.join(args[:2])} 失败：{exc}")) from exc
 
 
 _FORMAT = "%{family}\t%{weight}\t%{file}\t%{index}\n"
@@ -142,13 +142,13 @@ def _require_folder(folder: Path) -> None:
         is_folder = stat.S_ISDIR(os.stat(folder).st_mode)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UserError(f"错误: 字体目录 {shown} 是循环的符号链接（symlink loop），无法打开：请改为真实的字体文件夹"
-                            "（fonts_dir / --fonts）") from exc
+            raise UserError(unlocated(f"字体目录 {shown} 是循环的符号链接（symlink loop），无法打开：请改为真实的字体文件夹"
+                            "（fonts_dir / --fonts）")) from exc
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-            raise UserError(f"错误: 字体目录 {shown} 无法访问（{exc.strerror}）（fonts_dir / --fonts）") from exc
+            raise UserError(unlocated(f"字体目录 {shown} 无法访问（{exc.strerror}）（fonts_dir / --fonts）")) from exc
         is_folder = False
     if not is_folder:
-        raise UserError(f"错误: 字体目录 {shown} 不存在或不是文件夹（fonts_dir / --fonts）")
+        raise UserError(unlocated(f"字体目录 {shown} 不存在或不是文件夹（fonts_dir / --fonts）"))
 
 
 def user_faces(folder: Path) -> list[Face]:
@@ -158,7 +158,7 @@ def user_faces(folder: Path) -> list[Face]:
         if path.suffix.lower() in FONT_SUFFIXES and path.is_file():
             faces += _parse_faces(_run(["fc-query", "-f", _FORMAT, str(path)]), True)
     if not faces:
-        raise UserError(f"错误: 字体目录 {display_path(folder)} 里没有可用的字体文件（.ttf/.otf/.ttc）")
+        raise UserError(unlocated(f"字体目录 {display_path(folder)} 里没有可用的字体文件（.ttf/.otf/.ttc）"))
     return faces
 
 
@@ -185,8 +185,8 @@ def choose_fonts(user_dir: Path | None = None) -> FontSet:
         candidate, face = found
         choices.append(FontChoice(role, label, candidate.family, candidate.bold, candidate.official, face))
     if missing:
-        raise UserError("错误: 找不到可用的中文字体，无法生成 PDF。缺少：\n  " + "\n  ".join(missing)
-                        + f"\n请安装开源字体：{INSTALL_HINT}，或用 fonts_dir / --fonts 指定字体目录")
+        raise UserError(unlocated("找不到可用的中文字体，无法生成 PDF。缺少：", *missing,
+                                  f"请安装开源字体：{INSTALL_HINT}，或用 fonts_dir / --fonts 指定字体目录"))
     return FontSet(tuple(choices), user_dir)
 
 
@@ -247,5 +247,4 @@ def check_coverage(fonts: FontSet, text_by_role: dict[str, str]) -> None:
     problems = [describe_missing(fonts, role, absent) for role, text in text_by_role.items()
                 if (absent := missing_glyphs(fonts, role, text))]
     if problems:
-        raise UserError("错误: 文档（含模板中的文字）有字体无法显示的字符，未生成 PDF：\n  " + "\n  ".join(problems)
-                        + "\n" + GLYPH_HINT)
+        raise UserError(unlocated("文档（含模板中的文字）有字体无法显示的字符，未生成 PDF：", *problems, GLYPH_HINT))

@@ -16,11 +16,13 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from perfdoc.build.options import TEMPLATES_DIR
-from perfdoc.data.model import Document, Part
-from perfdoc.diagnostics import UserError, display_path
-from perfdoc.render import looks
+from perfdoc import looks
+from perfdoc.data.model import DepartmentTable, Document, Part, Project
+from perfdoc.diagnostics import UserError, display_path, in_file, unlocated
 from perfdoc.render.fonts import FontSet
+from perfdoc.render.summary import SummaryTable, summary_table
+from perfdoc.render.tables import GridTable, department_table_tables, project_tables
+from perfdoc.resources import TEMPLATES_DIR
 
 
 @functools.lru_cache(maxsize=8)
@@ -43,24 +45,25 @@ def render_template(name: str, templates_dir: Path = TEMPLATES_DIR, **context: A
     try:
         return template_environment(templates_dir).get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        where = display_path(Path(exc.filename)) if exc.filename else name
-        raise UserError(f"{where}:{exc.lineno}:1: 错误: 模板语法错误（template syntax error）: {exc.message}") from exc
+        where = Path(exc.filename) if exc.filename else templates_dir / name
+        raise UserError(in_file(where, f"模板语法错误（template syntax error）: {exc.message}", line=exc.lineno,
+                                column=1)) from exc
     except jinja2.UndefinedError as exc:
-        where = _template_frame(exc, templates_dir) or f"{display_path(templates_dir / name)}:1"
-        raise UserError(f"{where}:1: 错误: 模板引用了不存在的值（undefined）: {exc.message}") from exc
+        file, line = _template_frame(exc, templates_dir) or (templates_dir / name, 1)
+        raise UserError(in_file(file, f"模板引用了不存在的值（undefined）: {exc.message}", line=line, column=1)) from exc
     except jinja2.TemplateNotFound as exc:
-        raise UserError(f"错误: 找不到模板 {exc.name}（在 {display_path(templates_dir)} 中）") from exc
+        raise UserError(unlocated(f"找不到模板 {exc.name}（在 {display_path(templates_dir)} 中）")) from exc
 
 
-def _template_frame(exc: BaseException, templates_dir: Path) -> str | None:
-    """`file:line` of the innermost template line in the traceback (Jinja maps frames to templates)."""
+def _template_frame(exc: BaseException, templates_dir: Path) -> tuple[Path, int] | None:
+    """The innermost template line in the traceback, as (file, line) (Jinja maps frames to templates)."""
     found = None
     tb = exc.__traceback__
     root = str(templates_dir.resolve())
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if filename.startswith(root):
-            found = f"{display_path(Path(filename))}:{tb.tb_lineno}"
+            found = (Path(filename), tb.tb_lineno)
         tb = tb.tb_next
     return found
 
@@ -76,11 +79,27 @@ def render_html(document: Document, fonts: FontSet, *, part: Part | None = None,
     if piece and "counter(page" in css:
         # An older copy of the templates (--templates) prints numbers in every piece: each page would
         # get two, one of them wrong.
-        raise UserError(f"{display_path(templates_dir / 'style.css.j2')}:1:1: 错误: 逐段排版 PDF 时样式表仍在印页码"
-                        "（counter(page)）：页码要放在 {% if not piece %} … {% endif %} 里，见 perfdoc 自带的 "
-                        "templates/style.css.j2（the page numbers must be inside `if not piece`）")
+        raise UserError(in_file(templates_dir / "style.css.j2", "逐段排版 PDF 时样式表仍在印页码"
+                                "（counter(page)）：页码要放在 {% if not piece %} … {% endif %} 里，见 perfdoc 自带的 "
+                                "templates/style.css.j2（the page numbers must be inside `if not piece`）", line=1, column=1))
     return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
-                           css=markupsafe.Markup(css))
+                           css=markupsafe.Markup(css), tables_of=PrintGrids(document),
+                           summary=summary_table(document) if document.has_summary else None)
+
+
+class PrintGrids:
+    """`tables_of(record)` in the templates: a record's tables as the profile lays them out
+    (perfdoc.render.tables), made when the template asks for them."""
+
+    def __init__(self, document: Document):
+        self._profile = document.profile
+
+    def __call__(self, record: Project | DepartmentTable | SummaryTable) -> tuple[GridTable, ...]:
+        if isinstance(record, Project):
+            return project_tables(record, self._profile)
+        if isinstance(record, DepartmentTable):
+            return department_table_tables(record)
+        return record.tables
 
 
 def render_page_numbers_html(whole_html: str, pages: int) -> str:
@@ -91,7 +110,7 @@ def render_page_numbers_html(whole_html: str, pages: int) -> str:
     """
     body = re.search(r"<body[^>]*>", whole_html)
     if body is None:
-        raise UserError("错误: 模板 document.html.j2 生成的 HTML 没有 <body> 标签，无法编排页码")
+        raise UserError(unlocated("模板 document.html.j2 生成的 HTML 没有 <body> 标签，无法编排页码"))
     sheets = '<div style="break-before: page"></div>' * (pages - 1)
     return f"{whole_html[:body.start()]}<body><div></div>{sheets}</body>\n</html>\n"
 

@@ -33,7 +33,7 @@ from perfdoc.build.cache import BuildCache, cache_key, font_identity
 from perfdoc.build.progress import Progress
 from perfdoc.data.loader import LoadedFile
 from perfdoc.data.model import Document
-from perfdoc.diagnostics import UserError
+from perfdoc.diagnostics import UserError, unlocated
 from perfdoc.render.fonts import FontSet
 from perfdoc.render.html import TEMPLATES_DIR, font_face_rules, render_html, render_page_numbers_html
 from perfdoc.render.pdf_pieces import DrawnPiece, assemble, draw
@@ -282,7 +282,7 @@ def _wait_for_worker(result: multiprocessing.pool.AsyncResult, worker_pids: set[
     while not result.ready():
         result.wait(WORKER_CHECK_SECONDS)
         if not worker_pids <= _child_pids():
-            raise UserError("错误: PDF 排版的工作进程意外退出（可能内存不足，被系统终止）：请关闭其他程序后重试")
+            raise UserError(unlocated("PDF 排版的工作进程意外退出（可能内存不足，被系统终止）：请关闭其他程序后重试"))
 
 
 def _allowed_dirs(fonts: FontSet, templates_dir: Path) -> list[Path]:

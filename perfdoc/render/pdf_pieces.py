@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfdoc.render.looks import PAGE
+from perfdoc.looks import PAGE
 
 DRAW_SCALE = 0.75  # PDF points per CSS pixel: WeasyPrint's scale at zoom 1
 POINTS_PER_MM = 72 / 25.4

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from perfdoc.diagnostics import UserError
+from perfdoc.diagnostics import Diagnostic, UserError, in_file, unlocated
 from perfdoc.render.tables import CELL_LOOKS
 
 
@@ -70,8 +70,8 @@ class TemplateMarkupError(UserError):
     template as written, since data is always escaped, so read_layout can point at the template line.
     """
 
-    def __init__(self, text: str, needles: tuple[str, ...] = ()):
-        super().__init__(text)
+    def __init__(self, diagnostic: Diagnostic, needles: tuple[str, ...] = ()):
+        super().__init__(diagnostic)
         self.needles = needles
 
 
@@ -105,9 +105,9 @@ class _Reader(HTMLParser):
 
     def _refuse(self, what: str, *needles: str) -> TemplateMarkupError:
         line, column = self.getpos()
-        return TemplateMarkupError(
+        return TemplateMarkupError(unlocated(
             f"模板错误（template error）: 生成的 HTML 第 {line} 行第 {column + 1} 列：{what}。"
-            "perfdoc 只认识模板所用的标签和样式类（perfdoc/layout.py），请检查模板", needles)
+            "perfdoc 只认识模板所用的标签和样式类（perfdoc/render/readback.py），请检查模板"), needles)
 
     def _section(self) -> Section:
         if not self.layout.sections:
@@ -232,21 +232,21 @@ def read_layout(html: str, templates_dir: Path | None = None) -> Layout:
         where = _template_line(exc.needles, templates_dir) if templates_dir else None
         if where is None:
             raise
-        raise TemplateMarkupError(f"{where}: 错误: {exc.text}", exc.needles) from exc
+        path, line, column = where
+        raise TemplateMarkupError(in_file(path, exc.diagnostics[0].message, line=line, column=column),
+                                  exc.needles) from exc
     return reader.layout
 
 
-def _template_line(needles: tuple[str, ...], templates_dir: Path) -> str | None:
-    """`file:line:col` of the first template line holding one of `needles`, in needle order."""
-    from perfdoc.diagnostics import display_path
-
+def _template_line(needles: tuple[str, ...], templates_dir: Path) -> tuple[Path, int, int] | None:
+    """(file, line, column) of the first template line holding one of `needles`, in needle order."""
     templates = sorted(templates_dir.glob("*.j2"))
     for needle in needles:
         for path in templates:
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 column = line.find(needle)
                 if column >= 0:
-                    return f"{display_path(path)}:{number}:{column + 1}"
+                    return path, number, column + 1
     return None
 
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from perfdoc.data.fields import PROJECT_FIELDS
 from perfdoc.data.profile import TEXT_BLOCK_MM
-from perfdoc.render.tables import GridCell, GridRow, GridTable, value_text
+from perfdoc.data.text import value_text
+from perfdoc.render.tables import GridCell, GridRow, GridTable
 
 if TYPE_CHECKING:
     from perfdoc.data.model import Document, Project

@@ -2,7 +2,7 @@
 
 This is where a profile's description becomes rows and cells with their spans, once, before any
 renderer runs: the template prints the cells, the HTML read-back hands the same cells to the DOCX
-writer, and the page estimate measures them. Every cell carries one of four looks (perfdoc.render.looks):
+writer, and the page estimate measures them. Every cell carries one of four looks (perfdoc.looks):
 `label` (bold caption), `level` (一级 / 二级 and checkpoint captions), `left` (long text) and
 `center` (short values).
 """
@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from perfdoc.data.fields import INDICATOR_FIELDS, indicator_text
+from perfdoc.data.model import DepartmentTable, Project
 from perfdoc.data.profile import PLACEHOLDER, Block, HeaderCell, PlanRow, Profile
+from perfdoc.data.text import value_text
 
 CELL_LOOKS = ("label", "level", "left", "center")
 # A caption ending in a short full-width parenthesis keeps it on one line: `资金支出计划（%）`.
@@ -72,19 +74,6 @@ class GridTable:
                 column += cell.colspan
             placed.append(cells)
         return placed
-
-
-def amount_text(value: Decimal | int) -> str:
-    """An amount in 万元 as the author wrote it (`345.52`, `20.1`, `1174`), never `1.2E+3`."""
-    return str(value) if isinstance(value, int) else format(value, "f")
-
-
-def value_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
-        return amount_text(value)
-    return str(value)
 
 
 def plan_column_spans(count: int, columns: int) -> tuple[int, ...]:
@@ -175,3 +164,15 @@ def record_tables(profile: Profile, facts: Mapping[str, Any], spending_plan: Map
         tables.append(_indicator_table(profile, block.groups))
         facts_rows = []
     return tuple(tables)
+
+
+def project_tables(project: Project, profile: Profile) -> tuple[GridTable, ...]:
+    """A project's tables under the document's profile."""
+    return record_tables(profile, dict(project.facts), {point.label: point.percent for point in project.spending_plan},
+                         project.blocks)
+
+
+def department_table_tables(table: DepartmentTable) -> tuple[GridTable, ...]:
+    """The department-wide table's tables under its own profile."""
+    return record_tables(table.profile, dict(table.facts), {point.label: point.percent for point in table.spending_plan},
+                         table.blocks)

@@ -16,15 +16,15 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
 from perfdoc.build.pipeline import load_document
 from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
 from perfdoc.data.model import Document, Project
-from perfdoc.diagnostics import UserError, display_path
-from perfdoc.render.tables import amount_text, value_text
+from perfdoc.data.text import amount_text, value_text
+from perfdoc.diagnostics import UserError, display_path, unlocated
 
 WORKING_TREE = "工作区"
 
@@ -39,10 +39,10 @@ def _git(repo: Path, *args: str, stdin: bytes = b"") -> bytes:
         result = subprocess.run(["git", "--literal-pathspecs", "-C", str(repo), *args], check=False,
                                 capture_output=True, timeout=60, input=stdin)
     except FileNotFoundError as exc:
-        raise UserError("错误: 找不到 git 命令：diff 需要 git（sudo apt-get install git）") from exc
+        raise UserError(unlocated("找不到 git 命令：diff 需要 git（sudo apt-get install git）")) from exc
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", errors="replace").strip()
-        raise UserError(f"错误: git {' '.join(args[:2])} 失败：{message}")
+        raise UserError(unlocated(f"git {' '.join(args[:2])} 失败：{message}"))
     return result.stdout
 
 
@@ -51,7 +51,7 @@ def repository_of(data_dir: Path) -> tuple[Path, str]:
     try:
         top = _git(data_dir if data_dir.is_dir() else data_dir.parent, "rev-parse", "--show-toplevel")
     except UserError as exc:
-        raise UserError(f"错误: {display_path(data_dir)} 不在 git 仓库中，无法比较修订（{exc.text}）") from exc
+        raise UserError(unlocated(f"{display_path(data_dir)} 不在 git 仓库中，无法比较修订（{exc.diagnostics[0].message}）")) from exc
     root = Path(os.fsdecode(top.rstrip(b"\n"))).resolve()
     return root, data_dir.resolve().relative_to(root).as_posix()
 
@@ -65,7 +65,7 @@ def export_revision(data_dir: Path, revision: str, target: Path) -> Path:
     try:
         _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
     except UserError as exc:
-        raise UserError(f"错误: 找不到修订“{revision}”（不是分支、标签或提交）") from exc
+        raise UserError(unlocated(f"找不到修订“{revision}”（不是分支、标签或提交）")) from exc
     listing = _git(root, "ls-tree", "-r", "-z", "--full-name", revision, "--", inside)
     files: list[tuple[str, PurePosixPath]] = []  # (blob id, path); two identical files share one id
     for entry in filter(None, listing.split(b"\0")):
@@ -101,9 +101,9 @@ def load_side(data_dir: Path, revision: str | None) -> Document:
         source = export_revision(data_dir, revision, Path(temp)) if revision else data_dir
         document, checked = load_document(source)
         if document is None:
-            lines = [d.format().replace(str(source), f"{label}:{data_dir.as_posix().rstrip('/')}")
-                     for d in checked.errors]
-            raise UserError(f"错误: {label} 的数据没有通过检查，无法比较（{len(lines)} 个错误）：\n" + "\n".join(lines))
+            shown = f"{label}:{data_dir.as_posix().rstrip('/')}"
+            errors = [replace(d, file=d.file.replace(str(source), shown)) for d in checked.errors]
+            raise UserError([*errors, unlocated(f"{label} 的数据没有通过检查，无法比较（{len(errors)} 个错误）")])
         return document
 
 

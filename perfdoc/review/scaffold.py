@@ -18,7 +18,7 @@ from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
 from perfdoc.data.loader import REFUSED_CHARACTERS, LoadedFile, load_yaml_text
 from perfdoc.data.profile import Profile
 from perfdoc.data.schema import CODE_PATTERN
-from perfdoc.diagnostics import UserError, display_path, one_line
+from perfdoc.diagnostics import UserError, display_path, one_line, unlocated
 
 _LINE_BREAKS = "\n\r\x85\u2028\u2029"  # where YAML (1.1, PyYAML) ends a line
 
@@ -112,12 +112,12 @@ def project_skeleton(code: str, name: str, profile: Profile) -> str:
 
 def create_project(data_dir: Path, code: str, name: str, profile: Profile) -> Path:
     if not re.fullmatch(CODE_PATTERN, code):
-        raise UserError(f"错误: 项目编码“{one_line(code)}”无效：应为 6–20 位数字，如 142001020")
+        raise UserError(unlocated(f"项目编码“{one_line(code)}”无效：应为 6–20 位数字，如 142001020"))
     problem = _name_problem(name)
     if problem:
-        raise UserError(f"错误: 项目名称（--name）“{one_line(name)}”{problem}：名称应为一行文字，不含换行、制表符等控制字符")
+        raise UserError(unlocated(f"项目名称（--name）“{one_line(name)}”{problem}：名称应为一行文字，不含换行、制表符等控制字符"))
     target = data_dir / "projects" / f"{code}.yaml"
     if target.exists():
-        raise UserError(f"错误: {display_path(target)} 已存在，perfdoc new 不会覆盖它；要修改请直接编辑该文件")
+        raise UserError(unlocated(f"{display_path(target)} 已存在，perfdoc new 不会覆盖它；要修改请直接编辑该文件"))
     write_atomically(target, project_skeleton(code, name, profile).encode("utf-8"))
     return target

@@ -21,7 +21,7 @@ from typing import Any
 from perfdoc.build.output import refuse_data_dir, temporary_sibling
 from perfdoc.data.loader import FieldPath, LoadedFile, Position, iter_values, load_yaml_text
 from perfdoc.data.validate import DEPARTMENT_FILE, CheckedData, check_data
-from perfdoc.diagnostics import Diagnostic, Severity, UserError, display_path, format_field_path
+from perfdoc.diagnostics import Diagnostic, Severity, UserError, display_path, format_field_path, unlocated
 
 PROFILES_DIR = "profiles"
 MIN_YEAR, MAX_YEAR = 2000, 2100  # as the schema's `year`
@@ -113,7 +113,7 @@ def _read_text(loaded: LoadedFile) -> str:
         with open(loaded.path, encoding="utf-8", newline="") as handle:  # keep CRLF as written
             return handle.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"错误: 无法读取 {loaded.display}（{exc}）") from exc
+        raise UserError(unlocated(f"无法读取 {loaded.display}（{exc}）")) from exc
 
 
 def _plan_paths(loaded: LoadedFile) -> list[FieldPath]:
@@ -151,8 +151,8 @@ def _roll_file(loaded: LoadedFile, relative: Path, old_year: int, new_year: int)
         _set(expected, path, None)
     reread = load_yaml_text(editor.text, LoadedFile(loaded.path))
     if reread.diagnostics or reread.data != expected:  # a layout the line edits do not understand
-        raise UserError(f"错误: {loaded.display} 的写法无法逐行修改（改后读回与预期不符）；未生成任何文件。"
-                        "请把 year 和资金支出计划写成每项一行（如 “  3月底: 25”）后再运行 new-year")
+        raise UserError(unlocated(f"{loaded.display} 的写法无法逐行修改（改后读回与预期不符）；未生成任何文件。"
+                        "请把 year 和资金支出计划写成每项一行（如 “  3月底: 25”）后再运行 new-year"))
     return RolledFile(relative, editor.text, cleared_plan_values=len(paths))
 
 
@@ -189,19 +189,18 @@ def _fonts_dir_warning(loaded: LoadedFile, data_dir: Path, target: Path, display
 
 def _check_target(target: Path, data_dir: Path) -> None:
     if target.exists() and not target.is_dir():
-        raise UserError(f"错误: 目标 {display_path(target)} 已存在且不是文件夹；请用 --to 指定一个新的文件夹")
+        raise UserError(unlocated(f"目标 {display_path(target)} 已存在且不是文件夹；请用 --to 指定一个新的文件夹"))
     if target.is_dir() and any(target.iterdir()):
-        raise UserError(f"错误: 目标文件夹 {display_path(target)} 已存在且不是空的；new-year 不会覆盖已有数据，"
-                        "请用 --to 指定一个新的文件夹（或先删除它）")
+        raise UserError(unlocated(f"目标文件夹 {display_path(target)} 已存在且不是空的；new-year 不会覆盖已有数据，"
+                        "请用 --to 指定一个新的文件夹（或先删除它）"))
     refuse_data_dir(target, data_dir)
 
 
 def _load_source(data_dir: Path) -> CheckedData:
     checked = check_data(data_dir)
     if checked.department is None or checked.errors:
-        raise UserError("\n".join([*(d.format() for d in checked.errors),
-                                   f"错误: {display_path(data_dir)} 里的数据有错误，未生成新年度的数据；"
-                                   "请先改正（python3 build.py check），再运行 new-year"]))
+        raise UserError([*checked.errors, unlocated(f"{display_path(data_dir)} 里的数据有错误，未生成新年度的数据；"
+                                                    "请先改正（python3 build.py check），再运行 new-year")])
     return checked
 
 
@@ -211,7 +210,7 @@ def roll_forward(data_dir: Path, target: Path, new_year: int) -> tuple[list[Roll
     assert checked.department is not None
     old_year = checked.department.data["year"]
     if new_year <= old_year:
-        raise YearNotLater(f"错误: 新年度 {new_year} 应晚于数据的年度 {old_year}（{checked.department.display} 的 year）")
+        raise YearNotLater(unlocated(f"新年度 {new_year} 应晚于数据的年度 {old_year}（{checked.department.display} 的 year）"))
     rolled = []
     for loaded in [checked.department, *checked.projects]:
         relative = Path(os.path.relpath(loaded.path, data_dir))
@@ -234,7 +233,7 @@ def write_folder(target: Path, files: dict[Path, bytes]) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"错误: 无法创建 {display_path(target.parent)}（{exc.strerror}）") from exc
+        raise UserError(unlocated(f"无法创建 {display_path(target.parent)}（{exc.strerror}）")) from exc
     staging = temporary_sibling(target)
     try:
         for relative, content in files.items():
@@ -248,7 +247,7 @@ def write_folder(target: Path, files: dict[Path, bytes]) -> None:
             target.rmdir()  # empty (checked before): the rename below takes its place
         os.rename(staging, target)
     except OSError as exc:
-        raise UserError(f"错误: 无法写入 {display_path(target)}（{exc.strerror or exc}）；没有生成任何文件") from exc
+        raise UserError(unlocated(f"无法写入 {display_path(target)}（{exc.strerror or exc}）；没有生成任何文件")) from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -272,7 +271,7 @@ def new_year(data_dir: Path, target: Path, year: int) -> NewYearResult:
         try:
             files[Path(PROFILES_DIR) / profile.name] = profile.read_bytes()
         except OSError as exc:
-            raise UserError(f"错误: 无法读取 {display_path(profile)}（{exc.strerror}）") from exc
+            raise UserError(unlocated(f"无法读取 {display_path(profile)}（{exc.strerror}）")) from exc
     write_folder(target, files)
     return NewYearResult(old_year, len(files), len(rolled) - 1, sum(f.cleared_plan_values for f in rolled),
                          sorted((w for f in rolled for w in f.warnings), key=lambda d: (d.file, d.line, d.column)))

@@ -17,7 +17,6 @@ import html
 import http.server
 import json
 import queue
-import re
 import signal
 import sys
 import threading
@@ -32,7 +31,7 @@ from perfdoc.build.options import BuildOptions
 from perfdoc.build.progress import Progress
 from perfdoc.data.loader import LoadedFile
 from perfdoc.data.model import Document
-from perfdoc.diagnostics import Diagnostic, UserError, display_path
+from perfdoc.diagnostics import Diagnostic, UserError, display_path, unlocated
 
 HOST = "127.0.0.1"  # never 0.0.0.0: the preview shows budget data, it is for this machine only
 DEFAULT_PORT = 8765
@@ -61,27 +60,19 @@ class Problem:
     text: str
 
 
-_LOCATED = re.compile(r"^(?P<where>[^\s:][^:]*:\d+(?::\d+)?): (?P<text>.+)$")
-
-
 def problems_from_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Problem]:
+    """Each diagnostic as a line of the panel: its location, then what the terminal prints after it."""
     problems = []
     for diagnostic in diagnostics:
-        line = diagnostic.format()
-        where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}"
-        problems.append(Problem(where, line.removeprefix(where).removeprefix(": ")))
+        field = f" {diagnostic.path}:" if diagnostic.path else ""
+        text = f"{diagnostic.severity.value}:{field} {diagnostic.message}"
+        problems.append(Problem(diagnostic.where, "\n".join([text, *diagnostic.details])))
     return problems
 
 
 def problems_from_error(error: UserError) -> list[Problem]:
-    """A UserError raised while rendering: its diagnostics, or its text split into located lines."""
-    if error.diagnostics:
-        return problems_from_diagnostics(error.diagnostics)
-    problems = []
-    for line in error.text.splitlines():
-        match = _LOCATED.match(line)
-        problems.append(Problem(match["where"], match["text"]) if match else Problem("", line))
-    return problems
+    """A UserError raised while rendering, from its diagnostics (never by parsing its text)."""
+    return problems_from_diagnostics(error.diagnostics)
 
 
 def problems_html(problems: Sequence[Problem]) -> str:
@@ -490,9 +481,9 @@ class PreviewServer(http.server.ThreadingHTTPServer):
             super().__init__((HOST, port), _Handler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UserError(f"错误: 端口 {port} 已被占用（address already in use）：请先关掉占用它的程序"
-                                f"（或另一个 perfdoc serve），或换一个端口，例如 --port {port + 1}") from exc
-            raise UserError(f"错误: 无法在 {HOST}:{port} 上启动预览服务（{exc.strerror}）") from exc
+                raise UserError(unlocated(f"端口 {port} 已被占用（address already in use）：请先关掉占用它的程序"
+                                f"（或另一个 perfdoc serve），或换一个端口，例如 --port {port + 1}")) from exc
+            raise UserError(unlocated(f"无法在 {HOST}:{port} 上启动预览服务（{exc.strerror}）")) from exc
 
     @property
     def url(self) -> str:
@@ -526,7 +517,7 @@ class Preview:
         from perfdoc.build.output import refuse_data_dir
 
         if not options.data_dir.is_dir():
-            raise UserError(f"错误: 数据目录 {display_path(options.data_dir)} 不存在或不是目录（用 --data 指定数据目录）")
+            raise UserError(unlocated(f"数据目录 {display_path(options.data_dir)} 不存在或不是目录（用 --data 指定数据目录）"))
         refuse_data_dir(options.out_dir, options.data_dir)
         self.live = LiveDocument(options, build_files=build_files)
         self.server = PreviewServer(self.live, port)

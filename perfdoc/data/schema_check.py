@@ -1,0 +1,177 @@
+"""Data checked against a JSON Schema, with messages in Chinese at the value's file:line:col.
+
+Used for the data files (perfdoc.data.validate) and for profile files (perfdoc.data.profile): both
+get the same messages. jsonschema's float arithmetic is replaced for `multipleOf`, so an amount
+like 345.52 (a Decimal here) is exact; fields the schema types as text take a bare number exactly
+as it was typed (`code: 142001001`, `value: 0012`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from perfdoc.data.loader import FieldPath, LoadedFile
+from perfdoc.diagnostics import Diagnostic
+
+
+def _multiple_of(validator, divisor, instance, schema) -> Iterator[ValidationError]:
+    """Exact `multipleOf` for Decimal amounts (jsonschema's float arithmetic rejects 345.52)."""
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        exact = Decimal(str(instance)) % Decimal(str(divisor)) == 0
+    except (InvalidOperation, ValueError):  # too large or not finite: `maximum` reports it
+        exact = True
+    if not exact:
+        yield ValidationError(f"{instance} is not a multiple of {divisor}")
+
+
+_Validator = jsonschema.validators.extend(Draft202012Validator, {"multipleOf": _multiple_of})
+
+_TYPE_NAMES = {"string": "文字", "number": "数字", "integer": "整数", "object": "键值映射（mapping）",
+               "array": "列表（list）", "null": "空", "boolean": "true/false"}
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "空值"
+    if isinstance(value, bool):
+        return f"布尔值 {str(value).lower()}"
+    if isinstance(value, (int, Decimal, float)):
+        return f"数字 {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        return f"文字 “{shown}”"
+    if isinstance(value, list):
+        return "列表"
+    return "键值映射"
+
+
+def _field_label(schema: dict[str, Any]) -> str:
+    """The field's Chinese name, to open the message with (`预算数不能为空…`)."""
+    return schema.get("title", "")
+
+
+def _type_message(error: ValidationError) -> str:
+    expected = error.validator_value
+    expected_list = expected if isinstance(expected, list) else [expected]
+    wanted = "或".join(_TYPE_NAMES.get(t, str(t)) for t in expected_list if t != "null")
+    if "null" in expected_list:
+        wanted += "，或留空"
+    value = error.instance
+    hint = ""
+    if "number" in expected_list or "integer" in expected_list:
+        if isinstance(value, str):
+            if any("０" <= ch <= "９" for ch in value):
+                hint = "；请改用半角数字"
+            elif value.strip().endswith("%"):
+                hint = "；只写数字，不要带 %"
+            elif "万元" in value or "元" in value:
+                hint = "；只写数字，单位固定为万元"
+            elif value.lstrip("-").startswith("0") and value.isdigit():
+                hint = "；数字不能以 0 开头"
+    if value is None and "null" not in expected_list:
+        return f"不能为空，应填写{wanted}"
+    return f"应为{wanted}，实际是{_describe_value(value)}{hint}（type）"
+
+
+def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[FieldPath, str, bool]]:
+    """Chinese message(s) for one jsonschema error: (path, message, located at key?)."""
+    kind = error.validator
+    label = _field_label(error.schema)
+    if kind == "required":
+        present = error.instance if isinstance(error.instance, dict) else {}
+        for name in error.validator_value:
+            if name not in present:
+                title = error.schema.get("properties", {}).get(name, {}).get("title", "")
+                yield path + (name,), f"缺少必填字段{('（' + title + '）') if title else ''}（required）", False
+        return
+    if kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        for name in error.instance:
+            if name in allowed:
+                continue
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+            hint = f"，是不是“{close[0]}”？" if close else f"；此处可用的字段：{'、'.join(allowed)}"
+            yield path + (name,), f"未知字段“{name}”{hint}（additionalProperties）", True
+        return
+    if kind == "type":
+        yield path, f"{label}{_type_message(error)}", False
+    elif kind == "minLength":
+        yield path, f"{label}不能为空（minLength）", False
+    elif kind == "minItems":
+        yield path, f"{label}至少要有 {error.validator_value} 项（minItems）", False
+    elif kind == "maxItems":
+        yield path, f"{label}最多 {error.validator_value} 项，实际有 {len(error.instance)} 项（maxItems）", False
+    elif kind == "pattern":
+        yield path, f"{label}格式不对：{error.schema.get('description', error.validator_value)}（pattern）", False
+    elif kind == "minimum":
+        yield path, f"{label}不能小于 {error.validator_value}，实际是 {error.instance}（minimum）", False
+    elif kind == "maximum":
+        yield path, f"{label}不能大于 {error.validator_value}，实际是 {error.instance}（maximum）", False
+    elif kind == "enum":
+        choices = "、".join(str(v) for v in error.validator_value if v is not None)
+        if error.instance is None:
+            yield path, f"{label}不能为空，应填写 {choices} 之一（enum）", False
+        else:
+            yield path, f"{label}应为 {choices} 之一，实际是{_describe_value(error.instance)}（enum）", False
+    elif kind == "multipleOf":
+        yield path, f"{label}最多两位小数，实际是 {error.instance}（multipleOf）", False
+    else:
+        yield path, f"{label}{error.message}（{kind}）", False
+
+
+def _coerce_text_fields(value: Any, schema: dict[str, Any], root: dict[str, Any], path: FieldPath,
+                        loaded: LoadedFile) -> Any:
+    """Where the schema wants text and the author typed a bare number, take it exactly as typed.
+
+    `code: 142001001` or `value: 0012` then mean what the author sees, not a number.
+    """
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    if schema.get("type") == "string" and path in loaded.plain_texts:
+        return loaded.plain_texts[path]
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        return {k: _coerce_text_fields(v, props[k], root, path + (k,), loaded) if k in props else v
+                for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_coerce_text_fields(v, schema["items"], root, path + (i,), loaded) for i, v in enumerate(value)]
+    return value
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with `{"$ref": "#/$defs/x"}` replaced by x itself (the generated schema has no
+    cycles): jsonschema then need not resolve a reference for every indicator row of every file."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline_refs(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {key: _inline_refs(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(value, defs) for value in node]
+    return node
+
+
+def schema_validator(schema: dict[str, Any], kind: str) -> Any:
+    """A validator for `$defs/<kind>`, made once per check run and reused for every file."""
+    return _Validator(_inline_refs(schema["$defs"][kind], schema["$defs"]))
+
+
+def validate_against_schema(loaded: LoadedFile, schema: dict[str, Any], kind: str,
+                            validator: Any = None) -> list[Diagnostic]:
+    """Coerce text fields, then validate `loaded.data` against `$defs/<kind>`; errors in file order."""
+    subschema = schema["$defs"][kind]
+    loaded.data = _coerce_text_fields(loaded.data, subschema, schema, (), loaded)
+    validator = validator or schema_validator(schema, kind)
+    found: list[Diagnostic] = []
+    for error in validator.iter_errors(loaded.data):
+        for path, message, at_key in _messages_for(error, tuple(error.absolute_path)):
+            found.append(loaded.diagnostic(path, message, key=at_key))
+    return found
