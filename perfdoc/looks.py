@@ -53,7 +53,7 @@ PARAGRAPH_LOOKS: dict[str, TextLook] = {
                      line_is_exact=True, char_spacing_pt=BODY_CHAR_SPACING_PT),
 }
 
-# Table cells, by their look (perfdoc.render.tables.CELL_LOOKS). 五号 仿宋, single spacing.
+# Table cells, by their look (the `look` of perfdoc.render.tables.GridCell). 五号 仿宋, single spacing.
 CELL_LOOKS: dict[str, TextLook] = {
     "label": TextLook("表格标签", "fangsong", 10.5, bold=True, align="center"),
     "level": TextLook("表格文字", "fangsong", 10.5, align="center"),

@@ -136,7 +136,7 @@ def test_renamed_project_and_department_text(repo):
     edit(repo / "data" / "department.yaml", "结合本部门年度工作计划", "结合本部门2024年度工作计划")
     out = perfdoc(repo, "diff").stdout
     assert "~ 142001029 执法办案中心信息化升级改造项目（改编码，原编码 142001019）" in out
-    assert "    一、总体绩效目标 第1段: …委会工作部署，结合本部门{+2024+}年度工作计划，针对主要职…" in out
+    assert "    总体绩效目标 第1段: …委会工作部署，结合本部门{+2024+}年度工作计划，针对主要职…" in out
 
 
 def test_bad_revision_and_invalid_data_are_reported_not_crashed_on(repo):

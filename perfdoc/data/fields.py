@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FieldKind = Literal["text", "code", "amount", "percent", "choice"]
+FieldKind = Literal[
+    "text", "code", "amount", "percent", "choice",  # the values of a table (a project, the department-wide table)
+    "year", "profile", "file_name", "paragraphs", "sections", "record", "switch",  # the department file's own
+]
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,8 @@ class Field:
     help: str  # what to write: shown by editors (schema description) and in the scaffold
     choices: tuple[str, ...] = ()
     long: bool = False  # long text: left-aligned in a cell, wraps
+    example: str = ""  # a value as a user would write it (docs, editors' hover)
+    required: bool = False  # for the department file; a table's required fields come from its profile
 
     @property
     def align(self) -> str:
@@ -73,6 +78,39 @@ INDICATOR_FIELDS = _fields(
     Field("scoring", "评（扣）分标准", "text", "如何评分或扣分。", long=True),
     Field("remark", "备注", "text", "其他说明。", long=True),
 )
+
+# The department file (department.yaml), in the order a person writes it (and import writes it).
+DEPARTMENT_FIELDS = _fields(
+    Field("department", "部门（单位）名称", "text", "部门或单位的全称，印在标题第一行。", example="唐山市公安局海港经济开发区分局",
+          required=True),
+    Field("year", "预算年度", "year", "预算年度，2000–2100 之间的整数。", example="2023", required=True),
+    Field("title", "文件标题", "text", "标题第二行。", example="2023年部门预算绩效目标", required=True),
+    Field("profile", "表格格式", "profile", "项目支出绩效目标表的格式名（profiles/ 下的文件名，不带 .yaml）。",
+          example="hebei-2023"),
+    Field("output_name", "输出文件名", "file_name", "生成的 PDF/DOCX 文件名（不含扩展名），不能含 / \\ : * ? \" < > | 和控制字符；"
+          "默认为“部门名称+文件标题”。", example="海港分局2023年绩效目标"),
+    Field("fonts_dir", "字体目录", "text", "放有自备字体（如仿宋_GB2312）的文件夹，相对本文件所在目录。", example="fonts"),
+    Field("overall_target", "总体绩效目标", "paragraphs", "标题“一、总体绩效目标”下的段落，每项一段；可省略（只报表格）。"),
+    Field("sub_targets", "分项绩效目标", "sections", "每项一个分项（标题、绩效目标、绩效指标），按顺序编号（一）（二）…；可省略。"),
+    Field("measures", "目标规划及保障措施", "paragraphs", "每项一段，按顺序编号（一）（二）…；可省略。"),
+    Field("department_table", "部门整体支出绩效目标表", "record", "部门整体支出绩效目标表（可选）：放在部门文字之后、项目表之前。"),
+    Field("summary_table", "项目汇总表", "switch", "true：在部门文字之后、项目表之前加一张项目汇总表（编码、名称、金额及合计、"
+          "资金支出计划）；默认不加。", example="true"),
+)
+
+# The department's text sections, in the order they are printed; each is numbered 一、二、三、 over
+# the sections a department writes (all are optional).
+SECTION_FIELDS = ("overall_target", "sub_targets", "measures")
+
+# One item of sub_targets (分项绩效目标).
+SUB_TARGET_FIELDS = _fields(
+    Field("heading", "标题", "text", "分项标题，编号（一）（二）…自动生成，不要手写。", example="打好政治安全保卫战"),
+    Field("target", "绩效目标", "text", "“绩效目标：”后的文字。", long=True),
+    Field("indicators", "绩效指标", "text", "“绩效指标：”后的文字。", long=True),
+)
+
+# Department-file values that only say how to build (not printed as text): the XLSX keeps them as written.
+DEPARTMENT_SETTINGS = ("output_name", "fonts_dir")
 
 # The goal + indicators of one block live at the top of a project file (`goal`, `indicators`) for
 # the annual block, and under `long_term:` for a 长期 (实施期) block.

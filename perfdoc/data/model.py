@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+from perfdoc.data.fields import DEPARTMENT_FIELDS, DEPARTMENT_SETTINGS, INDICATOR_FIELDS, PROJECT_FIELDS, SECTION_FIELDS
 from perfdoc.data.profile import Profile
 from perfdoc.data.text import amount_text
 
@@ -45,24 +45,24 @@ def default_output_name(data: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Indicator:
-    """One 三级指标: one row of the indicator grid, every field kept separate (perfdoc.data.fields)."""
+    """One 三级指标: one row of the indicator grid, every field kept separate, by its key in
+    perfdoc.data.fields.INDICATOR_FIELDS (the one list of them), in that order."""
 
-    name: str
-    description: str = ""
-    nature: str = ""
-    value: str = ""
-    unit: str = ""
-    weight: Decimal | None = None
-    direction: str = ""
-    value_type: str = ""
-    basis: str = ""
-    explanation: str = ""
-    scoring: str = ""
-    remark: str = ""
+    values: tuple[tuple[str, Any], ...]  # the fields that are filled in
+
+    @property
+    def name(self) -> str:
+        return str(self.get("name"))
+
+    def get(self, key: str) -> Any:
+        """A field's value ("" when it is not filled in)."""
+        if key not in INDICATOR_FIELDS:
+            raise KeyError(key)
+        return dict(self.values).get(key, "")
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are filled in, by key (what a joined cell and the diff read)."""
-        return {key: getattr(self, key) for key in INDICATOR_FIELDS if getattr(self, key) not in ("", None)}
+        return dict(self.values)
 
 
 @dataclass(frozen=True)
@@ -225,11 +225,9 @@ class Department:
 
     @property
     def headings(self) -> dict[str, str]:
-        """`一、总体绩效目标` …, numbered over the sections this department writes (each is optional)."""
-        sections = [("overall", "总体绩效目标", self.overall_target), ("sub_targets", "分项绩效目标", self.sub_targets),
-                    ("measures", "目标规划及保障措施", self.measures)]
-        present = [(key, title) for key, title, content in sections if content]
-        return {key: f"{chinese_number(i)}、{title}" for i, (key, title) in enumerate(present, 1)}
+        """`一、总体绩效目标` …, by field key, numbered over the sections this department writes."""
+        present = [key for key in SECTION_FIELDS if getattr(self, key)]
+        return {key: f"{chinese_number(i)}、{DEPARTMENT_FIELDS[key].label}" for i, key in enumerate(present, 1)}
 
 
 @dataclass(frozen=True)
@@ -291,7 +289,7 @@ def _decimal(value: int | Decimal) -> Decimal:
 
 
 def _indicator(row: dict[str, Any]) -> Indicator:
-    return Indicator(**{key: value for key, value in row.items() if value is not None})
+    return Indicator(tuple((key, row[key]) for key in INDICATOR_FIELDS if row.get(key) not in (None, "")))
 
 
 def build_blocks(data: dict[str, Any], profile: Profile) -> tuple[IndicatorBlock, ...]:
@@ -356,7 +354,7 @@ def build_department(data: dict[str, Any], department_file: Path,
         fonts_dir=Path(os.path.realpath(department_file.parent / fonts_dir)) if fonts_dir else None,
         table=build_department_table(table, data["department"], table_profile) if table and table_profile else None,
         summary_table=data.get("summary_table") is True,
-        settings=tuple((key, data[key]) for key in ("output_name", "fonts_dir") if data.get(key) is not None),
+        settings=tuple((key, data[key]) for key in DEPARTMENT_SETTINGS if data.get(key) is not None),
     )
 
 

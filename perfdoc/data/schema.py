@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from perfdoc.data.fields import INDICATOR_FIELDS, Field
+from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, SUB_TARGET_FIELDS, Field
 from perfdoc.data.profile import DEFAULT_PROFILE, Block, Profile, load_profile, profile_path
 
 DEFAULT_DEPARTMENT_TABLE_PROFILE = "department-2023"
@@ -148,6 +148,34 @@ def record_schema(profile: Profile, *, row_ref: str = "indicator", skip: tuple[s
     return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
 
 
+def _described(field: Field) -> str:
+    return field.help + (f"例如：{field.example}" if field.example else "")
+
+
+def _department_field_schema(field: Field, department_table: dict[str, Any]) -> dict[str, Any]:
+    """A department-file field's schema from its kind (perfdoc.data.fields.DEPARTMENT_FIELDS)."""
+    label, description = field.label, _described(field)
+    if field.kind == "year":
+        return {"type": "integer", "minimum": 2000, "maximum": 2100, "title": label, "description": description}
+    if field.kind == "profile":
+        return _text(label, f"{description}默认 {DEFAULT_PROFILE}。", pattern=PROFILE_NAME_PATTERN)
+    if field.kind == "file_name":
+        return _text(label, description, pattern=OUTPUT_NAME_PATTERN)
+    if field.kind == "paragraphs":
+        return {"type": "array", "minItems": 1, "maxItems": MAX_LIST_ITEMS, "items": _text("段落", "一段文字。"),
+                "title": label, "description": description}
+    if field.kind == "sections":
+        item = {"type": "object", "title": label, "additionalProperties": False, "required": list(SUB_TARGET_FIELDS),
+                "properties": {key: _text(sub.label, _described(sub)) for key, sub in SUB_TARGET_FIELDS.items()}}
+        return {"type": "array", "minItems": 1, "maxItems": MAX_LIST_ITEMS, "items": item, "title": label,
+                "description": description}
+    if field.kind == "record":
+        return department_table
+    if field.kind == "switch":
+        return {"type": "boolean", "title": label, "description": description}
+    return _text(label, description)
+
+
 def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict[str, Any]:
     """The whole schema: `$defs/project` and `$defs/department`; the root picks one by shape.
 
@@ -164,45 +192,13 @@ def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict
     department_table = record_schema(table_profile, row_ref="department_indicator", skip=("department",))
     department_table["properties"]["profile"] = _text(
         "表格格式", f"部门整体支出绩效目标表的格式名，默认 {DEFAULT_DEPARTMENT_TABLE_PROFILE}。", pattern=PROFILE_NAME_PATTERN)
-    department_table.update(title=table_profile.table_title,
-                            description="部门整体支出绩效目标表（可选）：放在部门文字之后、项目表之前。")
-    sub_target = {
-        "type": "object",
-        "title": "分项绩效目标",
-        "additionalProperties": False,
-        "required": ["heading", "target", "indicators"],
-        "properties": {
-            "heading": _text("标题", "分项标题，编号（一）（二）…自动生成，不要手写。"),
-            "target": _text("绩效目标", "“绩效目标：”后的文字。"),
-            "indicators": _text("绩效指标", "“绩效指标：”后的文字。"),
-        },
-    }
-    paragraphs = {"type": "array", "minItems": 1, "items": _text("段落", "一段文字。")}
+    department_table.update(title=table_profile.table_title, description=DEPARTMENT_FIELDS["department_table"].help)
     department = {
         "type": "object",
         "title": "部门预算绩效目标（部门文件）",
         "additionalProperties": False,
-        "required": ["department", "year", "title"],
-        "properties": {
-            "department": _text("部门（单位）名称", "如“唐山市公安局海港经济开发区分局”。"),
-            "year": {"type": "integer", "minimum": 2000, "maximum": 2100, "title": "预算年度", "description": "如 2023。"},
-            "title": _text("文件标题", "如“2023年部门预算绩效目标”。"),
-            "profile": _text("表格格式", f"项目支出绩效目标表的格式名（profiles/ 下的文件名，不带 .yaml），默认 {DEFAULT_PROFILE}。",
-                             pattern=PROFILE_NAME_PATTERN),
-            "output_name": _text("输出文件名", "生成的 PDF/DOCX 文件名（不含扩展名），不能含 / \\ : * ? \" < > | 和控制字符；"
-                                 "默认为“部门名称+文件标题”。",
-                                 pattern=OUTPUT_NAME_PATTERN),
-            "fonts_dir": _text("字体目录", "放有自备字体（如仿宋_GB2312）的文件夹，相对本文件所在目录。"),
-            "overall_target": {**paragraphs, "title": "一、总体绩效目标", "description": "每项一段；可省略（只报表格）。"},
-            "sub_targets": {"type": "array", "minItems": 1, "maxItems": MAX_LIST_ITEMS, "items": sub_target,
-                            "title": "二、分项绩效目标", "description": "按顺序编号（一）（二）…；可省略。"},
-            "measures": {**paragraphs, "maxItems": MAX_LIST_ITEMS, "title": "三、目标规划及保障措施",
-                         "description": "每项一段，按顺序编号（一）（二）…；可省略。"},
-            "department_table": department_table,
-            "summary_table": {"type": "boolean", "title": "项目汇总表",
-                              "description": "true：在部门文字之后、项目表之前加一张项目汇总表（编码、名称、金额及合计、"
-                                             "资金支出计划）；默认不加。"},
-        },
+        "required": [key for key, field in DEPARTMENT_FIELDS.items() if field.required],
+        "properties": {key: _department_field_schema(field, department_table) for key, field in DEPARTMENT_FIELDS.items()},
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -15,16 +15,21 @@ from typing import Any
 
 import yaml
 
-from perfdoc.data.fields import DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS
+from perfdoc.data.fields import (
+    DEPARTMENT_FIELDS,
+    DEPARTMENT_TABLE_FIELDS,
+    INDICATOR_FIELDS,
+    PROJECT_FIELDS,
+    SUB_TARGET_FIELDS,
+)
 from perfdoc.data.loader import LoadedFile, load_yaml_text
 from perfdoc.data.text import amount_text
 
 PROJECT_ORDER = (*PROJECT_FIELDS, "spending_plan", "long_term", "goal", "indicators")
-DEPARTMENT_ORDER = ("department", "year", "title", "profile", "output_name", "fonts_dir", "overall_target",
-                    "sub_targets", "measures", "department_table")
+DEPARTMENT_ORDER = tuple(DEPARTMENT_FIELDS)
 TABLE_ORDER = ("profile", *(k for k in DEPARTMENT_TABLE_FIELDS if k != "department"), "goal", "indicators")
 ORDERS: dict[str, tuple[str, ...]] = {"": PROJECT_ORDER, "long_term": ("goal", "indicators"),
-                                      "sub_targets": ("heading", "target", "indicators"),
+                                      "sub_targets": tuple(SUB_TARGET_FIELDS),
                                       "department_table": TABLE_ORDER, "indicator": tuple(INDICATOR_FIELDS)}
 
 Path_ = tuple[str | int, ...]

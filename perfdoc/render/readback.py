@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from perfdoc.diagnostics import Diagnostic, UserError, in_file, unlocated
-from perfdoc.render.tables import CELL_LOOKS
+from perfdoc.looks import CELL_LOOKS
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Paragraph:
 @dataclass
 class Cell:
     text: str
-    style: str  # its look (perfdoc.render.tables.CELL_LOOKS): label, level, left, center
+    style: str  # its look (a key of perfdoc.looks.CELL_LOOKS): label, level, left, center
     header: bool  # <th>
     colspan: int = 1
     rowspan: int = 1

@@ -19,7 +19,6 @@ from perfdoc.data.model import DepartmentTable, Project
 from perfdoc.data.profile import PLACEHOLDER, Block, HeaderCell, PlanRow, Profile
 from perfdoc.data.text import value_text
 
-CELL_LOOKS = ("label", "level", "left", "center")
 # A caption ending in a short full-width parenthesis keeps it on one line: `资金支出计划（%）`.
 NOWRAP_TAIL_MAX = 5
 
@@ -27,7 +26,7 @@ NOWRAP_TAIL_MAX = 5
 @dataclass(frozen=True)
 class GridCell:
     text: str
-    look: str  # one of CELL_LOOKS
+    look: str  # a key of perfdoc.looks.CELL_LOOKS: label, level, left, center
     header: bool = False  # a caption (<th>) rather than data (<td>)
     colspan: int = 1
     rowspan: int = 1

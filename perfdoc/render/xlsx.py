@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import xlsxwriter
 
-from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
+from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, SUB_TARGET_FIELDS, Field
 from perfdoc.data.model import Department, Document, IndicatorBlock
 from perfdoc.render.summary import TOTAL_LABEL, amount_total, number, project_field_keys
 
@@ -133,7 +133,7 @@ def _block_rows(block: IndicatorBlock, code: str, name: str | None, keys: list[s
             if not level2.indicators:
                 yield first + [None] * len(keys)
             for indicator in level2.indicators:
-                yield first + [_value(getattr(indicator, key)) for key in keys]
+                yield first + [_value(indicator.get(key)) for key in keys]
 
 
 def indicator_sheet(document: Document) -> Sheet:
@@ -166,30 +166,26 @@ def indicator_sheet(document: Document) -> Sheet:
 def department_rows(document: Document) -> Iterator[tuple[str, str, Value]]:
     """(YAML path, Chinese caption, value) for every value of department.yaml, in file order."""
     department: Department = document.department
-    yield "department", "部门（单位）名称", department.name
-    yield "year", "预算年度", department.year
-    yield "title", "文件标题", department.title
-    yield "profile", "表格格式", document.profile.name
-    settings = dict(department.settings)
-    if "output_name" in settings:
-        yield "output_name", "输出文件名", settings["output_name"]
-    if "fonts_dir" in settings:
-        yield "fonts_dir", "字体目录", settings["fonts_dir"]
+    label = {key: field.label for key, field in DEPARTMENT_FIELDS.items()}
+    yield "department", label["department"], department.name
+    yield "year", label["year"], department.year
+    yield "title", label["title"], department.title
+    yield "profile", label["profile"], document.profile.name
+    for key, value in department.settings:
+        yield key, label[key], value
     if department.summary_table:
-        yield "summary_table", "项目汇总表", True
+        yield "summary_table", label["summary_table"], True
     for i, paragraph in enumerate(department.overall_target, 1):
-        yield f"overall_target[{i}]", f"一、总体绩效目标 第{i}段", paragraph
+        yield f"overall_target[{i}]", f"{label['overall_target']} 第{i}段", paragraph
     for i, sub in enumerate(department.sub_targets, 1):
-        caption = f"二、分项绩效目标（{sub.number}）"
-        yield f"sub_targets[{i}].heading", f"{caption}标题", sub.heading
-        yield f"sub_targets[{i}].target", f"{caption}绩效目标", sub.target
-        yield f"sub_targets[{i}].indicators", f"{caption}绩效指标", sub.indicators
+        for key, sub_field in SUB_TARGET_FIELDS.items():
+            yield f"sub_targets[{i}].{key}", f"{label['sub_targets']}（{sub.number}）{sub_field.label}", getattr(sub, key)
     for i, item in enumerate(department.measures, 1):
-        yield f"measures[{i}]", f"三、目标规划及保障措施（{item.number}）", item.text
+        yield f"measures[{i}]", f"{label['measures']}（{item.number}）", item.text
     table = department.table
     if table is None:
         return
-    yield "department_table.profile", "部门整体表格式", table.profile.name
+    yield "department_table.profile", f"{label['department_table']}：{label['profile']}", table.profile.name
     facts = dict(table.facts)
     for key, f in table.profile.record_fields.items():
         if key != "department" and facts.get(key) is not None:

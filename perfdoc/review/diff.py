@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
 from perfdoc.build.pipeline import load_document
-from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, SUB_TARGET_FIELDS
 from perfdoc.data.model import Document, Project
 from perfdoc.data.text import amount_text, value_text
 from perfdoc.diagnostics import UserError, display_path, unlocated
@@ -238,13 +238,13 @@ def _project_fields(old: Project, new: Project, labels: Labels) -> list[FieldCha
 def _department_changes(old: Document, new: Document) -> list[TextChange]:
     def texts(doc: Document) -> dict[str, str]:
         d = doc.department
-        items = {"单位名称": d.name, "文件标题": d.title, "年度": str(d.year)}
-        items.update({f"一、总体绩效目标 第{i}段": t for i, t in enumerate(d.overall_target, 1)})
+        label = {key: field.label for key, field in DEPARTMENT_FIELDS.items()}
+        items = {label["department"]: d.name, label["title"]: d.title, label["year"]: str(d.year)}
+        items.update({f"{label['overall_target']} 第{i}段": t for i, t in enumerate(d.overall_target, 1)})
         for item in d.sub_targets:
-            items[f"二、（{item.number}）标题"] = item.heading
-            items[f"二、（{item.number}）绩效目标"] = item.target
-            items[f"二、（{item.number}）绩效指标"] = item.indicators
-        items.update({f"三、（{m.number}）": m.text for m in d.measures})
+            for key, sub_field in SUB_TARGET_FIELDS.items():
+                items[f"{label['sub_targets']}（{item.number}）{sub_field.label}"] = getattr(item, key)
+        items.update({f"{label['measures']}（{m.number}）": m.text for m in d.measures})
         return items
 
     before, after = texts(old), texts(new)

@@ -1,0 +1,142 @@
+"""One definition per fact: every field is declared once in perfdoc.data.fields, and the schema,
+the model, the scaffold, the import writer, the diff and the XLSX all agree with it.
+
+Each test reads what one consumer produces (not its source) and compares it with the declaration,
+so a field added, renamed or relabelled in one place only is caught here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from builders import make_document, profile
+from perfdoc.data.fields import (
+    DEPARTMENT_FIELDS,
+    DEPARTMENT_TABLE_FIELDS,
+    INDICATOR_FIELDS,
+    PROJECT_FIELDS,
+    SECTION_FIELDS,
+    SUB_TARGET_FIELDS,
+)
+from perfdoc.data.model import Indicator, build_department, build_document, build_project
+from perfdoc.data.schema import build_schema
+from perfdoc.io.writer import DEPARTMENT_ORDER, ORDERS, PROJECT_ORDER
+from perfdoc.render.xlsx import department_rows, indicator_sheet, summary_sheet
+from perfdoc.review.diff import compare
+from perfdoc.review.scaffold import project_skeleton
+
+SHIPPED = ("hebei-2023", "longterm-88", "core-2021")
+
+FULL_DEPARTMENT = {
+    "department": "某局", "year": 2024, "title": "2024年部门预算绩效目标", "profile": "hebei-2023",
+    "output_name": "某局文件", "fonts_dir": "fonts", "overall_target": ["总体一段"],
+    "sub_targets": [{"heading": "分项", "target": "目标", "indicators": "指标"}], "measures": ["措施一段"],
+    "summary_table": True,
+}
+
+
+def test_the_department_schema_is_the_declared_fields_in_order():
+    department = build_schema(profile())["$defs"]["department"]
+    assert list(department["properties"]) == list(DEPARTMENT_FIELDS)
+    assert department["required"] == [key for key, field in DEPARTMENT_FIELDS.items() if field.required]
+    for key, field in DEPARTMENT_FIELDS.items():
+        if field.kind != "record":  # the department-wide table is titled by its own profile
+            assert department["properties"][key]["title"] == field.label, key
+            assert department["properties"][key]["description"].startswith(field.help), key
+    item = department["properties"]["sub_targets"]["items"]
+    assert list(item["properties"]) == list(SUB_TARGET_FIELDS) == item["required"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_project_and_indicator_schemas_name_only_declared_fields(name):
+    shape = profile(name)
+    schema = build_schema(shape)["$defs"]
+    structure = {"spending_plan", "goal", "indicators", "long_term"}
+    assert set(schema["project"]["properties"]) - structure <= set(PROJECT_FIELDS)
+    assert list(schema["indicator"]["properties"]) == list(INDICATOR_FIELDS)
+    labels = shape.field_labels()
+    for key, field in PROJECT_FIELDS.items():
+        if key in schema["project"]["properties"]:
+            assert schema["project"]["properties"][key]["title"] == labels.get(("record", key), field.label)
+
+
+def test_the_department_table_schema_is_its_declared_fields():
+    table = build_schema(profile())["$defs"]["department"]["properties"]["department_table"]
+    assert set(table["properties"]) - {"profile", "goal", "indicators", "spending_plan", "long_term"} \
+        == set(DEPARTMENT_TABLE_FIELDS) - {"department"}
+
+
+def test_an_indicator_holds_exactly_the_declared_fields_in_their_order():
+    row = {key: Decimal(10) if field.kind == "percent" else f"{key}值" for key, field in INDICATOR_FIELDS.items()}
+    indicator = build_project({"code": "142001001", "name": "x", "budget": 1, "fiscal_funds": 1, "use": "u",
+                               "spending_plan": {"3月底": 25, "6月底": 50, "10月底": 75, "12月底": 100}, "goal": "g",
+                               "indicators": {"产出指标": {"数量指标": [dict(reversed(row.items()))]}}},
+                              profile(), "p.yaml").blocks[0].rows[0].indicator
+    assert list(indicator.as_dict()) == list(INDICATOR_FIELDS)
+    assert indicator.get("weight") == Decimal(10) and indicator.name == "name值"
+    with pytest.raises(KeyError):
+        Indicator(()).get("not_a_field")
+
+
+def test_the_import_writer_writes_keys_in_the_declared_order():
+    assert DEPARTMENT_ORDER == tuple(DEPARTMENT_FIELDS)
+    assert PROJECT_ORDER[:len(PROJECT_FIELDS)] == tuple(PROJECT_FIELDS)
+    assert ORDERS["indicator"] == tuple(INDICATOR_FIELDS)
+    assert ORDERS["sub_targets"] == tuple(SUB_TARGET_FIELDS)
+
+
+def _full_document():
+    from pathlib import Path
+
+    department = build_department(FULL_DEPARTMENT, Path("/data/department.yaml"))
+    document = make_document()
+    return build_document(department, list(document.projects), document.profile)
+
+
+def test_the_workbook_captions_are_the_declared_labels():
+    document = _full_document()
+    captions = {key: caption for key, caption, _ in department_rows(document)}
+    for key in ("department", "year", "title", "profile", "output_name", "fonts_dir", "summary_table"):
+        assert captions[key] == DEPARTMENT_FIELDS[key].label
+    assert captions["overall_target[1]"].startswith(DEPARTMENT_FIELDS["overall_target"].label)
+    assert captions["measures[1]"].startswith(DEPARTMENT_FIELDS["measures"].label)
+    for key, field in SUB_TARGET_FIELDS.items():
+        assert captions[f"sub_targets[1].{key}"].endswith(field.label)
+    assert set(captions) <= {*DEPARTMENT_FIELDS, "overall_target[1]", "measures[1]",
+                             *(f"sub_targets[1].{key}" for key in SUB_TARGET_FIELDS)}
+    headers = [column.header for column in summary_sheet(document).columns]
+    assert headers[:2] == [PROJECT_FIELDS["code"].label, PROJECT_FIELDS["name"].label]
+    assert {h for h in headers[2:] if "资金支出计划" not in h and h != "绩效目标"} <= {f.label for f in PROJECT_FIELDS.values()}
+    indicator_headers = {column.header for column in indicator_sheet(document).columns}
+    assert {f.label for f in INDICATOR_FIELDS.values() if f.key in ("name", "description", "value", "basis")} \
+        <= indicator_headers
+
+
+def test_the_diff_and_the_headings_use_the_declared_labels():
+    old = _full_document()
+    changed = {**FULL_DEPARTMENT, "year": 2025, "title": "新标题", "overall_target": ["改了"],
+               "sub_targets": [{"heading": "新分项", "target": "新目标", "indicators": "新指标"}], "measures": ["改了"]}
+    from pathlib import Path
+
+    new = build_document(build_department(changed, Path("/data/department.yaml")), list(old.projects), old.profile)
+    places = {change.where for change in compare(old, new, "旧", "新").department}
+    assert places == {DEPARTMENT_FIELDS["year"].label, DEPARTMENT_FIELDS["title"].label,
+                      f"{DEPARTMENT_FIELDS['overall_target'].label} 第1段", f"{DEPARTMENT_FIELDS['measures'].label}（一）",
+                      *(f"{DEPARTMENT_FIELDS['sub_targets'].label}（一）{f.label}" for f in SUB_TARGET_FIELDS.values())}
+    headings = old.department.headings
+    assert list(headings) == list(SECTION_FIELDS)
+    assert headings["sub_targets"] == f"二、{DEPARTMENT_FIELDS['sub_targets'].label}"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_scaffold_names_each_field_with_its_label(name):
+    shape = profile(name)
+    text = project_skeleton("150001001", "新项目", shape)
+    labels = shape.field_labels()
+    for key in shape.header_fields():
+        if key not in ("code", "name"):
+            line = next(line for line in text.splitlines() if line.startswith(f"{key}:"))
+            assert labels.get(("record", key), PROJECT_FIELDS[key].label) in line, line
+
