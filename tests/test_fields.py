@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from builders import make_document, profile
+
 from perfdoc.data.fields import (
     DEPARTMENT_FIELDS,
     DEPARTMENT_TABLE_FIELDS,
