@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_ChineseParser, metavar="command")
 
     build = sub.add_parser("build", parents=[common], help="检查并生成文件（默认）",
-                           description="检查数据，然后生成 HTML、PDF 和 DOCX。Validate, then build the document.")
+                           description="检查数据，然后生成 HTML、PDF、DOCX 和 XLSX。Validate, then build the document (HTML, PDF, DOCX, XLSX).")
     build.add_argument("--out", type=Path, default=Path("build"), metavar="DIR",
                        help="输出目录（output directory），默认 build/")
     build.add_argument("--strict", action="store_true", help="有警告也视为失败（warnings fail the build）")

@@ -87,12 +87,22 @@ def test_entries_of_another_context_are_not_served(tmp_path):
     assert BuildCache(tmp_path, None).get("key") is None  # an unknown context: no cache at all
 
 
-def test_cache_keys_include_perfdoc_code_not_just_its_version():
+def test_cache_keys_include_perfdoc_code_not_just_its_version(tmp_path, monkeypatch):
     from perfdoc.build import cache
 
     assert "perfdoc" not in cache._library_versions()  # the version number proves nothing
-    assert len(cache.code_identity()) == 64
-    assert cache.code_identity.cache_info().currsize == 1  # hashed once per process
+    copy = tmp_path / "perfdoc"
+    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = cache.source_digest(copy, {"weasyprint": "70.0"})
+    assert before == cache.source_digest(copy, {"weasyprint": "70.0"})
+    docx = copy / "render" / "docx.py"  # a module in a subpackage, whose version number does not change
+    docx.write_text(docx.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    edited = cache.source_digest(copy, {"weasyprint": "70.0"})
+    assert edited != before
+    assert cache.source_digest(copy, {"weasyprint": "71.0"}) != edited  # a library upgrade
+    key = cache_key("pdf", "<html>")
+    monkeypatch.setattr(cache, "code_identity", lambda: edited)  # as a process running the edited code
+    assert cache_key("pdf", "<html>") != key
     assert cache_key("pdf", "<html>") != cache_key("docx", "<html>")
 
 

@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import edit_file, run_cli_in_process
 
 from perfdoc.build.pipeline import load_document
+from perfdoc.cli import COMMANDS
 from perfdoc.data.validate import check_data
 from perfdoc.diagnostics import UserError
 from perfdoc.render.fonts import choose_fonts
@@ -24,7 +25,7 @@ def _warned_codes(stderr: str) -> set[str]:
 
 
 def test_check_on_shipped_data_flags_the_bad_plans_and_nothing_else():
-    result = run_cli("check")
+    result = run_cli_in_process("check")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     warned = _warned_codes(result.stderr)
@@ -38,31 +39,25 @@ def test_check_on_shipped_data_flags_the_bad_plans_and_nothing_else():
 
 
 def test_strict_turns_warnings_into_exit_1():
-    result = run_cli("check", "--strict")
+    result = run_cli_in_process("check", "--strict")
     assert result.returncode == 1
     assert "142001010" in result.stderr
-
-
-def _replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (path, old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_five_planted_faults_are_all_reported_in_one_run(data_copy: Path):
     projects = data_copy / "projects"
     # 1. missing required field
-    _replace(projects / "142001003.yaml", "        value: 保障天数\n", "")
+    edit_file(projects / "142001003.yaml", "        value: 保障天数\n", "")
     # 2. text where a number belongs
-    _replace(projects / "142001005.yaml", "budget: 345.52", "budget: 三百四十五")
+    edit_file(projects / "142001005.yaml", "budget: 345.52", "budget: 三百四十五")
     # 3. decreasing plan
-    _replace(projects / "142001002.yaml", "  10月底: 75", "  10月底: 40")
+    edit_file(projects / "142001002.yaml", "  10月底: 75", "  10月底: 40")
     # 4. duplicate key
-    _replace(projects / "142001006.yaml", "goal:", "name: 又一个名字\ngoal:")
+    edit_file(projects / "142001006.yaml", "goal:", "name: 又一个名字\ngoal:")
     # 5. code that does not match the file name
-    _replace(projects / "142001014.yaml", 'code: "142001014"', 'code: "142001099"')
+    edit_file(projects / "142001014.yaml", 'code: "142001014"', 'code: "142001099"')
 
-    result = run_cli("check", "--data", str(data_copy))
+    result = run_cli_in_process("check", "--data", str(data_copy))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     located = {(m["file"].rsplit("/", 1)[-1], m["sev"]) for m in LOCATION.finditer(result.stderr)}
@@ -88,28 +83,48 @@ def test_five_planted_faults_are_all_reported_in_one_run(data_copy: Path):
 
 def test_every_error_in_every_file_is_reported(data_copy: Path):
     for name in ("142001001.yaml", "142001019.yaml"):
-        _replace(data_copy / "projects" / name, "fiscal_funds:", "fiscal_fund:")
-    result = run_cli("check", "--data", str(data_copy))
+        edit_file(data_copy / "projects" / name, "fiscal_funds:", "fiscal_fund:")
+    result = run_cli_in_process("check", "--data", str(data_copy))
     assert result.returncode == 1
     assert result.stderr.count("未知字段“fiscal_fund”，是不是“fiscal_funds”？") == 2
     assert result.stderr.count("缺少必填字段（财政资金）") == 2
 
 
 def test_usage_errors_exit_2_in_chinese():
-    result = run_cli("check", "--no-such-flag")
+    result = run_cli_in_process("check", "--no-such-flag")
     assert result.returncode == 2
     assert "用法错误" in result.stderr
 
 
-def test_help_is_chinese_and_english():
-    result = run_cli("--help")
+def test_help_lists_every_command_in_chinese_then_english_aligned():
+    from perfdoc.cli import COMMANDS
+    from perfdoc.render.xlsx import display_width
+
+    result = run_cli_in_process("--help")
     assert result.returncode == 0
-    assert "检查数据" in result.stdout and "validate" in result.stdout
-    assert "退出码" in result.stdout and "exit status" in result.stdout
+    listed = {}
+    for line in result.stdout.splitlines():
+        match = re.match(r"^  ([a-z][a-z-]*) +(\S.*?\S) {2,}([A-Za-z].*)$", line)
+        if match:
+            listed[match[1]] = (match[2], match[3], display_width(line[:line.index(match[3])]))
+    assert list(listed) == list(COMMANDS)  # every command, in the order `COMMANDS` gives, none extra
+    for command, (chinese, english, column) in listed.items():
+        assert re.search(r"[\u4e00-\u9fff]", chinese) and not re.search(r"[\u4e00-\u9fff]", english), command
+        assert column == next(iter(listed.values()))[2], command  # the English column lines up on screen
+    assert re.search(r"^退出码（exit status）: 0 成功.*1 数据有误.*2 用法错误.*3 内部错误", result.stdout, re.M)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_its_own_help_chinese_first(command):
+    result = run_cli_in_process(command, "--help")
+    assert result.returncode == 0
+    description = result.stdout.split("\n\n")[1]
+    assert re.match(r"[\u4e00-\u9fff]", description), description  # Chinese first
+    assert re.search(r"[A-Z][a-z]+\b", description), description  # then English
 
 
 def test_missing_data_directory_is_a_clear_error(tmp_path: Path):
-    result = run_cli("check", "--data", str(tmp_path / "nowhere"))
+    result = run_cli_in_process("check", "--data", str(tmp_path / "nowhere"))
     assert result.returncode == 1
     assert "找不到部门文件" in result.stderr and "没有项目文件" in result.stderr
 
@@ -127,9 +142,9 @@ def test_internal_errors_are_one_line_with_a_hint(monkeypatch, capsys):
 
 
 def test_lint_hints_are_opt_in_and_never_change_the_exit_status():
-    plain = run_cli("check")
+    plain = run_cli_in_process("check")
     assert "提示:" not in plain.stderr
-    lint = run_cli("check", "--lint")
+    lint = run_cli_in_process("check", "--lint")
     assert lint.returncode == 0
     hints = [msg for msg in lint.stderr.splitlines() if ": 提示: " in msg]
     assert all(LOCATION.match(msg.replace(": 提示:", ": 警告:")) for msg in hints)
@@ -144,7 +159,7 @@ def test_lint_hints_are_opt_in_and_never_change_the_exit_status():
 
 
 def _errors_after(data: Path, name: str, old: str, new: str) -> list[str]:
-    _replace(data / name, old, new)
+    edit_file(data / name, old, new)
     return [d.format() for d in check_data(data).errors]
 
 
@@ -181,9 +196,9 @@ def test_a_project_code_written_as_a_block_scalar_is_refused(data_copy: Path):
 
 
 def test_a_department_name_with_a_slash_stops_the_build_before_anything_is_written(data_copy: Path, tmp_path: Path):
-    _replace(data_copy / "department.yaml", "department: 唐山市公安局海港经济开发区分局", "department: ../../../escaped/")
+    edit_file(data_copy / "department.yaml", "department: 唐山市公安局海港经济开发区分局", "department: ../../../escaped/")
     out = tmp_path / "deep" / "a" / "b" / "out"
-    result = run_cli("build", "--data", str(data_copy), "--out", str(out))
+    result = run_cli_in_process("build", "--data", str(data_copy), "--out", str(out))
     assert result.returncode == 1 and "output_name" in result.stderr, result.stderr
     assert not (tmp_path / "escaped").exists() and not out.exists()
 
@@ -196,7 +211,7 @@ def test_a_font_folder_that_is_a_symlink_loop_is_explained(data_copy: Path, tmp_
     if where == "--fonts":
         folder = tmp_path / "loop-a"
     else:
-        _replace(data_copy / "department.yaml", "title: ", "fonts_dir: ../loop-a\ntitle: ")
+        edit_file(data_copy / "department.yaml", "title: ", "fonts_dir: ../loop-a\ntitle: ")
         document, checked = load_document(data_copy)
         assert document is not None, checked.errors
         folder = document.department.fonts_dir
@@ -240,7 +255,7 @@ def test_lint_also_reads_the_department_wide_table(tmp_path):
     assert lines[number + 1].strip().startswith("unit:")
     del lines[number + 1]  # no unit column value: the value alone must be measurable
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run_cli("check", "--lint", "--data", str(data))
+    result = run_cli_in_process("check", "--lint", "--data", str(data))
     assert result.returncode == 0, result.stderr
     assert re.search(rf"department\.yaml:{number + 1}:\d+: 提示: department_table\.indicators\..*value: "
                      r"部门整体支出绩效目标表：指标值“有效保障”不可衡量", result.stderr), result.stderr

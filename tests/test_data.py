@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from conftest import DATA, REPO
+from conftest import DATA, REPO, run_cli_in_process
 from jsonschema import Draft202012Validator
 
 from perfdoc.build.pipeline import load_document
@@ -81,7 +81,6 @@ def test_schema_command_follows_the_data_folders_profile(tmp_path):
     """`schema --data DIR` writes the schema of DIR's profile beside DIR, where the modelines point."""
     import shutil
 
-    from conftest import run_cli
 
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
@@ -91,7 +90,7 @@ def test_schema_command_follows_the_data_folders_profile(tmp_path):
         encoding="utf-8")
     department = data / "department.yaml"
     department.write_text(department.read_text(encoding="utf-8") + "profile: mine\n", encoding="utf-8")
-    result = run_cli("schema", "--data", str(data))
+    result = run_cli_in_process("schema", "--data", str(data))
     assert result.returncode == 0, result.stderr
     written = json.loads((tmp_path / "schema.json").read_text(encoding="utf-8"))
     text = json.dumps(written, ensure_ascii=False)

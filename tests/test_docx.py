@@ -9,15 +9,11 @@ import zipfile
 
 import docx
 import pytest
-from conftest import STEM, run_cli
+from conftest import STEM, run_cli, squash
 from docx.oxml.ns import qn
 from test_pdf import page_tables
 
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +30,7 @@ def _grid_text(table) -> list[list[str | None]]:
             vmerge = tc.tcPr.find(qn("w:vMerge")) if tc.tcPr is not None else None
             continued = vmerge is not None and vmerge.get(qn("w:val")) in (None, "continue")
             text = "".join(t.text or "" for t in tc.iter(qn("w:t")))
-            row.append(None if continued else _squash(text))
+            row.append(None if continued else squash(text))
             row += [None] * (tc.grid_span - 1)
         rows.append(row)
     return rows

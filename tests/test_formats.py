@@ -16,7 +16,7 @@ from typing import Any
 import docx
 import pdfplumber
 import pytest
-from conftest import DATA, REPO, run_cli
+from conftest import DATA, REPO, run_cli, run_cli_in_process, squash
 from docx.oxml.ns import qn
 
 from perfdoc.data.loader import load_yaml_file
@@ -24,10 +24,6 @@ from perfdoc.data.profile import PROFILES_DIR
 
 EXAMPLES = REPO / "examples"
 SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023")
-
-
-def _squash(text: str | None) -> str:
-    return re.sub(r"\s+", "", text or "")
 
 
 def _text(value: Any) -> str:
@@ -63,7 +59,7 @@ class Expected:
 
 def expected_cells(profile: dict[str, Any], record: dict[str, Any]) -> Expected:
     expected = Expected()
-    keep = lambda cells: [_squash(c) for c in cells if _squash(c)]  # noqa: E731 - one-line helper
+    keep = lambda cells: [squash(c) for c in cells if squash(c)]  # noqa: E731 - one-line helper
     for row in profile["header"]:
         if isinstance(row, dict):
             plan = row["plan"]
@@ -89,9 +85,9 @@ def expected_cells(profile: dict[str, Any], record: dict[str, Any]) -> Expected:
             expected.rows.append(keep([block["title"]]))
         expected.rows.append(keep([*level_labels, *(c["label"] for c in profile["columns"])]))
         for level1, level2s in (source.get("indicators") or {}).items():
-            expected.anywhere.add(_squash(level1))
+            expected.anywhere.add(squash(level1))
             for level2, rows in level2s.items():
-                expected.anywhere.add(_squash(level2))
+                expected.anywhere.add(squash(level2))
                 for row in rows or []:
                     keys = [c.get("fields") or [c["field"]] for c in profile["columns"]]
                     expected.tails.append(keep([_joined(row, k) for k in keys]))
@@ -100,7 +96,7 @@ def expected_cells(profile: dict[str, Any], record: dict[str, Any]) -> Expected:
 
 def pdf_rows(path: Path) -> list[list[str]]:
     with pdfplumber.open(path) as pdf:
-        return [[_squash(c) for c in row if _squash(c)] for page in pdf.pages for t in page.extract_tables() for row in t]
+        return [[squash(c) for c in row if squash(c)] for page in pdf.pages for t in page.extract_tables() for row in t]
 
 
 def docx_rows(path: Path) -> list[list[str]]:
@@ -112,7 +108,7 @@ def docx_rows(path: Path) -> list[list[str]]:
                 merge = tc.tcPr.find(qn("w:vMerge")) if tc.tcPr is not None else None
                 if merge is not None and merge.get(qn("w:val")) in (None, "continue"):
                     continue
-                cells.append(_squash("".join(t.text or "" for t in tc.iter(qn("w:t")))))
+                cells.append(squash("".join(t.text or "" for t in tc.iter(qn("w:t")))))
             rows.append([c for c in cells if c])
     return rows
 
@@ -138,7 +134,7 @@ def _in_order(caption: str, text: str) -> bool:
 
 def pdf_text(path: Path) -> str:
     with pdfplumber.open(path) as pdf:
-        return _squash("".join(page.extract_text() or "" for page in pdf.pages))
+        return squash("".join(page.extract_text() or "" for page in pdf.pages))
 
 
 def records(data_dir: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -184,13 +180,13 @@ def test_each_example_checks_clean_and_its_schema_is_current():
     """No error and no warning in any example; examples/X/schema.json is what `schema` writes."""
     for name in SHIPPED:
         data_dir = EXAMPLES / name / "data"
-        result = run_cli("check", "--data", str(data_dir))
+        result = run_cli_in_process("check", "--data", str(data_dir))
         assert result.returncode == 0 and "0 个错误，0 个警告" in result.stderr, (name, result.stderr)
         schema = EXAMPLES / name / "schema.json"
         before = schema.read_text(encoding="utf-8")
         scratch = Path(str(schema) + ".check")
         try:
-            result = run_cli("schema", "--data", str(data_dir), "--output", str(scratch))
+            result = run_cli_in_process("schema", "--data", str(data_dir), "--output", str(scratch))
             assert result.returncode == 0, result.stderr
             assert scratch.read_text(encoding="utf-8") == before, f"{schema} is stale: python3 build.py schema --data {data_dir}"
         finally:
@@ -202,7 +198,7 @@ def test_profiles_command_lists_shipped_and_local_formats(tmp_path):
     (data / "profiles").mkdir(parents=True)
     (data / "profiles" / "mine.yaml").write_text("name: 本单位格式\ndescription: 只换了时间节点\nbase: hebei-2023\n"
                                                  "checkpoints: [6月底, 12月底]\n", encoding="utf-8")
-    result = run_cli("profiles", "--data", str(data))
+    result = run_cli_in_process("profiles", "--data", str(data))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split("\t")[0] for line in lines] == [*sorted(SHIPPED), "mine"]

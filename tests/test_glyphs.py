@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from perfdoc.render.fonts import choose_fonts, missing_glyphs
+from perfdoc.render.fonts import missing_glyphs
 
 DRAWN_AS_BOXES = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\u2028", "\u2029"]
 
 
-@pytest.fixture(scope="module")
-def fonts():
-    return choose_fonts()
 
 
 @pytest.mark.parametrize("char", DRAWN_AS_BOXES, ids=lambda c: f"U+{ord(c):04X}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pdfplumber
 import pypdf
 import pytest
-from conftest import REPO, STEM, run_cli
+from conftest import REPO, STEM, edit_file, run_cli
 
 pytestmark = pytest.mark.slow  # every test here runs whole builds
 
@@ -18,12 +18,6 @@ def _outputs(out: Path) -> dict[str, bytes]:
 
 def _cache_entries(out: Path) -> set[str]:
     return {p.name for p in (out / ".perfdoc-cache").rglob("*.bin")}
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (path, old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _build(data: Path, out: Path, *extra: str):
@@ -45,7 +39,7 @@ def test_incremental_output_is_byte_identical_to_a_cold_build(data_copy, tmp_pat
     out = tmp_path / "incremental"
     _build(data_copy, out, *fonts)
     before = _cache_entries(out)
-    _edit(data_copy / "projects" / f"{code}.yaml", old, new)
+    edit_file(data_copy / "projects" / f"{code}.yaml", old, new)
     _build(data_copy, out, *fonts)
     # that project's piece, and the PDF, DOCX and XLSX they make
     assert len(_cache_entries(out) - before) == 4, _cache_entries(out) - before
@@ -103,7 +97,7 @@ def test_template_change_invalidates_every_part(data_copy, tmp_path):
     shutil.copytree(REPO / "templates", templates)
     out = tmp_path / "out"
     _build(data_copy, out, "--templates", str(templates))
-    _edit(templates / "project_table.html.j2", "{% else %}{{ c.text }}{% endif -%}",
+    edit_file(templates / "project_table.html.j2", "{% else %}{{ c.text }}{% endif -%}",
           "{% else %}{{ c.text }}{% if c.text == '绩效目标' %}（年度）{% endif %}{% endif -%}")
     _build(data_copy, out, "--templates", str(templates))
     with pdfplumber.open(out / f"{STEM}.pdf") as pdf:

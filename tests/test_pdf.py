@@ -10,13 +10,9 @@ from pathlib import Path
 import pdfplumber
 import pypdf
 import pytest
-from conftest import DATA, STEM, run_cli
+from conftest import DATA, STEM, edit_file, run_cli, squash
 
 from perfdoc.build.pipeline import load_document
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +26,7 @@ def page_tables(pdf_path: Path) -> dict[str, list[list[str | None]]]:
     found: dict[str, list[list[str | None]]] = {}
     with pdfplumber.open(pdf_path) as pdf:
         for page in pdf.pages:
-            rows = [[None if c is None else _squash(c) for c in row]
+            rows = [[None if c is None else squash(c) for c in row]
                     for table in page.extract_tables() for row in table]
             if rows and rows[0][0] == "项目编码":
                 assert rows[0][1] not in found, "a seed table must fit on one page"
@@ -44,18 +40,18 @@ def test_every_project_table_has_its_cells_in_order(seed_build):
     assert list(tables) == [p.code for p in document.projects]
     for project in document.projects:
         rows = [[c for c in row if c is not None] for row in tables[project.code]]
-        assert rows[0] == ["项目编码", project.code, "预算项目名称", _squash(project.name)]
-        assert rows[1] == ["项目资金主要用途", _squash(f"预算数 {project.budget_text} 万元。其中：财政资金 "
+        assert rows[0] == ["项目编码", project.code, "预算项目名称", squash(project.name)]
+        assert rows[1] == ["项目资金主要用途", squash(f"预算数 {project.budget_text} 万元。其中：财政资金 "
                                                 f"{project.fiscal_funds_text} 万元。{project.fact('use')}")]
         assert rows[2] == ["资金支出计划（%）", *[p.label for p in project.spending_plan]]
         assert rows[3] == [p.text for p in project.spending_plan]
-        assert rows[4] == ["绩效目标", _squash(project.goal)]
+        assert rows[4] == ["绩效目标", squash(project.goal)]
         assert rows[5] == ["一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
         body = rows[6:]
         assert len(body) == len(project.indicator_rows) == 9
         for got, row in zip(body, project.indicator_rows, strict=True):
             expected = ([row.level1] if row.level1_span else []) + ([row.level2] if row.level2_span else [])
-            expected += [_squash(row.indicator.get(key)) for key in ("name", "description", "value", "basis")]
+            expected += [squash(row.indicator.get(key)) for key in ("name", "description", "value", "basis")]
             assert got == expected, (project.code, got, expected)
 
 
@@ -66,7 +62,7 @@ def test_each_project_starts_a_page_and_merged_cells_are_drawn_once(seed_build):
         for page in project_pages:
             first_word = page.extract_words()[0]
             assert first_word["text"] == "项目" and first_word["top"] < 37 * 72 / 25.4 + 12
-            cells = [_squash(c) for t in page.extract_tables() for row in t for c in row if c]
+            cells = [squash(c) for t in page.extract_tables() for row in t for c in row if c]
             # 一级 cells span their group: drawn once per table, not once per row.
             for level1 in ("产出指标", "效果指标", "满意度指标"):
                 assert cells.count(level1) == 1, (level1, cells)
@@ -116,16 +112,10 @@ def test_fonts_are_embedded_subsets_and_every_character_maps_to_text(seed_build,
     assert used - set(text) - {" "} == set()
 
 
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 @pytest.mark.slow
 def test_yaml_text_is_rendered_literally_and_fetches_nothing(data_copy, tmp_path):
     hostile = '<img src="file:///etc/passwd"></td>{{ 7*7 }}'
-    _edit(data_copy / "projects" / "142001001.yaml", "goal: 按月工资表，及时支付工资保险费用",
+    edit_file(data_copy / "projects" / "142001001.yaml", "goal: 按月工资表，及时支付工资保险费用",
           f"goal: '{hostile}'")
     out = tmp_path / "out"
     result = run_cli("build", "--data", str(data_copy), "--out", str(out))
@@ -133,8 +123,8 @@ def test_yaml_text_is_rendered_literally_and_fetches_nothing(data_copy, tmp_path
     html = (out / f"{STEM}.html").read_text(encoding="utf-8")
     assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;&lt;/td&gt;{{ 7*7 }}" in html
     with pdfplumber.open(out / f"{STEM}.pdf") as pdf:
-        text = _squash("".join(page.extract_text() or "" for page in pdf.pages))
-    assert _squash(hostile) in text
+        text = squash("".join(page.extract_text() or "" for page in pdf.pages))
+    assert squash(hostile) in text
     assert "root:x:0" not in text
 
 
@@ -157,12 +147,12 @@ def test_long_table_repeats_its_header_and_never_splits_a_row(data_copy, pinned_
     row = ("      - name: 指标{n}\n        description: 第{n}行的绩效指标描述，写得足够长以便换行，"
            "检查同一行不会被拆到两页上去。\n        value: '{n} 项'\n        basis: 年度计划\n")
     rows = "".join(row.format(n=n) for n in range(1, 61))
-    _edit(data_copy / "projects" / "142001001.yaml", "    质量指标:\n", rows + "    质量指标:\n")
+    edit_file(data_copy / "projects" / "142001001.yaml", "    质量指标:\n", rows + "    质量指标:\n")
     out = tmp_path / "out"
     assert run_cli("build", "--data", str(data_copy), "--out", str(out), "--fonts", str(pinned_fonts)).returncode == 0
     with pdfplumber.open(out / f"{STEM}.pdf") as pdf:
         pages = [p.extract_text() or "" for p in pdf.pages]
-        cells = [[_squash(c) for t in p.extract_tables() for row in t for c in row if c] for p in pdf.pages]
+        cells = [[squash(c) for t in p.extract_tables() for row in t for c in row if c] for p in pdf.pages]
     first = next(i for i, text in enumerate(pages) if "142001001" in text)
     span = [first]
     while "142001002" not in pages[span[-1] + 1]:
@@ -178,7 +168,7 @@ def test_long_table_repeats_its_header_and_never_splits_a_row(data_copy, pinned_
 
 
 def test_missing_glyph_stops_the_build_and_names_the_character(data_copy, tmp_path):
-    _edit(data_copy / "projects" / "142001001.yaml", "name: 劳务派遣工资", "name: 劳务派遣工资\ue000")
+    edit_file(data_copy / "projects" / "142001001.yaml", "name: 劳务派遣工资", "name: 劳务派遣工资\ue000")
     out = tmp_path / "out"
     out.mkdir()
     (out / f"{STEM}.pdf").write_bytes(b"previous build")

@@ -4,22 +4,16 @@ laid out by WeasyPrint and written by python-docx, read back cell by cell."""
 from __future__ import annotations
 
 import io
-import re
 
 import docx
 import pdfplumber
 import pypdf
 import pytest
 from builders import indicator, layout_of, make_document, make_project, seed_document
+from conftest import squash
 from docx.oxml.ns import qn
 
 from perfdoc.build.options import TEMPLATES_DIR
-from perfdoc.diagnostics import UserError
-from perfdoc.render.fonts import choose_fonts
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def test_seed_html_matches_the_golden_snapshot(golden):
@@ -39,12 +33,6 @@ def small_document():
         make_project("142001002", name="乙项目", budget=3))
 
 
-@pytest.fixture(scope="module")
-def fonts():
-    try:
-        return choose_fonts(None)
-    except UserError as exc:  # a machine without CJK fonts: say why instead of failing
-        pytest.skip(f"no CJK fonts: {exc.text}")
 
 
 def test_small_document_pdf_tables_read_back(small_document, fonts):
@@ -57,9 +45,9 @@ def test_small_document_pdf_tables_read_back(small_document, fonts):
     pdf = render_document_pdf(small_document, fonts, html, TEMPLATES_DIR, BuildCache(None), QUIET)
     assert pdf.startswith(b"%PDF") and len(pypdf.PdfReader(io.BytesIO(pdf)).pages) >= 3  # front, a page per project
     with pdfplumber.open(io.BytesIO(pdf)) as reader:
-        rows = [[_squash(c) for c in row if c] for page in reader.pages for t in page.extract_tables() for row in t]
+        rows = [[squash(c) for c in row if c] for page in reader.pages for t in page.extract_tables() for row in t]
     first = rows.index(["项目编码", "142001001", "预算项目名称", "甲项目"])
-    assert rows[first + 1] == ["项目资金主要用途", _squash("预算数 12.5 万元。其中：财政资金 10 万元。主要用于测试。")]
+    assert rows[first + 1] == ["项目资金主要用途", squash("预算数 12.5 万元。其中：财政资金 10 万元。主要用于测试。")]
     assert rows[first + 3] == ["50%", "80%", "100%"]  # 3月底 left blank
     assert ["产出指标", "数量指标", "人数", "派遣人数", "183人", "服务协议"] in rows
     assert ["次数", "培训次数", "≥4次", "计划"] in rows  # under the merged 一级 and 二级 cells

@@ -7,13 +7,12 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, edit_file, run_cli_in_process
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,32 +34,20 @@ def git(repo: Path, *args: str) -> str:
 
 
 def perfdoc(repo: Path, *args: str):
-    """`python3 build.py …` run inside the repository copy, as a user would."""
-    return subprocess.run([sys.executable, "build.py", *args], cwd=repo, check=False, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=300)
+    """`perfdoc …` run inside the repository, as a user would (in this process: same messages, exit status)."""
+    return run_cli_in_process(*args, cwd=repo)
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A git repository holding a copy of this project (code, templates, shipped data), on `main`."""
+    """A git repository on `main` holding a copy of the shipped data and its schema, as a department's would."""
     target = tmp_path / "repo"
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard"], check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    for name in files:
-        source = REPO / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
+    shutil.copytree(REPO / "data", target / "data", ignore=shutil.ignore_patterns(".perfdoc-cache"))
+    shutil.copy2(REPO / "schema.json", target / "schema.json")
     subprocess.run(["git", "init", "-q", "-b", "main", str(target)], check=True, env=GIT_ENV)
     git(target, "add", "-A")
     git(target, "commit", "-q", "-m", "seed")
     return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (path, old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def fill_new_project(path: Path, budget: str) -> None:
@@ -76,8 +63,8 @@ def fill_new_project(path: Path, budget: str) -> None:
 def make_review_changes(repo: Path) -> None:
     """One amount, one indicator value, a project added, one removed."""
     projects = repo / "data" / "projects"
-    edit(projects / "142001014.yaml", "budget: 61.53", "budget: 70.00")
-    edit(projects / "142001001.yaml", "value: 显著提升", "value: 明显提升")
+    edit_file(projects / "142001014.yaml", "budget: 61.53", "budget: 70.00")
+    edit_file(projects / "142001001.yaml", "value: 显著提升", "value: 明显提升")
     result = perfdoc(repo, "new", "142001020", "--name", "某某系统运维费")
     assert result.returncode == 0, result.stderr
     fill_new_project(projects / "142001020.yaml", "12")
@@ -133,7 +120,7 @@ def test_renamed_project_and_department_text(repo):
     text = (projects / "142001019.yaml").read_text(encoding="utf-8").replace('"142001019"', '"142001029"')
     (projects / "142001029.yaml").write_text(text, encoding="utf-8")
     (projects / "142001019.yaml").unlink()
-    edit(repo / "data" / "department.yaml", "结合本部门年度工作计划", "结合本部门2024年度工作计划")
+    edit_file(repo / "data" / "department.yaml", "结合本部门年度工作计划", "结合本部门2024年度工作计划")
     out = perfdoc(repo, "diff").stdout
     assert "~ 142001029 执法办案中心信息化升级改造项目（改编码，原编码 142001019）" in out
     assert "    总体绩效目标 第1段: …委会工作部署，结合本部门{+2024+}年度工作计划，针对主要职…" in out
@@ -142,7 +129,7 @@ def test_renamed_project_and_department_text(repo):
 def test_bad_revision_and_invalid_data_are_reported_not_crashed_on(repo):
     missing = perfdoc(repo, "diff", "no-such-branch")
     assert missing.returncode == 1 and "找不到修订“no-such-branch”" in missing.stderr
-    edit(repo / "data" / "projects" / "142001001.yaml", "budget: 1174", "budget: 很多")
+    edit_file(repo / "data" / "projects" / "142001001.yaml", "budget: 1174", "budget: 很多")
     git(repo, "commit", "-q", "-am", "broken")
     broken = perfdoc(repo, "diff", "HEAD~1", "--to", "HEAD")
     assert broken.returncode == 1
@@ -189,7 +176,7 @@ def test_readme_review_commands_run_as_written(repo):
     make_review_changes(repo)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "review changes")
-    edit(repo / "data" / "projects" / "142001014.yaml", "goal: ", "goal: 另外，")  # and one not committed
+    edit_file(repo / "data" / "projects" / "142001014.yaml", "goal: ", "goal: 另外，")  # and one not committed
     for command in diffs:
         result = perfdoc(repo, *shlex.split(command)[2:])
         assert result.returncode == 0, (command, result.stderr)
@@ -199,9 +186,9 @@ def test_readme_review_commands_run_as_written(repo):
 def test_readme_diff_example_is_real_output(repo):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     example = re.search(r"```\n(绩效目标数据变更：HEAD → 工作区\n.*?)```", readme, flags=re.DOTALL).group(1)
-    edit(repo / "data" / "projects" / "142001014.yaml", "budget: 61.53", "budget: 70.00")
-    edit(repo / "data" / "projects" / "142001014.yaml", "fiscal_funds: 61.53", "fiscal_funds: 70.00")
-    edit(repo / "data" / "projects" / "142001014.yaml", "value: 显著提升", "value: 明显提升")
+    edit_file(repo / "data" / "projects" / "142001014.yaml", "budget: 61.53", "budget: 70.00")
+    edit_file(repo / "data" / "projects" / "142001014.yaml", "fiscal_funds: 61.53", "fiscal_funds: 70.00")
+    edit_file(repo / "data" / "projects" / "142001014.yaml", "value: 显著提升", "value: 明显提升")
     assert perfdoc(repo, "new", "142001020", "--name", "某某系统运维费").returncode == 0
     fill_new_project(repo / "data" / "projects" / "142001020.yaml", "12")
     assert perfdoc(repo, "diff").stdout == example
@@ -220,13 +207,14 @@ def test_pre_commit_hooks_and_example_ci_are_well_formed():
     assert [c.split()[2] for c in commands] == ["check", "--out", "diff"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("perfdoc"), reason="perfdoc console script not installed (pip install -e .)")
 def test_pre_commit_entry_runs_as_the_hook_would(repo):
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     entry = next(h["entry"] for h in hooks if h["id"] == "perfdoc-check")
     ok = subprocess.run(shlex.split(entry), check=False, cwd=repo, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    edit(repo / "data" / "projects" / "142001001.yaml", "budget: 1174", "budget: 很多")
+    edit_file(repo / "data" / "projects" / "142001001.yaml", "budget: 1174", "budget: 很多")
     bad = subprocess.run(shlex.split(entry), check=False, cwd=repo, capture_output=True, text=True)
     assert bad.returncode == 1 and "142001001.yaml:5:" in bad.stderr
 
@@ -320,7 +308,7 @@ def test_diff_reads_non_ascii_and_quoted_file_names(tmp_path):
     (data / '说明 "草稿".txt').write_text("不是数据文件", encoding="utf-8")
     shutil.copy(projects / "142001008.yaml", projects / "副本.yaml")  # the same content: one blob, two files
     commit(data, "odd names")
-    edit(projects / odd, "budget: 20.1", "budget: 20.5")
+    edit_file(projects / odd, "budget: 20.1", "budget: 20.5")
     diff = diff_revisions(data, "HEAD", None)
     assert [(c.kind, c.code) for c in diff.projects] == [("changed", "142001007")]
     assert "预算数: 20.1 → 20.5 万元（+0.4）" in format_diff(diff)
@@ -357,7 +345,7 @@ def test_diff_copy_with_unchanged_code_is_reported_not_paired_wrongly(tmp_path):
     assert "项目数: 18 → 19（+1）" in text
     # Committed by mistake, then fixed: the same file with its code corrected is a changed code.
     commit(data, "copy, code not changed")
-    edit(projects / "142001020.yaml", 'code: "142001007"', 'code: "142001020"')
+    edit_file(projects / "142001020.yaml", 'code: "142001007"', 'code: "142001020"')
     fixed = diff_revisions(data, "HEAD", None)
     assert [(c.kind, c.code, c.old_code) for c in fixed.projects] == [("renamed", "142001020", "142001007")]
     assert "HEAD：项目编码 142001007 出现在 2 个文件中" in fixed.warnings[0] and len(fixed.warnings) == 1
@@ -368,10 +356,10 @@ def test_markdown_diff_shows_user_text_literally(tmp_path):
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns(".perfdoc-cache"))
     before, _ = load_document(data)
     hostile = "2~3次、4~6次 *星* _下_ |竖| <b>粗</b> [链](x)"  # short: shown whole, old → new
-    edit(data / "projects" / "142001001.yaml", 'value: "183"', f'value: "{hostile}"')
-    edit(data / "projects" / "142001001.yaml", "value: 无误", "value: 无误 `码` &amp; $x$")
-    edit(data / "projects" / "142001014.yaml", "name: 智慧平安社区运维费", "name: 智慧*平安*社区_运维_费")
-    edit(data / "department.yaml", "结合本部门年度工作计划", "结合本部门（每年2~3次）年度工作计划")
+    edit_file(data / "projects" / "142001001.yaml", 'value: "183"', f'value: "{hostile}"')
+    edit_file(data / "projects" / "142001001.yaml", "value: 无误", "value: 无误 `码` &amp; $x$")
+    edit_file(data / "projects" / "142001014.yaml", "name: 智慧平安社区运维费", "name: 智慧*平安*社区_运维_费")
+    edit_file(data / "department.yaml", "结合本部门年度工作计划", "结合本部门（每年2~3次）年度工作计划")
     (data / "projects" / "142001018.yaml").unlink()
     after, checked = load_document(data)
     assert after is not None, [d.format() for d in checked.errors]

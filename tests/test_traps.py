@@ -14,18 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, edit_file, run_cli, run_cli_in_process
 
 from perfdoc.data.validate import check_data
 
 PROJECT = "projects/142001001.yaml"
-
-
-def _edit(data: Path, name: str, old: str, new: str) -> None:
-    path = data / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (name, old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _value(data: Path, *path):
@@ -49,14 +42,14 @@ class Trap:
 
 def _replace_value(new: str) -> Callable[[Path, Path], list[str]]:
     def setup(data: Path, scratch: Path) -> list[str]:
-        _edit(data, PROJECT, "value: 95%以上", f"value: {new}")
+        edit_file(data / PROJECT, "value: 95%以上", f"value: {new}")
         return ["check"]
     return setup
 
 
 def _replace(old: str, new: str, name: str = PROJECT, command: str = "check") -> Callable[[Path, Path], list[str]]:
     def setup(data: Path, scratch: Path) -> list[str]:
-        _edit(data, name, old, new)
+        edit_file(data / name, old, new)
         return [command]
     return setup
 
@@ -81,7 +74,7 @@ def _gbk(data: Path, scratch: Path) -> list[str]:
 
 
 def _html_and_jinja(data: Path, scratch: Path) -> list[str]:
-    _edit(data, PROJECT, "goal: 按月工资表，及时支付工资保险费用",
+    edit_file(data / PROJECT, "goal: 按月工资表，及时支付工资保险费用",
           "goal: '<script>alert(1)</script></td></tr>{{ config }}{% include \"/etc/passwd\" %}'")
     return ["build", "--out", str(scratch / "out")]
 
@@ -145,12 +138,19 @@ def _normalise(text: str, data: Path, scratch: Path) -> str:
     return re.sub(r"^<data>/projects/1420010(?!01)\d\d\.yaml:\d+:\d+: 警告: .*\n", "", text, flags=re.M)
 
 
-@pytest.mark.parametrize("trap", TRAPS, ids=[t.name for t in TRAPS])
+# Full builds: the slow layer. The others stop at the check or before layout, and run through
+# perfdoc.cli.main in this process: the same messages and exit status, without a new interpreter each.
+BUILDS = {"html-and-jinja-in-values"}
+
+
+@pytest.mark.parametrize("trap", [pytest.param(t, marks=pytest.mark.slow) if t.name in BUILDS else t for t in TRAPS],
+                         ids=[t.name for t in TRAPS])
 def test_trap_message_matches_golden(trap: Trap, tmp_path: Path, data_copy: Path, golden):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     args = trap.setup(data_copy, scratch)
-    result = run_cli(*args, "--data", str(data_copy))
+    runner = run_cli if trap.name in BUILDS else run_cli_in_process
+    result = runner(*args, "--data", str(data_copy))
     assert result.returncode in (0, 1), result.stderr
     assert "Traceback" not in result.stderr and "内部错误" not in result.stderr
     record = [f"$ perfdoc {' '.join(_normalise(a, data_copy, scratch) for a in args)}",

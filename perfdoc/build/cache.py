@@ -69,14 +69,19 @@ def _library_versions() -> dict[str, str]:
 def code_identity() -> str:
     """perfdoc's source files and the rendering libraries' versions, hashed once per process.
 
-    An upgrade or an edit of any module (render_docx.py …) changes every key, without anyone
+    An upgrade or an edit of any module (render/docx.py …) changes every key, without anyone
     having to remember to bump a version number.
     """
+    return source_digest(PACKAGE_DIR, _library_versions())
+
+
+def source_digest(package_dir: Path, versions: dict[str, str]) -> str:
+    """Every .py file under `package_dir` (subpackages included: names and bytes) and `versions`."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode("utf-8") + b"\0")
+    for path in sorted(package_dir.rglob("*.py")):
+        digest.update(path.relative_to(package_dir).as_posix().encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(json.dumps(_library_versions(), sort_keys=True).encode("utf-8"))
+    digest.update(json.dumps(versions, sort_keys=True).encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 from typing import Any
 
 from perfdoc.diagnostics import UserError, unlocated
@@ -94,6 +93,3 @@ def read_docx(content: bytes, name: str) -> Source:
     _blocks(document.element.body, source, [0])
     return source
 
-
-def read_docx_file(path: Path, name: str) -> Source:
-    return read_docx(path.read_bytes(), name)

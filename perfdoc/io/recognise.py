@@ -153,10 +153,6 @@ class _Builder:
             return self.record.data
         return self.record.data.setdefault(spec.source, {})
 
-    def _block_path(self) -> tuple[str, ...]:
-        spec = self.profile.blocks[max(self.block, 0)]
-        return () if spec.source == "annual" else (spec.source,)
-
     # -- rows --------------------------------------------------------------------------------------
     def row(self, row: GridRow) -> None:
         cells = [c for c in row.cells if not c.continued]
