@@ -173,3 +173,12 @@ def test_new_year_of_the_seed_through_the_cli_then_check(tmp_path):
     check = run_cli("check", "--data", str(target))
     assert check.returncode == 0, check.stderr
     assert "0 个错误" in check.stderr
+
+
+def test_a_target_inside_the_data_folder_names_the_option_the_user_gave(source, capsys):
+    """Hostile testing #20: the message named --out, which new-year does not have."""
+    assert cli.main(["new-year", "2025", "--data", str(source), "--to", str(source / "2025")]) == 1
+    err = capsys.readouterr().err
+    assert "--to" in err and "--out" not in err and "--cache-dir" not in err, err
+    assert err.startswith(f"错误: 新数据目录 {source / '2025'} 位于原数据目录 {source} 之内"), err
+    assert not (source / "2025").exists()

@@ -193,7 +193,12 @@ def _check_target(target: Path, data_dir: Path) -> None:
     if target.is_dir() and any(target.iterdir()):
         raise UserError(unlocated(f"目标文件夹 {display_path(target)} 已存在且不是空的；new-year 不会覆盖已有数据，"
                         "请用 --to 指定一个新的文件夹（或先删除它）"))
-    refuse_data_dir(target, data_dir)
+    try:
+        refuse_data_dir(target, data_dir)  # the one rule for "inside the data folder"; its words name --out
+    except UserError:
+        raise UserError(unlocated(f"新数据目录 {display_path(target)} 位于原数据目录 {display_path(data_dir)} 之内"
+                                  "（inside the data folder）：new-year 从不往原数据目录里写文件，"
+                                  "请用 --to 指定数据目录之外的文件夹")) from None
 
 
 def _load_source(data_dir: Path) -> CheckedData:
