@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from perfdoc.cli import main
 from perfdoc.data.profile import DEFAULT_PROFILE, load_profile, profile_path
+from perfdoc.data.validate import check_data
 from perfdoc.diagnostics import UserError
 
 GOOD = """name: 测试格式
@@ -32,7 +34,6 @@ def test_a_good_profile_keeps_its_order(tmp_path):
 
 
 @pytest.mark.parametrize("text, field, line", [
-    (GOOD.replace("name: 测试格式\n", ""), "name", 1),
     (GOOD.replace("[3月底, 6月底, 10月底, 12月底]", "3月底"), "checkpoints", 2),
     (GOOD.replace("[3月底, 6月底, 10月底, 12月底]", "[]"), "checkpoints", 2),
     (GOOD.replace("  产出指标: [数量指标]\n  满意度指标: [服务对象满意度指标]\n", "  - 产出指标\n"), "levels", 4),
@@ -127,3 +128,39 @@ def test_a_missing_base_names_both_places_a_profile_may_live(tmp_path):
     assert "找不到作为基础的格式“nowhere”" in caught.value.text
     assert "profiles/nowhere.yaml" in caught.value.text and "python3 build.py profiles" in caught.value.text
     assert re.search(r"mine\.yaml:2:7: 错误: base: ", caught.value.text), caught.value.text
+
+
+# ---------------------------------------------------------------------------------------------
+# The documented derived profile (hostile testing #19)
+
+
+def _documented_derived_profile() -> str:
+    """The two-line profile the shipped hebei-2023.yaml shows in its own comment, taken literally."""
+    comment = profile_path(DEFAULT_PROFILE).read_text(encoding="utf-8").splitlines()
+    shown = [line.removeprefix("#   ") for line in comment if line.startswith("#   ")]
+    assert [line.split(":")[0] for line in shown] == ["base", "checkpoints"], shown
+    return "\n".join(shown) + "\n"
+
+
+def test_the_derived_profile_in_the_shipped_comment_works_as_written(data_copy, capsys):
+    """No `name:`: the profile is called by its file name, the word written in `profile:`."""
+    (data_copy / "profiles").mkdir()
+    (data_copy / "profiles" / "hebei-2024.yaml").write_text(_documented_derived_profile(), encoding="utf-8")
+    department = data_copy / "department.yaml"
+    department.write_text(department.read_text(encoding="utf-8") + "profile: hebei-2024\n", encoding="utf-8")
+    for project in (data_copy / "projects").glob("*.yaml"):  # the comment's checkpoints say 9月底
+        project.write_text(project.read_text(encoding="utf-8").replace("10月底", "9月底"), encoding="utf-8")
+    checked = check_data(data_copy)
+    assert not checked.errors, [d.format() for d in checked.errors]
+    assert checked.profile is not None and checked.profile.name == "hebei-2024"
+    assert checked.profile.title == "hebei-2024" and checked.profile.checkpoints == ("3月底", "6月底", "9月底", "12月底")
+    shipped = load_profile(profile_path(DEFAULT_PROFILE))
+    assert checked.profile.columns == shipped.columns and checked.profile.header[:2] == shipped.header[:2]
+    assert main(["profiles", "--data", str(data_copy)]) == 0
+    listed = capsys.readouterr().out
+    assert "hebei-2024\t[本地" in listed and "hebei-2024：以 hebei-2023（河北省项目支出绩效目标表（2023））为基础" in listed
+
+
+def test_a_name_written_in_a_derived_profile_is_kept(tmp_path):
+    profile = _load(tmp_path, "name: 本市格式\n" + _documented_derived_profile())
+    assert profile.title == "本市格式" and profile.name == "mine"

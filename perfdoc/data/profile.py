@@ -204,9 +204,8 @@ PROFILE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "表格格式（profile）",
     "additionalProperties": False,
-    "required": ["name"],
     "properties": {
-        "name": {**_TEXT, "title": "格式名称"},
+        "name": {**_TEXT, "title": "格式名称（默认为文件名）"},
         "description": {**_TEXT, "title": "说明"},
         "base": {**_TEXT, "title": "以哪个格式为基础"},
         "table": {"enum": ["project", "department"], "title": "表格种类（project 或 department）"},
@@ -267,7 +266,12 @@ def _merge_base(loaded: LoadedFile, data: dict[str, Any], base_name: str, root: 
     if base_path.resolve() == loaded.path.resolve() or not base_path.is_file():
         raise UserError([loaded.diagnostic(("base",), f"找不到作为基础的格式“{base_name}”（{where_profiles_live(base_name, loaded.path.parent.parent)}）")])
     base = load_profile(base_path, root if root and base_path.is_relative_to(root) else None, depth + 1)
-    merged = _as_data(base)
+    # Everything but the name and description comes from the base. A derived profile is another
+    # table, and calling it by its base's name (河北省…（2023）) would give two formats that
+    # `profiles`, the schema and `new` cannot tell apart. Without a `name` of its own it is called
+    # by its file name, the word the user writes in `profile:` (see _check).
+    merged = {k: v for k, v in _as_data(base).items() if k != "name"}
+    merged["description"] = f"以 {base.name}（{base.title}）为基础"  # the base's own would say 默认, 2023 …
     merged.update({k: v for k, v in data.items() if k != "base"})
     if "checkpoints" in data:  # the old format's shortcut: new checkpoints for the base's plan row
         merged["header"] = [{"plan": {**row["plan"], "checkpoints": data["checkpoints"]}} if isinstance(row, dict) else row
@@ -400,7 +404,7 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
         raise UserError(problems)
     return Profile(
         name=path.stem,
-        title=data["name"],
+        title=data.get("name", path.stem),  # `base:` + `checkpoints:` alone is a whole profile
         description=data.get("description", ""),
         table=table,
         table_title=data.get("title", "项目支出绩效目标表" if table == "project" else "部门整体支出绩效目标表"),
