@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from perfdoc.cli import main
-from perfdoc.data.profile import DEFAULT_PROFILE, load_profile, profile_path
+from perfdoc.data.profile import DEFAULT_PROFILE, MIN_COLUMN_MM, available_profiles, load_profile, profile_path
 from perfdoc.data.validate import check_data
 from perfdoc.diagnostics import UserError
+from perfdoc.looks import TABLE
 
 GOOD = """name: 测试格式
 checkpoints: [3月底, 6月底, 10月底, 12月底]
@@ -128,6 +129,41 @@ def test_a_missing_base_names_both_places_a_profile_may_live(tmp_path):
     assert "找不到作为基础的格式“nowhere”" in caught.value.text
     assert "profiles/nowhere.yaml" in caught.value.text and "python3 build.py profiles" in caught.value.text
     assert re.search(r"mine\.yaml:2:7: 错误: base: ", caught.value.text), caught.value.text
+
+
+# ---------------------------------------------------------------------------------------------
+# A grid column too narrow for one character (hostile testing #6)
+
+
+def test_a_grid_column_narrower_than_one_table_character_is_refused_at_its_grid_entry(tmp_path):
+    """16.2 typed as 1.62 in the shipped grid: 1.79 mm after scaling, less than one 10.5 pt character
+    with the cell's padding, so the text would be drawn across the table border."""
+    shipped = profile_path(DEFAULT_PROFILE).read_text(encoding="utf-8")
+    grid_line = next(i for i, line in enumerate(shipped.splitlines(), 1) if line.startswith("grid: "))
+    narrow = shipped.replace("grid: [10.7, 16.2,", "grid: [10.7, 1.62,")
+    assert narrow != shipped
+    with pytest.raises(UserError) as caught:
+        _load(tmp_path, narrow)
+    text = caught.value.text
+    assert re.search(rf"mine\.yaml:{grid_line}:\d+: 错误: grid\[1\]: 第 2 列", text), text
+    assert "1.62" in text and "4.88 mm" in text and "column too narrow" in text
+    assert len(caught.value.diagnostics) == 1  # the other columns are fine
+    # One character of 五号 plus padding and a rule is the least a column needs: 3.70 + 2 × 0.5 + 0.18 mm.
+    assert MIN_COLUMN_MM == pytest.approx(10.5 * 25.4 / 72 + 2 * TABLE.padding_side_mm + TABLE.rule_pt * 25.4 / 72,
+                                          abs=0.01)
+
+
+def test_a_derived_profiles_narrow_grid_is_refused_at_its_own_grid_line(tmp_path):
+    text = "base: hebei-2023\ngrid: [10.7, 1.62, 23.6, 36.55, 36.55, 16.2, 16.2]\n"
+    with pytest.raises(UserError) as caught:
+        _load(tmp_path, text)
+    assert re.search(r"mine\.yaml:2:\d+: 错误: grid\[1\]: ", caught.value.text), caught.value.text
+
+
+def test_every_shipped_profile_has_columns_wide_enough_for_one_character():
+    for name, path in available_profiles():
+        profile = load_profile(path)  # would raise for a too narrow column
+        assert min(profile.grid_mm) >= MIN_COLUMN_MM, name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from perfdoc.data.fields import BLOCK_SOURCES, DEPARTMENT_TABLE_FIELDS, INDICATO
 from perfdoc.data.loader import FieldPath, LoadedFile, load_yaml_file
 from perfdoc.data.schema_check import validate_against_schema  # the same Chinese messages as data files
 from perfdoc.diagnostics import Diagnostic, UserError
-from perfdoc.looks import PAGE
+from perfdoc.looks import CELL_LOOKS, PAGE, TABLE
 from perfdoc.resources import PROFILES_DIR
 
 DEFAULT_PROFILE = "hebei-2023"
@@ -32,6 +32,12 @@ PROFILE_NAME = re.compile(r"[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 TEXT_BLOCK_MM = PAGE.text_width_mm  # the table is as wide as the text block (format.md §3)
 MAX_BASE_DEPTH = 8
+MM_PER_PT = 25.4 / 72
+CELL_FONT_PT = max(look.size_pt for look in CELL_LOOKS.values())  # 五号, 10.5 pt
+# The narrowest grid column that holds one character of the table font: the character, the cell's
+# padding on both sides and one rule (collapsed borders: half a rule on each side). Anything
+# narrower draws its text across the table's border (a width typed 1.62 for 16.2).
+MIN_COLUMN_MM = round(CELL_FONT_PT * MM_PER_PT + 2 * TABLE.padding_side_mm + TABLE.rule_pt * MM_PER_PT, 2)
 
 TableKind = Literal["project", "department"]
 
@@ -335,6 +341,11 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
     width = len(grid)
     scale = TEXT_BLOCK_MM / sum(grid)
     grid_mm = tuple(round(w * scale, 2) for w in grid)
+    for i, (written, scaled) in enumerate(zip(grid, grid_mm, strict=True)):
+        if scaled < MIN_COLUMN_MM:
+            problem(("grid", i), f"第 {i + 1} 列缩放到 {TEXT_BLOCK_MM:g} mm 版心宽后只有 {scaled:g} mm（写的是 {written:g}），"
+                                 f"放不下一个 {CELL_FONT_PT:g} pt 的表格字（加上单元格内边距至少 {MIN_COLUMN_MM:g} mm），"
+                                 "文字会越过表格边框（column too narrow）：是否少写或多写了一位（如把 16.2 写成 1.62）？")
 
     header: list[HeaderRow] = []
     for r, row in enumerate(data["header"]):
