@@ -200,3 +200,91 @@ def test_the_derived_profile_in_the_shipped_comment_works_as_written(data_copy, 
 def test_a_name_written_in_a_derived_profile_is_kept(tmp_path):
     profile = _load(tmp_path, "name: 本市格式\n" + _documented_derived_profile())
     assert profile.title == "本市格式" and profile.name == "mine"
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles that are symlinks leaving the data folder (hostile testing #7)
+
+SECRET = "PERFDOC_SECRET_7f3a91"
+
+
+@pytest.fixture
+def leaky(data_copy: Path, tmp_path: Path) -> Path:
+    """A data folder whose profiles/ holds a link to a secret file outside it (`leak`), and a
+    profile built on it (`mine`: `base: leak`)."""
+    secret = tmp_path / "secret" / "token.yaml"
+    secret.parent.mkdir()
+    secret.write_text(f"{SECRET}: hunter2\nname: {SECRET}\n", encoding="utf-8")
+    profiles = data_copy / "profiles"
+    profiles.mkdir()
+    (profiles / "leak.yaml").symlink_to(secret)
+    (profiles / "mine.yaml").write_text("base: leak\n", encoding="utf-8")
+    return data_copy
+
+
+def _choose(data: Path, name: str) -> None:
+    department = data / "department.yaml"
+    department.write_text(department.read_text(encoding="utf-8") + f"profile: {name}\n", encoding="utf-8")
+
+
+def _no_secret_anywhere(*texts: str, folders: tuple[Path, ...] = ()) -> None:
+    for text in texts:
+        assert SECRET not in text and "hunter2" not in text
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_loading_a_local_profile_applies_the_data_folder_symlink_rule_without_being_told(leaky):
+    """The rule holds in load_profile itself, so no command can forget it (profiles, import …)."""
+    for name in ("leak", "mine"):
+        with pytest.raises(UserError) as caught:
+            load_profile(profile_path(name, leaky))
+        assert "leak.yaml:1:1: 错误: 这是指向数据目录之外" in caught.value.text, caught.value.text
+        _no_secret_anywhere(caught.value.text)
+
+
+def test_profiles_lists_a_leaving_link_as_unreadable_and_never_quotes_it(leaky, capsys):
+    assert main(["profiles", "--data", str(leaky)]) == 1
+    out, err = capsys.readouterr()
+    _no_secret_anywhere(out, err)
+    listed = dict(line.split("\t", 1) for line in out.splitlines())
+    assert "无法读取" in listed["leak"] and "符号链接（symlink）" in listed["leak"]
+    assert "无法读取" in listed["mine"] and "leak.yaml" in listed["mine"]
+    assert "河北省项目支出绩效目标表" in listed[DEFAULT_PROFILE]
+
+
+@pytest.mark.parametrize("name", ["leak", "mine", DEFAULT_PROFILE])
+def test_check_build_and_schema_refuse_a_leaving_profile_link_unread(leaky, tmp_path, capsys, name):
+    if name == DEFAULT_PROFILE:  # a link standing where a local hebei-2023 would be: said, not skipped
+        (leaky / "profiles" / f"{name}.yaml").symlink_to(tmp_path / "secret" / "missing.yaml")
+    _choose(leaky, name)
+    out = tmp_path / "out"
+    schema = tmp_path / "schema.json"
+    assert main(["check", "--data", str(leaky)]) == 1
+    assert main(["build", "--data", str(leaky), "--out", str(out)]) == 1
+    assert main(["schema", "--data", str(leaky), "--output", str(schema)]) == 1
+    said = capsys.readouterr()
+    _no_secret_anywhere(said.out, said.err, folders=(out,) if out.exists() else ())
+    link = "leak.yaml" if name != DEFAULT_PROFILE else f"{name}.yaml"
+    assert said.err.count(f"profiles/{link}:1:1: 错误: 这是指向数据目录之外") == 3, said.err
+    assert not schema.exists() and not any(out.glob("*.pdf"))
+
+
+def test_schema_of_a_folder_with_an_unused_leaving_link_never_contains_it(leaky, tmp_path, capsys):
+    schema = tmp_path / "schema.json"
+    assert main(["schema", "--data", str(leaky), "--output", str(schema)]) == 0
+    _no_secret_anywhere(*capsys.readouterr(), schema.read_text(encoding="utf-8"))
+
+
+def test_serve_shows_the_refusal_not_the_file(leaky, tmp_path):
+    from perfdoc.build.options import BuildOptions
+    from perfdoc.serve.server import LiveDocument
+
+    _choose(leaky, "leak")
+    live = LiveDocument(BuildOptions(data_dir=leaky, out_dir=tmp_path / "out"), build_files=False)
+    live.refresh()
+    state = live.state()
+    _no_secret_anywhere(live.page(), str(state))
+    assert "符号链接（symlink）" in state["problems_html"] and "leak.yaml" in state["problems_html"]

@@ -14,6 +14,7 @@ names no grid (the old format: name, checkpoints, levels) starts from hebei-2023
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,14 +166,35 @@ class Profile:
 
 
 def profile_path(name: str, data_dir: Path | None = None) -> Path:
-    """`hebei-2023` → the data folder's profiles/ first, then perfdoc's; a name is never a path."""
+    """`hebei-2023` → the data folder's profiles/ first, then perfdoc's; a name is never a path.
+
+    A local entry of that name is chosen whatever it is (a link to outside the data folder, a
+    dangling link, a folder): loading it then says what is wrong, instead of quietly building
+    with perfdoc's profile of the same name.
+    """
     if not PROFILE_NAME.fullmatch(name):
         raise ValueError(name)
     name = ALIASES.get(name, name)
     local = data_dir / "profiles" / f"{name}.yaml" if data_dir else None
-    if local and local.is_file():
+    if local and os.path.lexists(local):
         return local
     return PROFILES_DIR / f"{name}.yaml"
+
+
+def profile_exists(path: Path) -> bool:
+    """Whether `path` names a profile entry at all (a link that leaves the data folder does)."""
+    return os.path.lexists(path)
+
+
+def data_folder_of(path: Path) -> Path | None:
+    """The data folder a profile file belongs to (`<data>/profiles/x.yaml` → `<data>`), or None for
+    perfdoc's own profiles. Every profile outside perfdoc's folder is read under the data folder's
+    symlink rule (perfdoc.data.loader): a link leaving that folder is refused unread, in every
+    command (check, build, serve, schema, profiles, new-year, import), not only where a caller
+    remembers to pass the folder."""
+    if Path(os.path.realpath(path.parent)) == Path(os.path.realpath(PROFILES_DIR)):
+        return None
+    return path.parent.parent
 
 
 def available_profiles(data_dir: Path | None = None) -> list[tuple[str, Path]]:
@@ -244,9 +266,10 @@ PROFILE_SCHEMA: dict[str, Any] = {
 def load_profile(path: Path, root: Path | None = None, _depth: int = 0) -> Profile:
     """Load, merge with its base, and check a profile; a bad one stops with file:line messages.
 
-    `root` is the data folder for a profile kept there: a symlink leaving it is refused.
+    `root` is the data folder for a profile kept there (by default the folder above its profiles/,
+    see data_folder_of): a symlink leaving it is refused unread.
     """
-    loaded: LoadedFile = load_yaml_file(path, root)
+    loaded: LoadedFile = load_yaml_file(path, root if root is not None else data_folder_of(path))
     if not loaded.ok:
         raise UserError(loaded.diagnostics)
     problems = validate_against_schema(loaded, {"$defs": {"profile": PROFILE_SCHEMA}}, "profile")
@@ -267,9 +290,10 @@ def _merge_base(loaded: LoadedFile, data: dict[str, Any], base_name: str, root: 
         base_path = profile_path(base_name, loaded.path.parent.parent)
     except ValueError:
         raise UserError([loaded.diagnostic(("base",), f"格式名“{base_name}”无效：只能是字母、数字、汉字、- 和 _")]) from None
-    if base_path.resolve() == loaded.path.resolve():  # a local hebei-2023.yaml built on the shipped one
+    same = os.path.realpath(loaded.path)  # realpath, not resolve(): a symlink loop must reach the loader's message
+    if os.path.realpath(base_path) == same:  # a local hebei-2023.yaml built on the shipped one
         base_path = PROFILES_DIR / f"{ALIASES.get(base_name, base_name)}.yaml"
-    if base_path.resolve() == loaded.path.resolve() or not base_path.is_file():
+    if os.path.realpath(base_path) == same or not profile_exists(base_path):
         raise UserError([loaded.diagnostic(("base",), f"找不到作为基础的格式“{base_name}”（{where_profiles_live(base_name, loaded.path.parent.parent)}）")])
     base = load_profile(base_path, root if root and base_path.is_relative_to(root) else None, depth + 1)
     # Everything but the name and description comes from the base. A derived profile is another

@@ -16,7 +16,14 @@ from typing import Any
 
 from perfdoc.data.loader import FieldPath, LoadedFile, iter_values, load_yaml_file
 from perfdoc.data.model import default_output_name
-from perfdoc.data.profile import DEFAULT_PROFILE, Profile, load_profile, profile_path, where_profiles_live
+from perfdoc.data.profile import (
+    DEFAULT_PROFILE,
+    Profile,
+    load_profile,
+    profile_exists,
+    profile_path,
+    where_profiles_live,
+)
 from perfdoc.data.schema import DEFAULT_DEPARTMENT_TABLE_PROFILE, build_schema
 from perfdoc.data.schema_check import schema_validator, validate_against_schema
 from perfdoc.diagnostics import Diagnostic, Severity, UserError, one_line, unlocated
@@ -219,7 +226,7 @@ def _select_profile(department: LoadedFile, data_dir: Path, *, key_path: FieldPa
         path = profile_path(name, data_dir)
     except ValueError:
         return None, [department.diagnostic(key_path, f"表格格式名“{name}”无效：只能是字母、数字、汉字、- 和 _，不能是路径", key=True)]
-    if not path.is_file():
+    if not profile_exists(path):
         return None, [department.diagnostic(key_path, f"找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）", key=True)]
     try:
         profile = load_profile(path, root=data_dir if path.is_relative_to(data_dir) else None)
