@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from perfdoc.build.options import BuildOptions
@@ -52,7 +53,7 @@ class _Tee:
 
 
 def run_build(options: BuildOptions, *, strict: bool) -> int:
-    from perfdoc.build.preflight import check_paths
+    from perfdoc.build.preflight import check_paths, default_cache_note
     from perfdoc.build.uptodate import (
         fingerprint,
         record_build,
@@ -68,6 +69,9 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
                            settings={"out": str(options.out_dir.resolve()), "strict": strict})
 
     check_paths(options)  # a symlink loop as --out would otherwise break the fingerprint below
+    cache_note = default_cache_note(options)  # <out>/.perfdoc-cache unusable: no cache, no record, one note
+    if cache_note is not None:
+        options = replace(options, use_cache=False)
     cache_dir = options.resolved_cache_dir
     key = inputs_key()
     record = replay_if_unchanged(cache_dir, key)
@@ -90,7 +94,7 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
     refuse_data_dir(options.out_dir, options.data_dir)
     with writing_into(options.out_dir):  # until the record is written: it must describe these files
         result = build(document, options, [checked.department, *checked.projects], Progress())
-        for note in result.notes:
+        for note in [cache_note] * (cache_note is not None) + result.notes:
             say(f"提示: {note}")
         for path in result.written:
             say(f"已生成 {display_path(path)}")

@@ -425,3 +425,74 @@ def test_docx_opens_in_libreoffice_and_round_trips(seed_build, tmp_path):
     with zipfile.ZipFile(tmp_path / "in.odt") as odt:
         content = odt.read("content.xml").decode("utf-8")
     assert content.count("<table:table ") == 36 and "142001019" in content
+
+
+# --- the default cache place (hostile testing #20) -------------------------------------------------
+
+def _default_cache_blocked(tmp_path: Path, how: str) -> BuildOptions:
+    """Options with no --cache-dir, where <out>/.perfdoc-cache cannot be the cache folder."""
+    out = tmp_path / "out"
+    out.mkdir()
+    cache = out / ".perfdoc-cache"
+    if how == "file":
+        cache.write_text("not a folder", encoding="utf-8")
+    elif how == "loop":
+        cache.symlink_to(cache)
+    else:  # a link into the data folder: the cache would write there
+        data = tmp_path / "data"
+        shutil.copytree(DATA, data)
+        cache.symlink_to(data / "projects")
+        return BuildOptions(data_dir=data, out_dir=out)
+    return BuildOptions(data_dir=DATA, out_dir=out)
+
+
+@pytest.mark.parametrize("how, reason", [("file", "已存在但不是目录"), ("loop", "循环的符号链接"),
+                                         ("into-data", "指向数据目录之内")])
+def test_an_unusable_default_cache_place_is_one_note_not_an_error(tmp_path, how, reason):
+    options = _default_cache_blocked(tmp_path, how)
+    preflight.check_paths(options)  # no error: the user never named this folder
+    checked = preflight.preflight(options, [options.out_dir / "x.pdf"])
+    assert not checked.use_cache
+    assert len(checked.notes) == 1, checked.notes
+    note = checked.notes[0]
+    assert reason in note and "本次不使用缓存" in note and ".perfdoc-cache" in note, note
+    assert "缓存目录（--cache-dir）" not in note  # not named as if the user had passed it
+    assert not list(options.data_dir.rglob(".*perfdoc-*"))  # nothing written into the data folder
+
+
+def test_a_file_given_as_cache_dir_is_still_an_error_naming_the_option(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        preflight.check_paths(BuildOptions(data_dir=DATA, out_dir=tmp_path / "out", cache_dir=blocker))
+    assert caught.value.text.startswith("错误: 缓存目录（--cache-dir）")
+
+
+def test_build_with_a_file_where_the_default_cache_goes_builds_without_cache_and_says_so_once(
+        tmp_path, monkeypatch, capsys):
+    options = _default_cache_blocked(tmp_path, "file")
+    seen: list[BuildOptions] = []
+
+    def fake_build(document, options, sources, progress):  # the command's part, without the layout
+        seen.append(options)
+        return pipeline.BuildResult([], ["字体提示"], {})
+
+    monkeypatch.setattr(pipeline, "build", fake_build)
+    assert main(["build", "--data", str(options.data_dir), "--out", str(options.out_dir)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("本次不使用缓存") == 1 and "提示: 缓存目录" in err and "提示: 字体提示" in err, err
+    assert "错误" not in err and "缓存目录（--cache-dir）" not in err
+    assert [o.use_cache for o in seen] == [False]
+    assert (options.out_dir / ".perfdoc-cache").read_text(encoding="utf-8") == "not a folder"
+
+
+@pytest.mark.slow
+def test_build_through_the_cli_with_a_file_where_the_default_cache_goes(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".perfdoc-cache").write_text("not a folder", encoding="utf-8")
+    result = run_cli("build", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("本次不使用缓存") == 1 and "--cache-dir）" not in result.stderr
+    assert all((out / f"{STEM}.{ext}").is_file() for ext in (*EXTS, "xlsx"))
+    assert (out / ".perfdoc-cache").read_text(encoding="utf-8") == "not a folder"

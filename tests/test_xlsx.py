@@ -312,3 +312,52 @@ def test_summary_table_builds_into_pdf_and_docx(tmp_path):
     with pdfplumber.open(pdf_path) as pdf:
         text = "".join(page.extract_text() or "" for page in pdf.pages)
     assert "项目汇总表" in text and "合计" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Text longer than one Excel cell holds (hostile testing #4)
+
+EXCEL_LIMIT = 32_767
+
+
+def _with_long_text(data: Path, text: str) -> None:
+    """`text` as one indicator's description and as a paragraph of 三、保障措施."""
+    project = data / "projects" / "142001001.yaml"
+    project.write_text(project.read_text(encoding="utf-8").replace("description: 劳务派遣人员人数",
+                                                                    f"description: {text}", 1), encoding="utf-8")
+    department = data / "department.yaml"
+    department.write_text(department.read_text(encoding="utf-8").replace("measures:", f"measures:\n  - {text}", 1),
+                          encoding="utf-8")
+
+
+@pytest.mark.parametrize("text", ["长" * (EXCEL_LIMIT + 1), "𠀀" * (EXCEL_LIMIT // 2 + 1)],
+                         ids=["CJK", "beyond-the-BMP-counts-twice"])
+def test_check_refuses_text_longer_than_an_excel_cell_at_its_line(data_copy, text):
+    """The XLSX used to cut such text with exit 0 (and import brought the cut text back)."""
+    _with_long_text(data_copy, text)
+    errors = [d.format() for d in check_data(data_copy).errors]
+    assert len(errors) == 2, errors
+    department, project = sorted(errors)
+    assert "department.yaml:31:5: 错误: measures[0]: 文字有 32768 个字符" in department, department[:300]
+    assert "142001001.yaml:18:22: 错误: indicators.产出指标.数量指标[0].description: 文字有 32768 个字符" in project
+    for error in errors:
+        assert f"超过 Excel 单元格的上限 {EXCEL_LIMIT} 个字符（cell limit）" in error and "不截断" in error
+
+
+def test_text_of_exactly_one_excel_cell_passes_and_reads_back_whole(data_copy):
+    text = "长" * (EXCEL_LIMIT - 1) + "。"
+    _with_long_text(data_copy, text)
+    document, checked = load_document(data_copy)
+    assert document is not None, [d.format() for d in checked.errors]
+    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(document)))
+    indicators = [row for row in _rows(workbook["绩效指标"]) if text in row]
+    department = [row for row in _rows(workbook["部门"]) if text in row]
+    assert len(indicators) == 1 and len(department) == 1
+
+
+def test_the_workbook_writer_refuses_rather_than_cuts(data_copy):
+    """A text over the limit that reached the writer (check bypassed) stops it: never a cut cell."""
+    from perfdoc.render.xlsx import Column, Sheet, write_workbook
+
+    with pytest.raises(ValueError, match="over Excel's cell limit"):
+        write_workbook([Sheet("s", [Column("c", "long")], [["长" * (EXCEL_LIMIT + 1)]])], {})

@@ -173,3 +173,41 @@ def test_new_year_of_the_seed_through_the_cli_then_check(tmp_path):
     check = run_cli("check", "--data", str(target))
     assert check.returncode == 0, check.stderr
     assert "0 个错误" in check.stderr
+
+
+def test_a_profile_link_leaving_the_data_folder_is_neither_read_nor_copied(source, tmp_path, capsys):
+    """Hostile testing #7: such a link (to a token file, /etc/shadow) used to arrive in the new
+    folder as an ordinary 0644 file. Now new-year stops, names the link, and writes nothing."""
+    secret = tmp_path / "secret" / "token.yaml"
+    secret.parent.mkdir()
+    secret.write_text("PERFDOC_SECRET_7f3a91: hunter2\n", encoding="utf-8")
+    (source / "profiles").mkdir()
+    (source / "profiles" / "own.yaml").write_text("base: hebei-2023\n", encoding="utf-8")  # an ordinary one
+    (source / "profiles" / "leak.yaml").symlink_to(secret)
+    target = tmp_path / "new"
+    assert cli.main(["new-year", "2025", "--data", str(source), "--to", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert "PERFDOC_SECRET" not in err and "hunter2" not in err
+    assert "profiles/leak.yaml: 错误: 这是指向数据目录之外" in err and "未生成任何文件" in err, err
+    assert not target.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["old", "secret"]
+    (source / "profiles" / "leak.yaml").unlink()
+    assert cli.main(["new-year", "2025", "--data", str(source), "--to", str(target)]) == 0
+    assert (target / "profiles" / "own.yaml").read_text(encoding="utf-8") == "base: hebei-2023\n"
+
+
+def test_a_profile_link_inside_the_data_folder_is_copied_as_its_content(source, tmp_path):
+    (source / "profiles").mkdir()
+    (source / "shared.yaml").write_text("base: hebei-2023\n", encoding="utf-8")
+    (source / "profiles" / "own.yaml").symlink_to(source / "shared.yaml")
+    yearly.new_year(source, tmp_path / "new", 2025)
+    copied = tmp_path / "new" / "profiles" / "own.yaml"
+    assert not copied.is_symlink() and copied.read_text(encoding="utf-8") == "base: hebei-2023\n"
+
+
+def test_a_target_inside_the_data_folder_names_the_option_the_user_gave(source, capsys):
+    """Hostile testing #20: the message named --out, which new-year does not have."""
+    assert cli.main(["new-year", "2025", "--data", str(source), "--to", str(source / "2025")]) == 1
+    err = capsys.readouterr().err
+    assert "--to" in err and "--out" not in err and "--cache-dir" not in err, err
+    assert err.startswith(f"错误: 新数据目录 {source / '2025'} 位于原数据目录 {source} 之内"), err
+    assert not (source / "2025").exists()

@@ -3,10 +3,13 @@ before layout starts (layout takes seconds; a wrong --out should not cost them).
 
 - The output folder: resolvable (not a symlink loop), not inside the data folder, creatable, and
   writable (a probe file is created and removed); no folder stands where an output file goes.
-- The cache folder: a symlink loop or a place inside the data folder is an error (the user named
-  it wrongly), but a cache folder that cannot be written only turns caching off for this build,
-  with a note: the cache saves time and nothing else, so it must never be the reason a document
-  is not produced (a read-only shared cache, a full disk on another volume).
+- The cache folder: given with --cache-dir, a symlink loop or a place inside the data folder is an
+  error (the user named it wrongly), but a cache folder that cannot be written only turns caching
+  off for this build, with a note: the cache saves time and nothing else, so it must never be the
+  reason a document is not produced (a read-only shared cache, a full disk on another volume).
+  The default place (<out>/.perfdoc-cache) was named by nobody: whatever is wrong there (a file in
+  its way, a loop, a link into the data folder) only turns caching off, with one note, and no
+  message names --cache-dir as if the user had given it.
 - The reference DOCX: exists, is a regular file, is a zip whose central directory is sane —
   bounded entry count, bounded total unpacked size, no entry packed unnaturally tightly — and
   holds word/document.xml and word/styles.xml. This is read from the central directory without
@@ -88,6 +91,34 @@ def check_output_dir(out_dir: Path, data_dir: Path | None, targets: list[Path]) 
         refuse_directory_target(target)
 
 
+def _cache_off(cache_dir: Path, reason: str) -> str:
+    """The note of a build that goes on without its cache."""
+    return (f"缓存目录 {display_path(cache_dir)} {reason}：本次不使用缓存，照常生成但不会更快"
+            "（可用 --cache-dir 指定别的目录）")
+
+
+def default_cache_note(options: BuildOptions) -> str | None:
+    """A note when the default cache place (no --cache-dir given) cannot be used, found without
+    writing anything; None when it may be used, or when the user chose the cache folder."""
+    if not options.use_cache or options.cache_dir is not None:
+        return None
+    cache_dir = options.resolved_cache_dir
+    try:
+        resolved = cache_dir.resolve()
+    except RuntimeError:  # a symlink loop, before Python 3.13
+        return _cache_off(cache_dir, "是循环的符号链接（symlink loop）")
+    except OSError as exc:
+        loop = exc.errno == errno.ELOOP
+        return _cache_off(cache_dir, "是循环的符号链接（symlink loop）" if loop else f"无法解析（{exc.strerror}）")
+    try:
+        refuse_data_dir(cache_dir, options.data_dir)
+    except UserError:
+        return _cache_off(cache_dir, "指向数据目录之内（perfdoc 从不往数据目录里写文件）")
+    if resolved.exists() and not resolved.is_dir():
+        return _cache_off(cache_dir, "已存在但不是目录")
+    return None
+
+
 def check_cache_dir(cache_dir: Path, data_dir: Path | None) -> str | None:
     """None when the cache folder is usable, else a note saying the build goes on without it."""
     resolved = _usable_folder(cache_dir, CACHE, data_dir)
@@ -95,8 +126,7 @@ def check_cache_dir(cache_dir: Path, data_dir: Path | None) -> str | None:
         resolved.mkdir(parents=True, exist_ok=True)
         _probe(resolved)
     except OSError as exc:
-        return (f"缓存目录 {display_path(cache_dir)} 不可写（{exc.strerror or exc}）：本次不使用缓存，"
-                "照常生成但不会更快（可用 --cache-dir 指定别的目录）")
+        return _cache_off(cache_dir, f"不可写（{exc.strerror or exc}）")
     return None
 
 
@@ -166,8 +196,8 @@ def check_paths(options: BuildOptions) -> None:
     Cheap enough to run before the up-to-date fingerprint, which resolves --out itself.
     """
     _usable_folder(options.out_dir, OUT, options.data_dir)
-    if options.use_cache:
-        _usable_folder(options.resolved_cache_dir, CACHE, options.data_dir)
+    if options.use_cache and options.cache_dir is not None:  # the default place only ever gives a note
+        _usable_folder(options.cache_dir, CACHE, options.data_dir)
     if options.reference_docx is not None:
         check_reference_docx(options.reference_docx)
 
@@ -179,5 +209,5 @@ def preflight(options: BuildOptions, targets: list[Path]) -> Preflight:
     sweep_stale_temporaries([*targets, options.out_dir / PROBE_NAME])
     if not options.use_cache:
         return Preflight(use_cache=False)
-    note = check_cache_dir(options.resolved_cache_dir, options.data_dir)
+    note = default_cache_note(options) or check_cache_dir(options.resolved_cache_dir, options.data_dir)
     return Preflight(use_cache=note is None, notes=[note] if note else [])

@@ -14,6 +14,7 @@ names no grid (the old format: name, checkpoints, levels) starts from hebei-2023
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from perfdoc.data.fields import BLOCK_SOURCES, DEPARTMENT_TABLE_FIELDS, INDICATO
 from perfdoc.data.loader import FieldPath, LoadedFile, load_yaml_file
 from perfdoc.data.schema_check import validate_against_schema  # the same Chinese messages as data files
 from perfdoc.diagnostics import Diagnostic, UserError
-from perfdoc.looks import PAGE
+from perfdoc.looks import CELL_LOOKS, PAGE, TABLE
 from perfdoc.resources import PROFILES_DIR
 
 DEFAULT_PROFILE = "hebei-2023"
@@ -32,6 +33,12 @@ PROFILE_NAME = re.compile(r"[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 TEXT_BLOCK_MM = PAGE.text_width_mm  # the table is as wide as the text block (format.md §3)
 MAX_BASE_DEPTH = 8
+MM_PER_PT = 25.4 / 72
+CELL_FONT_PT = max(look.size_pt for look in CELL_LOOKS.values())  # 五号, 10.5 pt
+# The narrowest grid column that holds one character of the table font: the character, the cell's
+# padding on both sides and one rule (collapsed borders: half a rule on each side). Anything
+# narrower draws its text across the table's border (a width typed 1.62 for 16.2).
+MIN_COLUMN_MM = round(CELL_FONT_PT * MM_PER_PT + 2 * TABLE.padding_side_mm + TABLE.rule_pt * MM_PER_PT, 2)
 
 TableKind = Literal["project", "department"]
 
@@ -159,14 +166,35 @@ class Profile:
 
 
 def profile_path(name: str, data_dir: Path | None = None) -> Path:
-    """`hebei-2023` → the data folder's profiles/ first, then perfdoc's; a name is never a path."""
+    """`hebei-2023` → the data folder's profiles/ first, then perfdoc's; a name is never a path.
+
+    A local entry of that name is chosen whatever it is (a link to outside the data folder, a
+    dangling link, a folder): loading it then says what is wrong, instead of quietly building
+    with perfdoc's profile of the same name.
+    """
     if not PROFILE_NAME.fullmatch(name):
         raise ValueError(name)
     name = ALIASES.get(name, name)
     local = data_dir / "profiles" / f"{name}.yaml" if data_dir else None
-    if local and local.is_file():
+    if local and os.path.lexists(local):
         return local
     return PROFILES_DIR / f"{name}.yaml"
+
+
+def profile_exists(path: Path) -> bool:
+    """Whether `path` names a profile entry at all (a link that leaves the data folder does)."""
+    return os.path.lexists(path)
+
+
+def data_folder_of(path: Path) -> Path | None:
+    """The data folder a profile file belongs to (`<data>/profiles/x.yaml` → `<data>`), or None for
+    perfdoc's own profiles. Every profile outside perfdoc's folder is read under the data folder's
+    symlink rule (perfdoc.data.loader): a link leaving that folder is refused unread, in every
+    command (check, build, serve, schema, profiles, new-year, import), not only where a caller
+    remembers to pass the folder."""
+    if Path(os.path.realpath(path.parent)) == Path(os.path.realpath(PROFILES_DIR)):
+        return None
+    return path.parent.parent
 
 
 def available_profiles(data_dir: Path | None = None) -> list[tuple[str, Path]]:
@@ -204,9 +232,8 @@ PROFILE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "表格格式（profile）",
     "additionalProperties": False,
-    "required": ["name"],
     "properties": {
-        "name": {**_TEXT, "title": "格式名称"},
+        "name": {**_TEXT, "title": "格式名称（默认为文件名）"},
         "description": {**_TEXT, "title": "说明"},
         "base": {**_TEXT, "title": "以哪个格式为基础"},
         "table": {"enum": ["project", "department"], "title": "表格种类（project 或 department）"},
@@ -239,9 +266,10 @@ PROFILE_SCHEMA: dict[str, Any] = {
 def load_profile(path: Path, root: Path | None = None, _depth: int = 0) -> Profile:
     """Load, merge with its base, and check a profile; a bad one stops with file:line messages.
 
-    `root` is the data folder for a profile kept there: a symlink leaving it is refused.
+    `root` is the data folder for a profile kept there (by default the folder above its profiles/,
+    see data_folder_of): a symlink leaving it is refused unread.
     """
-    loaded: LoadedFile = load_yaml_file(path, root)
+    loaded: LoadedFile = load_yaml_file(path, root if root is not None else data_folder_of(path))
     if not loaded.ok:
         raise UserError(loaded.diagnostics)
     problems = validate_against_schema(loaded, {"$defs": {"profile": PROFILE_SCHEMA}}, "profile")
@@ -262,12 +290,18 @@ def _merge_base(loaded: LoadedFile, data: dict[str, Any], base_name: str, root: 
         base_path = profile_path(base_name, loaded.path.parent.parent)
     except ValueError:
         raise UserError([loaded.diagnostic(("base",), f"格式名“{base_name}”无效：只能是字母、数字、汉字、- 和 _")]) from None
-    if base_path.resolve() == loaded.path.resolve():  # a local hebei-2023.yaml built on the shipped one
+    same = os.path.realpath(loaded.path)  # realpath, not resolve(): a symlink loop must reach the loader's message
+    if os.path.realpath(base_path) == same:  # a local hebei-2023.yaml built on the shipped one
         base_path = PROFILES_DIR / f"{ALIASES.get(base_name, base_name)}.yaml"
-    if base_path.resolve() == loaded.path.resolve() or not base_path.is_file():
+    if os.path.realpath(base_path) == same or not profile_exists(base_path):
         raise UserError([loaded.diagnostic(("base",), f"找不到作为基础的格式“{base_name}”（{where_profiles_live(base_name, loaded.path.parent.parent)}）")])
     base = load_profile(base_path, root if root and base_path.is_relative_to(root) else None, depth + 1)
-    merged = _as_data(base)
+    # Everything but the name and description comes from the base. A derived profile is another
+    # table, and calling it by its base's name (河北省…（2023）) would give two formats that
+    # `profiles`, the schema and `new` cannot tell apart. Without a `name` of its own it is called
+    # by its file name, the word the user writes in `profile:` (see _check).
+    merged = {k: v for k, v in _as_data(base).items() if k != "name"}
+    merged["description"] = f"以 {base.name}（{base.title}）为基础"  # the base's own would say 默认, 2023 …
     merged.update({k: v for k, v in data.items() if k != "base"})
     if "checkpoints" in data:  # the old format's shortcut: new checkpoints for the base's plan row
         merged["header"] = [{"plan": {**row["plan"], "checkpoints": data["checkpoints"]}} if isinstance(row, dict) else row
@@ -331,6 +365,11 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
     width = len(grid)
     scale = TEXT_BLOCK_MM / sum(grid)
     grid_mm = tuple(round(w * scale, 2) for w in grid)
+    for i, (written, scaled) in enumerate(zip(grid, grid_mm, strict=True)):
+        if scaled < MIN_COLUMN_MM:
+            problem(("grid", i), f"第 {i + 1} 列缩放到 {TEXT_BLOCK_MM:g} mm 版心宽后只有 {scaled:g} mm（写的是 {written:g}），"
+                                 f"放不下一个 {CELL_FONT_PT:g} pt 的表格字（加上单元格内边距至少 {MIN_COLUMN_MM:g} mm），"
+                                 "文字会越过表格边框（column too narrow）：是否少写或多写了一位（如把 16.2 写成 1.62）？")
 
     header: list[HeaderRow] = []
     for r, row in enumerate(data["header"]):
@@ -400,7 +439,7 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
         raise UserError(problems)
     return Profile(
         name=path.stem,
-        title=data["name"],
+        title=data.get("name", path.stem),  # `base:` + `checkpoints:` alone is a whole profile
         description=data.get("description", ""),
         table=table,
         table_title=data.get("title", "项目支出绩效目标表" if table == "project" else "部门整体支出绩效目标表"),

@@ -14,9 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from perfdoc.data.loader import FieldPath, LoadedFile, load_yaml_file
+from perfdoc.data.loader import FieldPath, LoadedFile, iter_values, load_yaml_file
 from perfdoc.data.model import default_output_name
-from perfdoc.data.profile import DEFAULT_PROFILE, Profile, load_profile, profile_path, where_profiles_live
+from perfdoc.data.profile import (
+    DEFAULT_PROFILE,
+    Profile,
+    load_profile,
+    profile_exists,
+    profile_path,
+    where_profiles_live,
+)
 from perfdoc.data.schema import DEFAULT_DEPARTMENT_TABLE_PROFILE, build_schema
 from perfdoc.data.schema_check import schema_validator, validate_against_schema
 from perfdoc.diagnostics import Diagnostic, Severity, UserError, one_line, unlocated
@@ -120,6 +127,36 @@ def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]
     return warnings
 
 
+EXCEL_CELL_MAX_CHARS = 32_767  # Excel's limit for one cell, counted in UTF-16 units as Excel counts
+
+
+def excel_length(text: str) -> int:
+    """The length Excel gives `text`: a character beyond the BMP (𠀀, an emoji) counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _excel_cell_errors(loaded: LoadedFile) -> list[Diagnostic]:
+    """Every text too long for one XLSX cell, at its own line.
+
+    The XLSX holds each value in one cell, and Excel cannot hold more than 32 767 characters
+    there: XlsxWriter would cut the text with no error, and `import` of that workbook would bring
+    the cut text back as data. The other way, splitting a value over several cells that import
+    joins again, would give the budget office a workbook whose cells are pieces of a sentence,
+    and every reader of the workbook (import, their own formulas) would need to know the rule.
+    No real 绩效目标 text comes near the limit (the longest paragraph of the seed has about
+    420 characters), so such a value is refused here, in `check`, before any output is made:
+    the PDF, DOCX, HTML and XLSX then never disagree about what the text says.
+    """
+    problems = []
+    for path, value in iter_values(loaded.data):
+        if isinstance(value, str) and (length := excel_length(value)) > EXCEL_CELL_MAX_CHARS:
+            problems.append(loaded.diagnostic(
+                path, f"文字有 {length} 个字符，超过 Excel 单元格的上限 {EXCEL_CELL_MAX_CHARS} 个字符"
+                      "（cell limit）：XLSX 放不下它，perfdoc 不截断文字；请缩短，或分成几段写（如 overall_target、"
+                      "measures 的多项）"))
+    return problems
+
+
 OUTPUT_NAME_MAX_BYTES = 200  # + ".docx" + the temporary name's 15 characters stays under 255 bytes
 _NOT_IN_FILE_NAMES = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]')
 
@@ -189,7 +226,7 @@ def _select_profile(department: LoadedFile, data_dir: Path, *, key_path: FieldPa
         path = profile_path(name, data_dir)
     except ValueError:
         return None, [department.diagnostic(key_path, f"表格格式名“{name}”无效：只能是字母、数字、汉字、- 和 _，不能是路径", key=True)]
-    if not path.is_file():
+    if not profile_exists(path):
         return None, [department.diagnostic(key_path, f"找不到表格格式“{name}”（{where_profiles_live(name, data_dir)}）", key=True)]
     try:
         profile = load_profile(path, root=data_dir if path.is_relative_to(data_dir) else None)
@@ -250,12 +287,14 @@ def check_data(data_dir: Path) -> CheckedData:
         if department is not None and department.ok:
             department.diagnostics += validate_against_schema(department, schema, "department")
             if department.ok:
-                department.diagnostics += _output_name_errors(department)
+                department.diagnostics += _output_name_errors(department) + _excel_cell_errors(department)
             diagnostics += department.diagnostics
         project_validator = schema_validator(schema, "project")
         for loaded in projects:
             if loaded.ok:
                 loaded.diagnostics += validate_against_schema(loaded, schema, "project", project_validator)
+                if loaded.ok:
+                    loaded.diagnostics += _excel_cell_errors(loaded)
                 diagnostics += loaded.diagnostics
         valid_projects = [p for p in projects if p.ok]
         for loaded in valid_projects:

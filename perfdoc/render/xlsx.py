@@ -22,6 +22,7 @@ import xlsxwriter
 
 from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, SUB_TARGET_FIELDS, Field
 from perfdoc.data.model import Department, Document, IndicatorBlock
+from perfdoc.data.validate import EXCEL_CELL_MAX_CHARS, excel_length
 from perfdoc.render.summary import TOTAL_LABEL, amount_total, number, project_field_keys
 
 FIXED_TIME = datetime(2000, 1, 1)  # the document's creation time: fixed, as the DOCX's
@@ -272,6 +273,8 @@ def _write_cell(worksheet: Any, row: int, col: int, value: Value, look: Any) -> 
     elif isinstance(value, int | float):
         worksheet.write_number(row, col, value, look)
     else:
+        if excel_length(value) > EXCEL_CELL_MAX_CHARS:  # XlsxWriter would cut it silently; check refuses such data
+            raise ValueError(f"text of {excel_length(value)} characters in cell ({row}, {col}): over Excel's cell limit")
         worksheet.write_string(row, col, value, look)
 
 

@@ -21,7 +21,15 @@ from typing import Any
 from perfdoc.build.output import refuse_data_dir, temporary_sibling
 from perfdoc.data.loader import FieldPath, LoadedFile, Position, iter_values, load_yaml_text
 from perfdoc.data.validate import DEPARTMENT_FILE, CheckedData, check_data
-from perfdoc.diagnostics import Diagnostic, Severity, UserError, display_path, format_field_path, unlocated
+from perfdoc.diagnostics import (
+    Diagnostic,
+    Severity,
+    UserError,
+    display_path,
+    format_field_path,
+    in_file,
+    unlocated,
+)
 
 PROFILES_DIR = "profiles"
 MIN_YEAR, MAX_YEAR = 2000, 2100  # as the schema's `year`
@@ -193,7 +201,12 @@ def _check_target(target: Path, data_dir: Path) -> None:
     if target.is_dir() and any(target.iterdir()):
         raise UserError(unlocated(f"目标文件夹 {display_path(target)} 已存在且不是空的；new-year 不会覆盖已有数据，"
                         "请用 --to 指定一个新的文件夹（或先删除它）"))
-    refuse_data_dir(target, data_dir)
+    try:
+        refuse_data_dir(target, data_dir)  # the one rule for "inside the data folder"; its words name --out
+    except UserError:
+        raise UserError(unlocated(f"新数据目录 {display_path(target)} 位于原数据目录 {display_path(data_dir)} 之内"
+                                  "（inside the data folder）：new-year 从不往原数据目录里写文件，"
+                                  "请用 --to 指定数据目录之外的文件夹")) from None
 
 
 def _load_source(data_dir: Path) -> CheckedData:
@@ -224,8 +237,22 @@ def roll_forward(data_dir: Path, target: Path, new_year: int) -> tuple[list[Roll
 
 
 def _profile_files(data_dir: Path) -> list[Path]:
+    """The data folder's own profiles, to be copied as they are.
+
+    The data folder's symlink rule holds here as for every data file (perfdoc.data.loader): a link
+    whose target lies outside the data folder (a token file, /etc/shadow) is never read, so it is
+    not copied either; new-year stops with its name, and nothing is written.
+    """
     folder = data_dir / PROFILES_DIR
-    return sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    inside = Path(os.path.realpath(data_dir))
+    leaving = [p for p in sorted(folder.glob("*.yaml")) if not Path(os.path.realpath(p)).is_relative_to(inside)]
+    if leaving:
+        raise UserError([in_file(p, f"这是指向数据目录之外（{os.path.realpath(p)}）的符号链接（symlink）：为安全起见"
+                                    "不读取也不复制，未生成任何文件；请把文件本身放进数据目录，或删去这个链接")
+                         for p in leaving])
+    return sorted(p for p in folder.glob("*.yaml") if p.is_file())
 
 
 def write_folder(target: Path, files: dict[Path, bytes]) -> None:
