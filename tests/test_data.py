@@ -7,7 +7,6 @@ import re
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from conftest import DATA, REPO
 from jsonschema import Draft202012Validator
 
