@@ -1,4 +1,4 @@
-"""How things look, defined once: paragraph, cell and page looks after GB/T 9704 (format.md §3).
+"""How things look, defined once: paragraph, cell and page looks after GB/T 9704 (docs/layout-spec.md).
 
 The templates name a look by class (`p.body`, `td.left` …). templates/style.css.j2 turns these
 looks into CSS for the PDF; perfdoc.render.docx turns the same looks into named Word styles. A

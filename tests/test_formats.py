@@ -1,5 +1,5 @@
 """Table formats as data: every shipped profile's example, and a new profile written by following
-the README guide literally, built for real and read back cell by cell from the PDF and the DOCX.
+the guide in docs/profiles.md literally, built for real and read back cell by cell from the PDF and the DOCX.
 
 The expected cells are worked out here from the raw YAML of the data and of the profile, not from
 perfdoc's own grid (perfdoc.render.tables), so a mistake there cannot hide behind itself.
@@ -207,13 +207,13 @@ def test_profiles_command_lists_shipped_and_local_formats(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# The README's guide "为本省/本单位写一个格式", followed step by step
+# The guide "为本省/本单位写一个格式" in docs/profiles.md, followed step by step
 
 
 def guide_steps() -> list[tuple[str, str]]:
     """The guide's code blocks in order: ("sh", commands) or ("yaml", file text with its path comment)."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### 为本省/本单位写一个格式", 1)[1].split("\n## ", 1)[0]
+    page = (REPO / "docs" / "profiles.md").read_text(encoding="utf-8")
+    section = page.split("\n## 为本省/本单位写一个格式", 1)[1].split("\n## ", 1)[0]
     return [(lang, textwrap_dedent(body)) for lang, body in re.findall(r"```(sh|yaml)\n(.*?)```", section, re.S)]
 
 
@@ -223,8 +223,13 @@ def textwrap_dedent(text: str) -> str:
     return textwrap.dedent(text)
 
 
+def test_the_guide_is_found_where_the_docs_keep_it():
+    """The slow test below follows these steps; here, cheaply, that they are still where it looks."""
+    assert [lang for lang, _ in guide_steps()] == ["sh", "yaml", "yaml", "sh", "yaml", "sh"]
+
+
 @pytest.mark.slow
-def test_readme_guide_for_a_new_format_works_as_written(tmp_path, pinned_fonts):
+def test_profiles_guide_for_a_new_format_works_as_written(tmp_path, pinned_fonts):
     """Columns unlike any shipped profile: no description, a 绩效标准 column, 实施期 in the header,
     two indicators under one 二级, an empty 二级 printed as a row."""
     work = tmp_path / "work"

@@ -156,15 +156,17 @@ def test_new_project_skeleton_checks_clean_once_filled_and_round_trips_through_d
     assert "+ 142001020 某某系统运维费（新增，预算数 12 万元）" in diff
 
 
-def _readme_commands(prefix: str) -> list[str]:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL)
+def _documented_commands(prefix: str) -> list[str]:
+    """Command lines of the ```sh blocks in README.md and docs/*.md that start with `prefix`."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
     lines = [msg.split("  #")[0].strip() for b in blocks for msg in b.splitlines()]
     return [msg for msg in lines if msg.startswith(prefix)]
 
 
-def test_readme_review_commands_run_as_written(repo):
-    diffs, news = _readme_commands("python3 build.py diff"), _readme_commands("python3 build.py new ")  # not new-year
+def test_documented_review_commands_run_as_written(repo):
+    diffs, news = _documented_commands("python3 build.py diff"), _documented_commands("python3 build.py new ")  # not new-year
     assert len(diffs) >= 3 and len(news) >= 1
     for command in news:
         result = perfdoc(repo, *shlex.split(command)[2:])
@@ -183,9 +185,9 @@ def test_readme_review_commands_run_as_written(repo):
         assert "142001014" in result.stdout
 
 
-def test_readme_diff_example_is_real_output(repo):
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```\n(绩效目标数据变更：HEAD → 工作区\n.*?)```", readme, flags=re.DOTALL).group(1)
+def test_documented_diff_example_is_real_output(repo):
+    page = (REPO / "docs" / "review-and-ci.md").read_text(encoding="utf-8")
+    example = re.search(r"```\n(绩效目标数据变更：HEAD → 工作区\n.*?)```", page, flags=re.DOTALL).group(1)
     edit_file(repo / "data" / "projects" / "142001014.yaml", "budget: 61.53", "budget: 70.00")
     edit_file(repo / "data" / "projects" / "142001014.yaml", "fiscal_funds: 61.53", "fiscal_funds: 70.00")
     edit_file(repo / "data" / "projects" / "142001014.yaml", "value: 显著提升", "value: 明显提升")
@@ -242,7 +244,7 @@ def commit(data: Path, message: str) -> None:
 
 
 def copy_project(projects: Path, source: str, target: str, *, code: str, name: str, budget: str) -> None:
-    """README 新增一个项目 step 1–2: copy a similar file, then change code, name and the amounts."""
+    """docs/data-format.md 新增一个项目 step 1–2: copy a similar file, then change code, name and the amounts."""
     text = (projects / f"{source}.yaml").read_text(encoding="utf-8")
     text = text.replace(f'code: "{source}"', f'code: "{code}"').replace("name: 反诈中心运维费", f"name: {name}")
     text = re.sub(r"^(budget|fiscal_funds): 20\.1", rf"\1: {budget}", text, flags=re.MULTILINE)
@@ -316,7 +318,7 @@ def test_diff_reads_non_ascii_and_quoted_file_names(tmp_path):
 
 
 def test_diff_copied_project_with_its_new_code_is_one_added_project(tmp_path):
-    """README 新增一个项目, exactly: copy 142001007.yaml, change code, name and budget."""
+    """docs/data-format.md 新增一个项目, exactly: copy 142001007.yaml, change code, name and budget."""
     data = data_repo(tmp_path)
     copy_project(data / "projects", "142001007", "142001020", code="142001020", name="某某系统运维费", budget="12")
     diff = diff_revisions(data, "HEAD", None)

@@ -2,7 +2,7 @@
 
 These are hints (提示), never errors: an 指标值 that cannot be measured (提升, 良好, 完成 …),
 a number without a unit (183), a year in the text that is not this budget year's (a 2023 file
-still saying "2021 年前"). format.md §4 lists them among the source's slips. Hints never change
+still saying "2021 年前"). docs/layout-spec.md (原件里的问题) lists them among the source's slips. Hints never change
 the exit status, with or without --strict.
 """
 

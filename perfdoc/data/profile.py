@@ -3,7 +3,7 @@
 A profile says which header rows the table has and what each cell holds (a label, a data field,
 or a sentence made of fields), the 资金支出计划 checkpoints, one or more goal + indicator blocks
 (Hebei: one; the 88号 forms: 长期 and 年度), the indicator columns and their labels, the 一级 →
-二级 indicator sets, and the column grid. Provinces and years differ (formats.md), so none of this
+二级 indicator sets, and the column grid. Provinces and years differ (docs/layout-spec.md, 各地的表格格式), so none of this
 is in the templates or in Python: a budget office writes a profile, never a template.
 
 Where profiles live: perfdoc's own in `profiles/` (`python3 build.py profiles` lists them); a
@@ -31,7 +31,7 @@ DEFAULT_PROFILE = "hebei-2023"
 ALIASES = {"default": DEFAULT_PROFILE}  # the name the first releases shipped
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-TEXT_BLOCK_MM = PAGE.text_width_mm  # the table is as wide as the text block (format.md §3)
+TEXT_BLOCK_MM = PAGE.text_width_mm  # the table is as wide as the text block (docs/layout-spec.md)
 MAX_BASE_DEPTH = 8
 MM_PER_PT = 25.4 / 72
 CELL_FONT_PT = max(look.size_pt for look in CELL_LOOKS.values())  # 五号, 10.5 pt

@@ -1,7 +1,7 @@
 """Fonts: pick the official face for each role when the machine has it, an open one otherwise,
 and prove before rendering that every character has a glyph (never a blank box in the PDF).
 
-Roles follow GB/T 9704 (format.md §3). The choice is made with fontconfig (`fc-list`,
+Roles follow GB/T 9704 (docs/layout-spec.md, 版面与字体). The choice is made with fontconfig (`fc-list`,
 `fc-query`), which is what Pango — and so WeasyPrint — uses too, so what we check is what renders.
 A folder of the user's own font files (licensed 仿宋_GB2312 …) can be named in the department file
 (`fonts_dir`) or with `--fonts DIR`; its faces are preferred and embedded through @font-face.
