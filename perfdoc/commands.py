@@ -122,7 +122,8 @@ def run_schema(data_dir: Path, output: Path | None) -> int:
 
 
 def run_diff(data_dir: Path, revision: str, to: str | None, *, fmt: str, exit_code: bool) -> int:
-    from perfdoc.review.diff import diff_revisions, format_diff
+    from perfdoc.review.diff import diff_revisions
+    from perfdoc.review.report import format_diff
 
     diff = diff_revisions(data_dir, revision, to)
     sys.stdout.write(format_diff(diff, fmt))

@@ -21,7 +21,8 @@ from perfdoc.cli import main as cli_main
 from perfdoc.data.loader import LoadedFile, load_yaml_text
 from perfdoc.data.profile import DEFAULT_PROFILE, load_profile, profile_path
 from perfdoc.diagnostics import UserError
-from perfdoc.review.diff import compare, diff_revisions, format_diff
+from perfdoc.review.diff import compare, diff_revisions
+from perfdoc.review.report import format_diff
 from perfdoc.review.scaffold import create_project, project_skeleton
 
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",

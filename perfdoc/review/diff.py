@@ -2,96 +2,28 @@
 
 A reviewer in the budget office wants "142001014 智慧平安社区运维费: 预算数 61.53 → 70.00 万元
 (+8.47)", not a list of changed YAML lines. Both sides are loaded and validated like a build
-(a revision is read with plain `git`), then compared: projects added / removed / renamed (a new
+(a revision is read with plain `git`: perfdoc.review.git), then compared: projects added / removed / renamed (a new
 code with the same name), changed fields with old → new and the difference for amounts, indicator
 rows matched by 一级 / 二级 / 三级 (not by position), department text as a character-level diff
-(Chinese has no spaces between words), and the totals.
+(Chinese has no spaces between words), and the totals. perfdoc.review.report writes the result.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-import re
-import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from perfdoc.build.pipeline import load_document
 from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, SUB_TARGET_FIELDS
 from perfdoc.data.model import Document, Project
 from perfdoc.data.text import amount_text, value_text
-from perfdoc.diagnostics import UserError, display_path, unlocated
+from perfdoc.diagnostics import UserError, unlocated
+from perfdoc.review.git import export_revision
 
 WORKING_TREE = "工作区"
-
-
-# ------------------------------------------------------------------------------------------
-# Reading a revision
-
-
-def _git(repo: Path, *args: str, stdin: bytes = b"") -> bytes:
-    """Raw output: paths stay bytes as git stores them (no quoting of 名称.yaml or `"`)."""
-    try:
-        result = subprocess.run(["git", "--literal-pathspecs", "-C", str(repo), *args], check=False,
-                                capture_output=True, timeout=60, input=stdin)
-    except FileNotFoundError as exc:
-        raise UserError(unlocated("找不到 git 命令：diff 需要 git（sudo apt-get install git）")) from exc
-    if result.returncode != 0:
-        message = result.stderr.decode("utf-8", errors="replace").strip()
-        raise UserError(unlocated(f"git {' '.join(args[:2])} 失败：{message}"))
-    return result.stdout
-
-
-def repository_of(data_dir: Path) -> tuple[Path, str]:
-    """The git work tree that holds `data_dir`, and the data dir's path inside it."""
-    try:
-        top = _git(data_dir if data_dir.is_dir() else data_dir.parent, "rev-parse", "--show-toplevel")
-    except UserError as exc:
-        raise UserError(unlocated(f"{display_path(data_dir)} 不在 git 仓库中，无法比较修订（{exc.diagnostics[0].message}）")) from exc
-    root = Path(os.fsdecode(top.rstrip(b"\n"))).resolve()
-    return root, data_dir.resolve().relative_to(root).as_posix()
-
-
-def export_revision(data_dir: Path, revision: str, target: Path) -> Path:
-    """Write the data folder as it is at `revision` into `target`; returns the copy's data dir.
-
-    The listing is NUL-separated (`-z`) and each file is read by its blob id, so names with
-    Chinese characters, quotes or spaces are taken as they are."""
-    root, inside = repository_of(data_dir)
-    try:
-        _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
-    except UserError as exc:
-        raise UserError(unlocated(f"找不到修订“{revision}”（不是分支、标签或提交）")) from exc
-    listing = _git(root, "ls-tree", "-r", "-z", "--full-name", revision, "--", inside)
-    files: list[tuple[str, PurePosixPath]] = []  # (blob id, path); two identical files share one id
-    for entry in filter(None, listing.split(b"\0")):
-        meta, _, raw_name = entry.partition(b"\t")
-        _mode, kind, blob_id = meta.decode("ascii").split()
-        if kind == "blob":  # not a submodule: nothing perfdoc reads
-            files.append((blob_id, PurePosixPath(os.fsdecode(raw_name)).relative_to(inside)))
-    copy = target / "data"
-    copy.mkdir(parents=True)
-    for (_, relative), content in zip(files, _read_blobs(root, [blob_id for blob_id, _ in files]), strict=True):
-        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
-        (copy / relative).write_bytes(content)
-    return copy
-
-
-def _read_blobs(root: Path, blob_ids: list[str]) -> Iterator[bytes]:
-    """The blobs, in order, from one `git cat-file --batch` (not one process per file).
-
-    Its output is `<id> blob <size>\\n<content>\\n` for each id asked for."""
-    output = _git(root, "cat-file", "--batch", stdin="".join(f"{i}\n" for i in blob_ids).encode("ascii"))
-    start = 0
-    for _ in blob_ids:
-        header_end = output.index(b"\n", start)
-        size = int(output[start:header_end].split()[2])
-        yield output[header_end + 1:header_end + 1 + size]
-        start = header_end + 1 + size + 1
 
 
 def load_side(data_dir: Path, revision: str | None) -> Document:
@@ -345,133 +277,6 @@ def compare(old: Document, new: Document, old_label: str, new_label: str) -> Doc
                     new.total_fiscal_funds - old.total_fiscal_funds),
     ]
     return diff
-
-
-# ------------------------------------------------------------------------------------------
-# Presentation
-
-
-def _signed(value: Decimal | None) -> str:
-    """`+8.47`, `-5.63`, `0`: a difference; nothing when there is none to show."""
-    if value is None:
-        return ""
-    return ("+" if value > 0 else "") + amount_text(value)
-
-
-# ASCII characters GitHub Markdown could read as markup (emphasis, ~strike~, `code`, [links], <html>,
-# &entities;, |tables|, $math$); CommonMark lets any ASCII punctuation be escaped with a backslash.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_~\[\]<>&|$#!])")
-_LINE_BREAK = re.compile(r"\r\n|[\r\n\u2028\u2029]")
-
-
-def _literal(text: str, markdown: bool) -> str:
-    """User text as it is: in Markdown `检查2~3次` is not struck through, `<b>` is not HTML, and a line
-    break is `<br>` instead of ending the list item (where `- x` would start a new one)."""
-    if not markdown:
-        return text
-    return _LINE_BREAK.sub("<br>", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
-
-
-def inline_text_diff(old: str, new: str, *, markdown: bool, context: int = 12) -> str:
-    """A short character-level diff: `…相同[-删去-]{+新增+}相同…`.
-
-    Markdown uses <del>删去</del><ins>新增</ins>: `~~` and `**` do not open or close next to Chinese
-    punctuation (CommonMark flanking rules: `门**（2024）**年` stays literal)."""
-    deleted, inserted = ("<del>{}</del>", "<ins>{}</ins>") if markdown else ("[-{}-]", "{{+{}+}}")
-    pieces = []
-    opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
-        if tag == "equal":
-            text = old[i1:i2]
-            first, last = index == 0, index == len(opcodes) - 1
-            if first and len(text) > context:
-                text = "…" + text[-context:]
-            elif last and len(text) > context:
-                text = text[:context] + "…"
-            elif len(text) > 2 * context:
-                text = text[:context] + "…" + text[-context:]
-            pieces.append(_literal(text, markdown))
-            continue
-        if i2 > i1:
-            pieces.append(deleted.format(_literal(old[i1:i2], markdown)))
-        if j2 > j1:
-            pieces.append(inserted.format(_literal(new[j1:j2], markdown)))
-    return "".join(pieces)
-
-
-def _field_line(change: FieldChange, markdown: bool) -> str:
-    if change.delta is not None and change.label not in ("项目数",):
-        unit = " 万元" if "预算" in change.label or "资金" in change.label else ""
-        return f"{change.label}: {change.old} → {change.new}{unit}（{_signed(change.delta)}）"
-    if max(len(change.old), len(change.new)) > 40:
-        return f"{change.label}: {inline_text_diff(change.old, change.new, markdown=markdown)}"
-    return f"{change.label}: {_literal(change.old, markdown)} → {_literal(change.new, markdown)}"
-
-
-def _sign(kind: str, markdown: bool) -> str:
-    """+ / - / ~ before a line; in Markdown `+` and `-` after a list bullet would open a nested list."""
-    sign = {"added": "+", "removed": "-", "changed": "~", "renamed": "~"}[kind]
-    return "\\" + sign if markdown and sign in "+-" else sign
-
-
-def _row_line(change: RowChange, markdown: bool) -> str:
-    where = _literal("/".join(change.key), markdown)
-    if change.kind == "changed":
-        return f"~ 三级指标 {where}: " + "；".join(_field_line(c, markdown) for c in change.changes)
-    shown = "｜".join(_literal(v, markdown) for v in change.values)
-    return f"{_sign(change.kind, markdown)} 三级指标 {where}: {shown}"
-
-
-_KIND_TEXT = {"added": "新增", "removed": "删除", "changed": "修改", "renamed": "改编码"}
-
-
-def format_diff(diff: DocumentDiff, fmt: str = "text") -> str:
-    markdown = fmt == "md"
-    lines: list[str] = []
-    title = _literal(f"绩效目标数据变更：{diff.old_label} → {diff.new_label}", markdown)
-    lines.append(f"### {title}" if markdown else title)
-    bullet = "- " if markdown else ""
-    indent = "  - " if markdown else "    "
-    if diff.warnings:
-        lines.append("")
-        lines += [f"{bullet}注意: {_literal(warning, markdown)}" for warning in diff.warnings]
-    if not diff.changed:
-        lines.append("没有变更。")
-        return "\n".join(lines) + "\n"
-    if diff.projects:
-        lines.append("")
-        lines.append("**项目**" if markdown else "项目")
-        for change in diff.projects:
-            code = f"`{change.code}`" if markdown else change.code
-            note = f"（{_KIND_TEXT[change.kind]}"
-            if change.kind in ("added", "removed"):
-                note += f"，预算数 {amount_text(change.budget)} 万元"
-            if change.kind == "renamed":
-                note += f"，原编码 {change.old_code}"
-            if change.note:
-                note += f"，{_literal(change.note, markdown)}"
-            lines.append(f"{bullet}{_sign(change.kind, markdown)} {code} {_literal(change.name, markdown)}{note}）")
-            for field_change in change.fields:
-                if field_change.label != "项目编码":
-                    lines.append(indent + _field_line(field_change, markdown))
-            for row in change.rows:
-                lines.append(indent + _row_line(row, markdown))
-    if diff.department:
-        lines.append("")
-        lines.append("**部门文字**" if markdown else "部门文字")
-        for text in diff.department:
-            lines.append(f"{bullet if markdown else indent}{_literal(text.where, markdown)}: "
-                         f"{inline_text_diff(text.old, text.new, markdown=markdown)}")
-    lines.append("")
-    if markdown:
-        lines += ["| 合计 | 变更前 | 变更后 | 差额 |", "|---|---:|---:|---:|"]
-        lines += [f"| {t.label} | {t.old} | {t.new} | {_signed(t.delta)} |" for t in diff.totals]
-    else:
-        lines.append("合计")
-        for t in diff.totals:
-            unit = "" if t.label == "项目数" else " 万元"
-            lines.append(f"    {t.label}: {t.old} → {t.new}{unit}（{_signed(t.delta)}）")
-    return "\n".join(lines) + "\n"
 
 
 def diff_revisions(data_dir: Path, old_revision: str, new_revision: str | None) -> DocumentDiff:
