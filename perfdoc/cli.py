@@ -15,7 +15,7 @@ from perfdoc import __version__
 from perfdoc.diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("build", "check", "diff", "new", "new-year", "schema", "profiles", "serve", "import")
+COMMANDS = ("build", "check", "diff", "new", "new-year", "schema", "profiles", "serve", "import", "init", "doctor")
 
 DESCRIPTION = """\
 perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF、DOCX 与 Excel。
@@ -31,6 +31,8 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
   profiles  列出可用的表格格式                          list the table formats (profiles)
   serve     在浏览器里实时预览，保存即更新              live preview in the browser, updated on save
   import    从去年的 Word / Excel 文件生成数据目录      last year's .docx/.xlsx into a data folder
+  init      为本单位新建一个 perfdoc 仓库（数据、CI）   a department's own repository, ready to commit
+  doctor    检查这台机器缺什么、怎么装                  what this machine has, lacks, and how to fix it
 
 退出码（exit status）: 0 成功 · 1 数据有误 · 2 用法错误 · 3 内部错误
 """
@@ -127,6 +129,32 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("--profile", default=None, metavar="NAME",
                          help="表格格式（默认按表头标签自动识别；python3 build.py profiles 列出全部）")
     imports.add_argument("--force", action="store_true", help="覆盖已有的数据文件（默认拒绝并且什么都不写）")
+    debug_only = _ChineseParser(add_help=False)
+    debug_only.add_argument("--debug", action="store_true", help="内部错误时打印完整回溯（show tracebacks）")
+    init = sub.add_parser("init", parents=[debug_only], help="新建本单位的 perfdoc 仓库",
+                          description="在 DIR 里生成一个部门自己的仓库：data/（示例数据，或 --from 导入去年的文件）、"
+                                      "schema.json、CI（GitHub Actions / GitLab CI）、pre-commit、VS Code 设置、"
+                                      "固定 perfdoc 版本的 requirements.txt 和中文 README；并运行 git init。"
+                                      "DIR 不是空文件夹时拒绝（--force 则替换同名文件并逐个列出）。"
+                                      "Create a department's own repository.")
+    init.add_argument("directory", type=Path, metavar="DIR", help="新仓库的文件夹，不存在或为空（the new repository's folder）")
+    init.add_argument("--profile", default=None, metavar="NAME",
+                      help="表格格式，默认 hebei-2023；perfdoc profiles 列出全部（table format）")
+    init.add_argument("--from", dest="sources", nargs="+", type=Path, default=[], metavar="FILE",
+                      help="从去年的 Word / Excel 文件导入数据（同 perfdoc import），而不是写示例数据（import instead of the example）")
+    init.add_argument("--ci", choices=("github", "gitlab", "both"), default="both",
+                      help="写哪种 CI 文件：github、gitlab 或 both（默认）（which CI files）")
+    init.add_argument("--perfdoc-url", default=None, metavar="URL",
+                      help="requirements.txt 从哪里安装 perfdoc：git 仓库地址（固定在 v版本 标签）、wheel 的网址或本地 "
+                           "wheel 文件（复制进 vendor/）；默认按本机 perfdoc 的安装来源（where requirements.txt installs perfdoc from）")
+    init.add_argument("--year", type=_year, default=None, metavar="YEAR", help="示例数据的年度，默认明年（the example's budget year）")
+    init.add_argument("--force", action="store_true", help="DIR 不是空文件夹也生成：替换同名文件并列出，data/ 已有数据时保留（write into a non-empty folder）")
+    doctor = sub.add_parser("doctor", parents=[common], help="检查这台机器",
+                            description="列出 Python、WeasyPrint、Pango、HarfBuzz 子集化、每种字体用的是哪个（公文字体或开源替代，"
+                                        "在哪里找到）、LibreOffice；缺什么就给出本系统安装它的命令。都齐备时退出码 0，否则 1。"
+                                        "Check what this machine has and how to install what it lacks.")
+    doctor.add_argument("--fonts", type=Path, default=None, metavar="DIR",
+                        help="自备字体目录，默认用 --data 的 department.yaml 里的 fonts_dir（your own font files）")
     return parser
 
 
@@ -173,6 +201,15 @@ def main(argv: list[str] | None = None) -> int:
             from perfdoc.commands import run_import
 
             return run_import(args.files, args.data, args.profile, force=args.force)
+        if args.command == "init":
+            from perfdoc.commands import run_init
+
+            return run_init(args.directory, profile=args.profile, sources=args.sources, ci=args.ci, force=args.force,
+                            perfdoc_url=args.perfdoc_url, year=args.year)
+        if args.command == "doctor":
+            from perfdoc.commands import run_doctor
+
+            return run_doctor(args.data, args.fonts)
         if args.command == "schema":
             from perfdoc.commands import run_schema
 

@@ -192,3 +192,38 @@ def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force:
     from perfdoc.io.importer import import_files
 
     return import_files(files, data_dir, profile, force)
+
+
+def run_init(target: Path, *, profile: str | None, sources: list[Path], ci: str, force: bool,
+             perfdoc_url: str | None, year: int | None) -> int:
+    """A department's own repository in `target` (perfdoc.repo.init): 0 written, 1 refused."""
+    import datetime
+
+    from perfdoc.repo.init import init_repository
+
+    result = init_repository(target, profile_name=profile, sources=sources, ci=ci, force=force,
+                             perfdoc_url=perfdoc_url, year=year or datetime.date.today().year + 1)
+    shown = display_path(target)
+    for path in result.replaced:
+        print(f"已替换（replaced）{display_path(path)}", file=sys.stderr)
+    if result.kept_data:
+        print(f"{display_path(target / 'data')} 里已有数据，保留原样（kept）；schema.json 按其表格格式重新生成", file=sys.stderr)
+    for note in result.notes:
+        print(f"提示: {note}", file=sys.stderr)
+    if result.source is not None and not result.source.known:
+        print("警告: requirements.txt 里 perfdoc 的地址是占位的（这份 perfdoc 是从源代码目录安装的）：请改为 perfdoc 仓库的地址，"
+              "或用 perfdoc init --perfdoc-url <git 仓库地址或 wheel 文件> 重新生成", file=sys.stderr)
+    print(f"已生成 {shown}：{len(result.written)} 个文件{f'，替换 {len(result.replaced)} 个' if result.replaced else ''}。"
+          "下一步（next）：", file=sys.stderr)
+    print(f"  cd {shown} && python3 -m venv .venv && . .venv/bin/activate && python3 -m pip install -r requirements.txt", file=sys.stderr)
+    print("  perfdoc doctor && perfdoc build && git add -A && git commit -m 初始化   # 说明见 README.md", file=sys.stderr)
+    return 0
+
+
+def run_doctor(data_dir: Path, fonts_dir: Path | None) -> int:
+    """What this machine has and lacks (perfdoc.repo.doctor): 0 ready, 1 something needed is missing."""
+    from perfdoc.repo.doctor import Machine, department_fonts_dir, examine, format_report
+
+    report = examine(Machine(fonts_dir=fonts_dir or department_fonts_dir(data_dir)))
+    sys.stdout.write(format_report(report))
+    return 0 if report.ok else 1

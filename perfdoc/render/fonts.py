@@ -5,6 +5,9 @@ Roles follow GB/T 9704 (docs/layout-spec.md, 版面与字体). The choice is mad
 `fc-query`), which is what Pango — and so WeasyPrint — uses too, so what we check is what renders.
 A folder of the user's own font files (licensed 仿宋_GB2312 …) can be named in the department file
 (`fonts_dir`) or with `--fonts DIR`; its faces are preferred and embedded through @font-face.
+Under WSL the Windows font folder (`/mnt/c/Windows/Fonts`, and each user's own font folder) holds the
+official faces most users already have; they are candidates after the system's own faces, read by
+fontconfig from the folder (fc-scan) and embedded the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from perfdoc.diagnostics import UserError, display_path, one_line, unlocated
 SAFE_FAMILY = re.compile(r"[\w \-.()（）\u3000-\u9fff]{1,80}")
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc"}
 INSTALL_HINT = "sudo apt-get install fonts-noto-cjk fonts-lxgw-wenkai"
+# C:\Windows\Fonts as WSL mounts it. Fonts a user installs "for me only" go to the user's own folder,
+# C:\Users\<name>\AppData\Local\Microsoft\Windows\Fonts, which is searched too.
+WINDOWS_FONTS = Path("/mnt/c/Windows/Fonts")
+WINDOWS_USER_FONTS = "Users/*/AppData/Local/Microsoft/Windows/Fonts"  # under the drive that holds Windows/
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,10 @@ class Face:
     bold: bool
     file: str
     index: int
+    # Found in a folder rather than through fontconfig's configuration (the user's folder, or Windows'
+    # under WSL): Pango knows it only through the @font-face rule perfdoc writes for it.
     from_user_dir: bool = False
+    from_windows: bool = False  # in one of the Windows font folders (windows_font_dirs)
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,13 @@ class FontSet:
 
     choices: tuple[FontChoice, ...]
     user_dir: Path | None
+
+    @property
+    def font_dirs(self) -> list[Path]:
+        """Folders the renderer may read font files from: the user's folder, and the Windows folders
+        the chosen faces come from (fontconfig's own fonts need no reading through a URL)."""
+        windows = sorted({Path(c.face.file).parent for c in self.choices if c.face.from_windows})
+        return ([self.user_dir] if self.user_dir else []) + windows
 
     def __getitem__(self, role: str) -> FontChoice:
         return next(c for c in self.choices if c.role == role)
@@ -115,7 +132,7 @@ def _run(args: list[str]) -> str:
 _FORMAT = "%{family}\t%{weight}\t%{file}\t%{index}\n"
 
 
-def _parse_faces(listing: str, from_user_dir: bool) -> list[Face]:
+def _parse_faces(listing: str, from_user_dir: bool, from_windows: bool = False) -> list[Face]:
     faces = []
     for line in listing.splitlines():
         parts = line.split("\t")
@@ -125,8 +142,8 @@ def _parse_faces(listing: str, from_user_dir: bool) -> list[Face]:
         families = tuple(f.strip() for f in family.split(",") if SAFE_FAMILY.fullmatch(f.strip()))
         if not families:
             continue
-        faces.append(Face(families,
-                          int(float(weight or 80)) >= 180, file, int(index or 0), from_user_dir))
+        faces.append(Face(families, int(float(weight or 80)) >= 180, file, int(index or 0), from_user_dir,
+                          from_windows))
     return faces
 
 
@@ -162,6 +179,30 @@ def user_faces(folder: Path) -> list[Face]:
     return faces
 
 
+def windows_font_dirs(root: Path = WINDOWS_FONTS) -> list[Path]:
+    """The Windows font folders that exist: `root` (C:\\Windows\\Fonts), then each user's own, sorted."""
+    if not root.is_dir():
+        return []
+    users = sorted(p for p in root.parent.parent.glob(WINDOWS_USER_FONTS) if p.is_dir())
+    return [root, *users]
+
+
+@lru_cache(maxsize=8)
+def windows_faces(root: Path = WINDOWS_FONTS) -> tuple[Face, ...]:
+    """The faces of the Windows font folders, each read by fontconfig in one `fc-scan`; () without them.
+
+    A folder that cannot be read (permissions, a drive not mounted) gives no faces instead of stopping
+    the build: these are extra candidates, never required ones."""
+    faces: list[Face] = []
+    for folder in windows_font_dirs(root):
+        try:
+            listing = _run(["fc-scan", "-f", _FORMAT, str(folder)])
+        except UserError:
+            continue
+        faces += [f for f in _parse_faces(listing, True, True) if Path(f.file).suffix.lower() in FONT_SUFFIXES]
+    return tuple(faces)
+
+
 def _find(candidate: Candidate, faces: list[Face] | tuple[Face, ...]) -> Face | None:
     matches = [f for f in faces if candidate.family in f.families]
     exact = [f for f in matches if f.bold == candidate.bold]
@@ -169,16 +210,36 @@ def _find(candidate: Candidate, faces: list[Face] | tuple[Face, ...]) -> Face | 
     return found[0] if found else None
 
 
-def choose_fonts(user_dir: Path | None = None) -> FontSet:
-    """The first installed candidate for each role; faces from the user's folder come first."""
+def _pick(candidates: tuple[Candidate, ...], pools: list[list[Face]]) -> tuple[Candidate, Face] | None:
+    """The first candidate found in the first pool that has any of them."""
+    for pool in pools:
+        found = next(((c, f) for c in candidates if (f := _find(c, pool))), None)
+        if found:
+            return found
+    return None
+
+
+def choose_fonts(user_dir: Path | None = None, windows_fonts: Path | None = None) -> FontSet:
+    """The first installed candidate for each role; faces from the user's folder come first.
+
+    Then the system's faces and, after them, the Windows folders under `windows_fonts` (default:
+    WINDOWS_FONTS as it is when called, so a test can point it elsewhere): for each candidate in
+    order, the system's face of that family, else Windows' — so a 仿宋 in C:\\Windows\\Fonts wins
+    over an open fallback the system has. The Windows folders are only scanned when some role would
+    otherwise get no official face (reading them through WSL's /mnt/c is slow)."""
     preferred = user_faces(user_dir) if user_dir else []
+    system = list(system_faces())
+    picks = {role: _pick(candidates, [preferred, system]) for role, (_label, candidates) in ROLE_CANDIDATES.items()}
+    unofficial = any(p is None or not (p[0].official or p[1].from_user_dir) for p in picks.values())
+    if unofficial:
+        windows = list(windows_faces(windows_fonts or WINDOWS_FONTS))
+        if windows:
+            picks = {role: _pick(candidates, [preferred, system + windows])
+                     for role, (_label, candidates) in ROLE_CANDIDATES.items()}
     choices = []
     missing = []
     for role, (label, candidates) in ROLE_CANDIDATES.items():
-        for pool in (preferred, system_faces()):
-            found = next(((c, f) for c in candidates if (f := _find(c, pool))), None)
-            if found:
-                break
+        found = picks[role]
         if not found:
             missing.append(f"{label}：{' / '.join(c.family for c in candidates)}")
             continue

@@ -286,7 +286,7 @@ def _wait_for_worker(result: multiprocessing.pool.AsyncResult, worker_pids: set[
 
 
 def _allowed_dirs(fonts: FontSet, templates_dir: Path) -> list[Path]:
-    return [templates_dir] + ([fonts.user_dir] if fonts.user_dir else [])
+    return [templates_dir, *fonts.font_dirs]
 
 
 def _child_pids() -> set[int]:

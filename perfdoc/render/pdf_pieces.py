@@ -45,6 +45,10 @@ POINTS_PER_MM = 72 / 25.4
 # inner margin on the left, even pages the outer one).
 EVEN_PAGE_SHIFT_PT = (PAGE.outer_mm - PAGE.inner_mm) * POINTS_PER_MM
 FORMAT_VERSION = 1  # of DrawnPiece.to_bytes; a cache entry of another version is drawn again
+# The WeasyPrint major version whose internals (Stream, fonts, Document) draw() and assemble() are
+# written and tested against; `perfdoc doctor` says when another is installed, and `perfdoc init`
+# pins it in a department's requirements.txt.
+TESTED_WEASYPRINT = "70"
 
 Bookmark = tuple[int, str, tuple[float, float], str]  # level, label, (x, y) in CSS px, "open"/"closed"
 
