@@ -1,0 +1,73 @@
+"""An Office file's XML parts looked at before python-docx or openpyxl parse them.
+
+A part with a DOCTYPE can declare entities: a "billion laughs" that expands to gigabytes, or an
+external entity that reads a file of this machine into the imported text. Word and Excel never
+write one, so a part that has one is refused, before any entity is expanded. Only each part's
+prolog is read (expat stops at the root element), so the check costs next to nothing; a part that
+cannot be unpacked or is no XML is refused in the same words as any damaged file.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from typing import IO
+from xml.parsers import expat
+
+from perfdoc.diagnostics import UserError, unlocated
+
+XML_PARTS = (".xml", ".rels", ".vml")
+_CHUNK = 64 * 1024
+
+
+class _Doctype(Exception):
+    pass
+
+
+class _RootReached(Exception):
+    pass
+
+
+def _doctype(_name: str, _system: str | None, _public: str | None, _internal: int) -> None:
+    raise _Doctype
+
+
+def _root(_name: str, _attributes: dict[str, str]) -> None:
+    raise _RootReached
+
+
+def _has_doctype(stream: IO[bytes]) -> bool:
+    """Whether the part's prolog has a DOCTYPE; reads up to its root element only."""
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _doctype
+    parser.StartElementHandler = _root
+    try:
+        while chunk := stream.read(_CHUNK):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Doctype:
+        return True
+    except _RootReached:
+        return False
+    return False
+
+
+def refuse_unsafe_parts(content: bytes, name: str, kind: str, advice: str) -> None:
+    """UserError naming the file when one of its XML parts has a DOCTYPE, is no XML, or cannot be
+    unpacked (a truncated or damaged file). `kind`: Word 文档（.docx） or Excel 工作簿（.xlsx）."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            for info in package.infolist():
+                if not info.filename.lower().endswith(XML_PARTS):
+                    continue
+                part = info.filename
+                with package.open(info) as stream:
+                    if _has_doctype(stream):
+                        raise UserError(unlocated(
+                            f"{name} 不是可读的 {kind}：其中的 {part} 含有 DOCTYPE（文档类型声明，可用来展开实体，"
+                            f"Word/Excel 从不写它），为安全起见不读取；{advice}"))
+    except expat.ExpatError as exc:
+        raise UserError(unlocated(f"{name} 不是可读的 {kind}：其中的 {part} 不是有效的 XML（{exc}）；{advice}")) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+        raise UserError(unlocated(f"{name} 不是可读的 {kind}：文件已损坏或不完整（{exc}）；{advice}")) from exc
