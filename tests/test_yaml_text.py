@@ -79,3 +79,46 @@ def test_a_lone_surrogate_is_refused_not_written():
 def test_a_comment_stays_one_comment(text):
     loaded = load_yaml_text(f"k: 1   # {comment_text(text)}\nj: 2\n", LoadedFile(Path("t.yaml")))
     assert loaded.ok and loaded.data == {"k": 1, "j": 2}
+
+
+# -- the same writer in `new` and `new-year` -------------------------------------------------------------
+
+
+def test_new_writes_names_levels_and_checkpoints_as_import_does(tmp_path):
+    """`name: NO` (False to a YAML 1.1 reader) and a profile's odd level names and checkpoints."""
+    from builders import REPO
+
+    from perfdoc.data.profile import load_profile
+    from perfdoc.review.scaffold import project_skeleton
+
+    text = (REPO / "profiles" / "hebei-2023.yaml").read_text(encoding="utf-8")
+    text = text.replace("checkpoints: [3月底, 6月底, 10月底, 12月底]", 'checkpoints: ["1:30", 12月底]')
+    text = text[:text.index("levels:")] + 'levels:\n  "NO": ["on", "a: b"]\n  满意度指标: [服务对象满意度指标]\nempty_level2: omit\n'
+    (tmp_path / "odd.yaml").write_text(text, encoding="utf-8")
+    skeleton = project_skeleton("142001020", "NO", load_profile(tmp_path / "odd.yaml"))
+    assert '\nname: "NO"\n' in skeleton and '\n  "1:30":\n' in skeleton and '\n  "NO":\n    "on":\n' in skeleton
+    loaded = load_yaml_text(skeleton, LoadedFile(Path("142001020.yaml")))
+    assert loaded.ok
+    for data in (loaded.data, yaml.safe_load(skeleton)):
+        assert data["name"] == "NO" and list(data["spending_plan"]) == ["1:30", "12月底"]
+        assert list(data["indicators"]["NO"]) == ["on", "a: b"]
+
+
+def test_new_year_writes_a_changed_value_through_the_writer(tmp_path):
+    """A title that becomes `2025-06-30` is quoted: plain, a YAML 1.1 reader would take it for a date."""
+    import shutil
+
+    from builders import REPO
+
+    from perfdoc.review import yearly
+
+    source = tmp_path / "old" / "data"
+    shutil.copytree(REPO / "examples" / "hebei-2023" / "data", source)
+    department = source / "department.yaml"
+    text = department.read_text(encoding="utf-8")
+    assert "\ntitle: 2024年部门预算绩效目标\n" in text
+    department.write_text(text.replace("\ntitle: 2024年部门预算绩效目标\n", "\ntitle: 2024-06-30\n"), encoding="utf-8")
+    yearly.new_year(source, tmp_path / "new", 2025)
+    new = (tmp_path / "new" / "department.yaml").read_text(encoding="utf-8")
+    assert '\ntitle: "2025-06-30"\n' in new and "\nyear: 2025\n" in new
+    assert yaml.safe_load(new)["title"] == "2025-06-30"

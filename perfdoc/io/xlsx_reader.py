@@ -57,6 +57,7 @@ SUMMARY, INDICATORS, DEPARTMENT = "项目汇总", "绩效指标", "部门"
 # cell at XFD1048576 costs nothing; anything beyond is reported, never silently dropped.
 MAX_ROWS = 65_536
 MAX_COLUMNS = 256
+EXCEL_ROWS = 1_048_576  # the last row Excel has: where the look for rows beyond MAX_ROWS ends
 DEPARTMENT_ROW = "部门整体"
 
 
@@ -118,9 +119,10 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueErr
 
 
 def _rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(1-based row number, values) streamed from the sheet's XML within the bounds, one more row
-    and column than read (to tell whether anything lies beyond); never the whole grid at once."""
-    rows = sheet.iter_rows(min_row=1, min_col=1, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS + 1, values_only=True)
+    """(1-based row number, values) streamed from the sheet's XML, never the whole grid at once:
+    rows up to Excel's last (1 048 576; openpyxl fills a gap between rows with one shared empty
+    tuple, cheap to skip), columns up to one more than read (to tell whether anything lies beyond)."""
+    rows = sheet.iter_rows(min_row=1, min_col=1, max_row=EXCEL_ROWS, max_col=MAX_COLUMNS + 1, values_only=True)
     number = 0
     while True:
         try:
@@ -134,26 +136,28 @@ def _rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
 
 
 def _filled(values: tuple[Any, ...]) -> bool:
-    return values.count(None) != len(values)  # C-fast for the empty rows that fill a sheet's gaps
+    return values.count(None) != len(values)
 
 
 def _read_sheet(sheet: Any, name: str, result: XlsxResult) -> _Sheet:
     rows: list[tuple[int, list[Any]]] = []
-    beyond = False
+    beyond = (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS  # the sheet's <dimension>
+    empty: tuple[Any, ...] | None = None
     for number, values in _rows(sheet):
-        if not _filled(values):
+        if values is empty or not _filled(values):
+            empty = values
             continue
-        if number > MAX_ROWS or values[MAX_COLUMNS:] and _filled(values[MAX_COLUMNS:]):
-            beyond = True
         if number > MAX_ROWS:
-            continue
+            beyond = True
+            break
+        if _filled(values[MAX_COLUMNS:]):
+            beyond = True
         kept = [_cell(v) for v in values[:MAX_COLUMNS]]
         while kept and kept[-1] is None:
             kept.pop()
         if kept:
             rows.append((number, kept))
-    declared = (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS
-    if beyond or declared:
+    if beyond:
         result.notes.append(Note(Where(name, sheet=sheet.title),
                                  f"工作表超出读取上限（{MAX_ROWS} 行、{MAX_COLUMNS} 列，即 A1:IV{MAX_ROWS}）："
                                  "只读取了这以内的单元格，之外的内容未导入"))
