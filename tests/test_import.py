@@ -20,6 +20,8 @@ import openpyxl
 import pytest
 from builders import REPO, fixed_fonts, layout_of
 from conftest import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from import_corpus import hand_made_docx
 
 from perfdoc.build.pipeline import load_document
@@ -780,3 +782,18 @@ def test_an_import_bomb_costs_little_and_is_refused(tmp_path, bomb):
     assert run.returncode == 1, run.stderr
     assert bomb in run.stderr and "内部错误" not in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "data").exists()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="ab.[]0123456789", max_size=24) | st.sampled_from(ODD_KEYS[:5]),
+                          st.text(max_size=3)), max_size=8))
+def test_any_department_sheet_keys_give_values_or_notes_never_a_crash(rows):
+    from perfdoc.data.schema import MAX_LIST_ITEMS
+    from perfdoc.io.xlsx_reader import XlsxResult, _department_sheet, _Sheet
+
+    result = XlsxResult()
+    data, _profile = _department_sheet(_Sheet("部门", ["键", "名称", "内容"], [(i, [k, None, v]) for i, (k, v) in enumerate(rows, 2)]),
+                                       "x.xlsx", result)
+    lists = [value for value in data.values() if isinstance(value, list)]
+    assert all(len(value) <= MAX_LIST_ITEMS for value in lists)
+    assert len(result.notes) <= len(rows)

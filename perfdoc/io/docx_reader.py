@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from typing import Any
 
 from perfdoc.diagnostics import UserError, one_line, unlocated
@@ -116,7 +117,11 @@ def read_docx(content: bytes, name: str) -> Source:
 
     try:
         document = docx.Document(io.BytesIO(content))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+    # What python-docx raises for a damaged package: a missing or unreadable part (KeyError, zip errors),
+    # bad XML (SyntaxError), and its own code meeting values a package cannot have (found by fuzzing:
+    # a content-types entry without its extension gives AttributeError).
+    except (PackageNotFoundError, zipfile.BadZipFile, zlib.error, EOFError, LookupError, ValueError, SyntaxError,
+            AttributeError, TypeError, IndexError) as exc:
         raise UserError(unlocated(f"{name} 不是可读的 Word 文档（.docx）：{exc}；{_RESAVE}")) from exc
     source = Source(name)
     _blocks(document.element.body, source, [0])

@@ -67,7 +67,9 @@ def refuse_unsafe_parts(content: bytes, name: str, kind: str, advice: str) -> No
                         raise UserError(unlocated(
                             f"{name} 不是可读的 {kind}：其中的 {part} 含有 DOCTYPE（文档类型声明，可用来展开实体，"
                             f"Word/Excel 从不写它），为安全起见不读取；{advice}"))
-    except expat.ExpatError as exc:
+    except (expat.ExpatError, LookupError) as exc:  # LookupError: an encoding that Python does not know
         raise UserError(unlocated(f"{name} 不是可读的 {kind}：其中的 {part} 不是有效的 XML（{exc}）；{advice}")) from exc
+    # BadZipFile: a bad CRC; zlib.error / EOFError: cut or changed compressed data; NotImplementedError:
+    # an unknown compression method; RuntimeError: an encrypted part.
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         raise UserError(unlocated(f"{name} 不是可读的 {kind}：文件已损坏或不完整（{exc}）；{advice}")) from exc

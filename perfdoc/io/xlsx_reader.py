@@ -110,11 +110,12 @@ class _Damaged(Exception):
     """openpyxl could not read the workbook (a truncated part, bad XML, an impossible value)."""
 
 
-# What openpyxl raises for a damaged workbook, as found by feeding it truncated and malformed files:
-# zip and zlib errors, a missing part (KeyError), XML syntax errors (SyntaxError: lxml's and
-# ElementTree's), and the TypeError / ValueError / IndexError / AttributeError of its descriptors
-# and parsers meeting values a workbook cannot have. Only openpyxl's own calls are guarded by these.
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, TypeError, IndexError,
+# What openpyxl raises for a damaged workbook, as found by feeding it truncated, malformed and fuzzed
+# files: zip and zlib errors, a missing part (KeyError) or an unknown encoding (LookupError), XML
+# syntax errors (SyntaxError: lxml's and ElementTree's), and the TypeError / ValueError / IndexError /
+# AttributeError of its descriptors and parsers meeting values a workbook cannot have. Only
+# openpyxl's own calls are guarded by these.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, LookupError, ValueError, TypeError, IndexError,
            AttributeError, SyntaxError)
 
 
