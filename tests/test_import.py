@@ -797,3 +797,21 @@ def test_any_department_sheet_keys_give_values_or_notes_never_a_crash(rows):
     lists = [value for value in data.values() if isinstance(value, list)]
     assert all(len(value) <= MAX_LIST_ITEMS for value in lists)
     assert len(result.notes) <= len(rows)
+
+
+def test_summary_table_comes_back_from_the_workbook_as_true(tmp_path, capsys):
+    """The export writes summary_table as a TRUE cell; import used to write it back as the text "True"."""
+    from perfdoc.render.xlsx import render_xlsx
+
+    data = tmp_path / "source"
+    shutil.copytree(REPO / "examples" / "hebei-2023" / "data", data)
+    (data / "department.yaml").write_text((data / "department.yaml").read_text(encoding="utf-8") + "summary_table: true\n",
+                                          encoding="utf-8")
+    original = _load(data)
+    assert original.department.summary_table
+    source = tmp_path / "导出.xlsx"
+    source.write_bytes(render_xlsx(original))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert _load(tmp_path / "data").department.summary_table is True
+    assert "\nsummary_table: true\n" in (tmp_path / "data" / "department.yaml").read_text(encoding="utf-8")

@@ -81,11 +81,10 @@ def column_role(header: str) -> str | None:
 
 
 def _cell(value: Any) -> Any:
-    """Text cleaned as in Word cells; numbers kept as numbers (Decimal, as written)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value)
+    """Text cleaned as in Word cells; numbers kept as numbers (Decimal, as written); TRUE / FALSE as
+    booleans (the 部门 sheet's summary_table), which every text field reads as `True` / `False`."""
+    if value is None or isinstance(value, bool):
+        return value
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
@@ -296,6 +295,8 @@ def _place(data: dict[str, Any], parts: list[KeyPart], value: Any) -> bool:
 def _department_value(parts: list[KeyPart], value: Any) -> Any:
     """`year` and the department table's amounts as numbers, the rest as text."""
     last = parts[-1]
+    if isinstance(value, bool):  # summary_table: TRUE in the sheet, true in the file
+        return value
     if parts == ["year"] and isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else value
     amount = parts[0] == "department_table" and len(parts) == 2 and isinstance(last, str) \
