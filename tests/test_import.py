@@ -621,7 +621,18 @@ def _damaged_books() -> dict[str, bytes]:
         middle = start + info.compress_size // 2
         return content[:middle] + bytes([content[middle] ^ 0xFF]) + content[middle + 1:]
 
+    def renamed(content: bytes, old: str, new: str) -> bytes:
+        """Every part and every mention of `old` renamed `new`: a worksheet that is no .xml by name."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(content)) as package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new_package:
+            for info in package.infolist():
+                new_package.writestr(info.filename.replace(old, new), package.read(info).replace(old.encode(), new.encode()))
+        return out.getvalue()
+
     return {
+        "entity-in-a-part-not-named-xml": renamed(
+            xlsx_package({"Sheet1": xlsx_row(1, ["项目编码", "&secret;", "二级指标"])},
+                         prolog={"xl/worksheets/sheet1.xml": _ENTITY}), "sheet1.xml", "sheet1.dat"),
         "truncated-part": rewrite("xl/worksheets/sheet1.xml", lambda data: data[: len(data) // 2]),
         "malformed-workbook": rewrite("xl/workbook.xml", lambda data: data.replace(b"<sheets>", b"<sheets><")),
         "bad-row-number": rewrite("xl/worksheets/sheet1.xml", lambda data: data.replace(b'r="1"', b'r="x"', 1)),
@@ -635,7 +646,7 @@ def _damaged_books() -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("damage", ["truncated-part", "malformed-workbook", "bad-row-number", "damaged-deflate",
-                                    "external-entity", "entity-in-shared-strings"])
+                                    "external-entity", "entity-in-shared-strings", "entity-in-a-part-not-named-xml"])
 def test_a_damaged_or_hostile_workbook_is_refused_naming_the_file(tmp_path, capsys, damage):
     source = tmp_path / f"{damage}.xlsx"
     source.write_bytes(_damaged_books()[damage])
