@@ -128,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("files", nargs="+", type=Path, metavar="FILE", help="要导入的文件（可以几个）")
     imports.add_argument("--profile", default=None, metavar="NAME",
                          help="表格格式（默认按表头标签自动识别；python3 build.py profiles 列出全部）")
-    imports.add_argument("--force", action="store_true", help="覆盖已有的数据文件（默认拒绝并且什么都不写）")
+    imports.add_argument("--force", action="store_true", help="覆盖已有的数据文件和 schema.json，并删去 projects/ 中本次没有导入的项目文件（默认拒绝并且什么都不写）")
     debug_only = _ChineseParser(add_help=False)
     debug_only.add_argument("--debug", action="store_true", help="内部错误时打印完整回溯（show tracebacks）")
     init = sub.add_parser("init", parents=[debug_only], help="新建本单位的 perfdoc 仓库",

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from perfdoc.build.options import BuildOptions
-from perfdoc.diagnostics import Diagnostic, UserError, display_path, unlocated
+from perfdoc.diagnostics import Diagnostic, Severity, UserError, display_path, unlocated
 from perfdoc.resources import PROFILES_DIR
 
 
@@ -188,10 +188,32 @@ def run_serve(data_dir: Path, out_dir: Path, fonts_dir: Path | None, port: int |
 
 
 def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool) -> int:
-    """Last year's Word / Excel files into `data_dir` (perfdoc.io)."""
+    """Last year's Word / Excel files into `data_dir` (perfdoc.io): 0 imported (notes allowed, and
+    whatever the check after it says), 1 nothing imported or the data files already exist."""
     from perfdoc.io.importer import import_files
 
-    return import_files(files, data_dir, profile, force)
+    result = import_files(files, data_dir, profile, force)
+    _report(result.notes)
+    if result.refused is not None:
+        _report([result.refused])
+        return 1
+    schema = display_path(result.schema) if result.schema else "schema.json"
+    written = {"written": f"；另写入 {schema}", "same": f"；{schema} 已是最新，未改动"}.get(result.schema_status, "")
+    print(f"已导入：{display_path(data_dir / 'department.yaml')} 和 {result.projects} 个项目文件"
+          f"（{display_path(data_dir / 'projects')}），{len(result.notes)} 条说明{written}", file=sys.stderr)
+    if result.removed:
+        print(f"已删除本次没有导入的 {len(result.removed)} 个旧项目文件（--force）："
+              f"{'、'.join(display_path(p) for p in result.removed)}", file=sys.stderr)
+    if result.schema_status == "kept":
+        _report([unlocated(f"{schema} 已存在且内容不同，未覆盖（它可能属于旁边的另一个数据目录）：加 --force 覆盖，"
+                           f"或用 python3 build.py schema --data {display_path(data_dir)} --output <文件> 另写一份",
+                           severity=Severity.WARNING)])
+    elif result.schema_status == "inside":
+        _report([unlocated(f"未写入 {schema}：它会落在数据目录之内（perfdoc 从不往数据目录里写文件）；"
+                           "请把数据目录放进一个文件夹里再运行 python3 build.py schema", severity=Severity.WARNING)])
+    print("导入后的检查（python3 build.py check）：", file=sys.stderr)
+    run_check(data_dir, strict=False)
+    return 0
 
 
 def run_init(target: Path, *, profile: str | None, sources: list[Path], ci: str, force: bool,

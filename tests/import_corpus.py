@@ -158,3 +158,100 @@ def hand_made_docx(department: dict[str, Any], projects: list[dict[str, Any]], *
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+# -- hand-written packages: the smallest .docx / .xlsx, for damaged and hostile files ------------------
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_S = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PR = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+
+
+def _package(parts: dict[str, str | bytes]) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, content in parts.items():
+            package.writestr(name, content.encode() if isinstance(content, str) else content)
+    return out.getvalue()
+
+
+def docx_package(body: str, *, prolog: str = "") -> bytes:
+    """A .docx whose word/document.xml body is `body` (WordprocessingML, prefix w:); `prolog` goes
+    before the root element (a DOCTYPE, say)."""
+    return _package({
+        "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_CT}">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/word/document.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        "_rels/.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        f'<Relationship Id="rId1" Type="{_R}/officeDocument" Target="word/document.xml"/></Relationships>',
+        "word/document.xml": f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<w:document xmlns:w="{_W}"><w:body>{body}'
+        "</w:body></w:document>",
+    })
+
+
+def docx_table(rows: list[list[tuple[str, str]]], grid_columns: int) -> str:
+    """A w:tbl: each cell (text, gridSpan value or "" for none), on a w:tblGrid of `grid_columns`."""
+    cells = "".join(
+        "<w:tr>" + "".join(
+            "<w:tc>" + (f'<w:tcPr><w:gridSpan w:val="{span}"/></w:tcPr>' if span else "")
+            + f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>" for text, span in row) + "</w:tr>"
+        for row in rows)
+    return f"<w:tbl><w:tblGrid>{'<w:gridCol/>' * grid_columns}</w:tblGrid>{cells}</w:tbl>"
+
+
+def xlsx_package(sheets: dict[str, str], *, prolog: dict[str, str] | None = None,
+                 shared_strings: str | None = None) -> bytes:
+    """An .xlsx with one worksheet per entry, `name: sheetData XML` (inline strings: <c t="inlineStr">),
+    each sheet's `<dimension>` given by a `<dimension …/>` at the start of its text if any; `prolog`
+    maps a part name to what goes before its root element."""
+    prolog = prolog or {}
+    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+                        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                        for i in range(1, len(sheets) + 1))
+    parts: dict[str, str | bytes] = {
+        "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_CT}">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        + overrides + ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                       'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>' if shared_strings else "")
+        + "</Types>",
+        "_rels/.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        f'<Relationship Id="rId1" Type="{_R}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?>{prolog.get("xl/workbook.xml", "")}'
+        f'<workbook xmlns="{_S}" xmlns:r="{_R}"><sheets>'
+        + "".join(f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(sheets, 1))
+        + "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        + "".join(f'<Relationship Id="rId{i}" Type="{_R}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                  for i in range(1, len(sheets) + 1))
+        + (f'<Relationship Id="rIdS" Type="{_R}/sharedStrings" Target="sharedStrings.xml"/>' if shared_strings else "")
+        + "</Relationships>",
+    }
+    for i, content in enumerate(sheets.values(), 1):
+        part = f"xl/worksheets/sheet{i}.xml"
+        dimension = ""
+        if content.startswith("<dimension"):
+            dimension, content = content[:content.index("/>") + 2], content[content.index("/>") + 2:]
+        parts[part] = (f'<?xml version="1.0" encoding="UTF-8"?>{prolog.get(part, "")}<worksheet xmlns="{_S}">'
+                       f"{dimension}<sheetData>{content}</sheetData></worksheet>")
+    if shared_strings:
+        parts["xl/sharedStrings.xml"] = (f'<?xml version="1.0" encoding="UTF-8"?>{prolog.get("xl/sharedStrings.xml", "")}'
+                                         f'<sst xmlns="{_S}">{shared_strings}</sst>')
+    return _package(parts)
+
+
+def xlsx_row(number: int, values: list[str], first_column: int = 1) -> str:
+    """A <row> of inline-string cells starting at `first_column` (1 = A)."""
+    from openpyxl.utils import get_column_letter
+
+    cells = "".join(f'<c r="{get_column_letter(first_column + i)}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+                    for i, text in enumerate(values))
+    return f'<row r="{number}">{cells}</row>'

@@ -20,6 +20,8 @@ import openpyxl
 import pytest
 from builders import REPO, fixed_fonts, layout_of
 from conftest import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from import_corpus import hand_made_docx
 
 from perfdoc.build.pipeline import load_document
@@ -440,3 +442,387 @@ def test_a_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "要导入的文件" in err and "疑似 zip 炸弹" in err and "Traceback" not in err
     assert not (tmp_path / "data").exists()
+
+
+# -- the importer's result (issue 17): returned, printed by commands --------------------------------
+
+
+def test_the_importer_returns_what_it_did_and_prints_nothing(tmp_path, capsys, seed_sources):
+    from perfdoc.diagnostics import Diagnostic
+    from perfdoc.io.importer import import_files
+
+    department, projects = seed_sources
+    source = tmp_path / "slip.docx"
+    source.write_bytes(hand_made_docx(department, projects[:3], merged=True, two_tables=True, messy_text=False,
+                                      slips=frozenset({SLIP_CODE})))
+    result = import_files([source], tmp_path / "data", None, False)
+    assert capsys.readouterr() == ("", "")
+    assert result.imported and result.refused is None and result.projects == 3
+    assert result.written[0] == tmp_path / "data" / "department.yaml"
+    assert {p.name for p in result.written[1:]} == {f"{p['code']}.yaml" for p in projects[:3]}
+    assert result.schema == tmp_path / "schema.json" and result.schema_status == "written"
+    slip = next(d for d in result.notes if "单位笔误" in d.message)
+    assert isinstance(slip, Diagnostic) and slip.file.endswith("slip.docx 第 5 张表 第 2 行 第 2 列")
+    assert slip.message.startswith(f"项目 {SLIP_CODE}: ")
+
+
+# -- schema.json (issue 18 #5) --------------------------------------------------------------------------
+
+
+def test_an_existing_schema_json_is_kept_without_force(tmp_path, capsys, seed_sources):
+    department, projects = seed_sources
+    source = tmp_path / "a.docx"
+    source.write_bytes(hand_made_docx(department, projects[:1], merged=True, two_tables=False, messy_text=False))
+    (tmp_path / "schema.json").write_text('{"title": "旁边另一个数据目录的"}', encoding="utf-8")
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert (tmp_path / "schema.json").read_text(encoding="utf-8") == '{"title": "旁边另一个数据目录的"}'
+    assert "schema.json 已存在且内容不同，未覆盖" in err and "--force" in err
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"), "--force")
+    assert code == 0, err
+    assert '"$schema"' in (tmp_path / "schema.json").read_text(encoding="utf-8") and "另写入" in err
+
+
+def test_data_dot_writes_schema_json_beside_the_folder_not_into_it(tmp_path, capsys, seed_sources, monkeypatch):
+    department, projects = seed_sources
+    source = tmp_path / "a.docx"
+    source.write_bytes(hand_made_docx(department, projects[:1], merged=True, two_tables=False, messy_text=False))
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.chdir(data)
+    code, err = _import(capsys, str(source), "--data", ".")
+    assert code == 0, err
+    assert sorted(p.name for p in data.iterdir()) == ["department.yaml", "projects"]
+    assert (tmp_path / "schema.json").is_file()
+
+
+# -- one YAML writer (issue 18 #9) ----------------------------------------------------------------------
+
+
+def test_a_line_break_in_the_file_name_adds_no_key(tmp_path, capsys, seed_sources):
+    from perfdoc.data.loader import load_yaml_file
+
+    department, projects = seed_sources
+    source = tmp_path / "去年\nsummary_table: true\noutput_name: 被改了\n.docx"
+    source.write_bytes(hand_made_docx(department, projects[:1], merged=True, two_tables=False, messy_text=False))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    written = load_yaml_file(tmp_path / "data" / "department.yaml")
+    assert written.ok and set(written.data) == {"department", "year", "title", "overall_target", "sub_targets", "measures"}
+    project = load_yaml_file(tmp_path / "data" / "projects" / f"{projects[0]['code']}.yaml")
+    assert project.ok and "summary_table" not in project.data and "output_name" not in project.data
+    assert "去年\\nsummary_table: true\\noutput_name: 被改了\\n.docx" in (tmp_path / "data" / "department.yaml").read_text(encoding="utf-8")
+
+
+# -- hostile and damaged files (issue 18 #10–#16) ----------------------------------------------------
+
+
+def _refused(capsys: pytest.CaptureFixture[str], source: Path, data: Path, *expected: str) -> str:
+    code, err = _import(capsys, str(source), "--data", str(data))
+    assert code == 1, err
+    assert source.name in err and "内部错误" not in err and "Traceback" not in err
+    assert all(text in err for text in expected), err
+    assert not data.exists()
+    return err
+
+
+@pytest.mark.parametrize(("span", "expected"), [("²", "w:gridSpan=“²”不是数字"), ("٣", "不是数字"),
+                                                ("7", "超出表格的 6 列（w:tblGrid）")])
+def test_a_grid_span_that_is_no_number_or_leaves_the_grid_is_refused(tmp_path, capsys, span, expected):
+    from import_corpus import docx_package, docx_table
+
+    source = tmp_path / "跨列.docx"
+    source.write_bytes(docx_package(docx_table([[("项目编码", ""), ("1", span)]], 6)))
+    _refused(capsys, source, tmp_path / "data", expected, "第 1 张表第 1 行")
+
+
+def _department_book(rows: list[list[str]]) -> bytes:
+    from import_corpus import xlsx_package, xlsx_row
+
+    head = [["键", "名称", "内容"], ["department", "", "某单位"], ["year", "", "2024"], ["title", "", "2024年部门预算绩效目标"]]
+    return xlsx_package({"部门": "".join(xlsx_row(i, row) for i, row in enumerate([*head, *rows], 1))})
+
+
+def test_a_huge_list_index_is_a_note_not_a_huge_file(tmp_path, capsys):
+    source = tmp_path / "部门.xlsx"
+    source.write_bytes(_department_book([["measures[1]", "", "第一条"], ["measures[200000]", "", "远处"],
+                                         ["measures[0]", "", "零"], ["overall_target[1000]", "", "超出"]]))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert "部门.xlsx 工作表“部门” 第 6 行 第 1 列: 警告: 键“measures[200000]”看不懂（序号 200000 超出 1–999" in err
+    assert "键“measures[0]”看不懂" in err and "键“overall_target[1000]”看不懂" in err
+    text = (tmp_path / "data" / "department.yaml").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 20 and "measures:\n  - 第一条\n" in text
+
+
+ODD_KEYS = ["title.x.y", "measures.x.y", "measures[1].x", "sub_targets[1]", "year[1]", ".".join(["a"] * 3000), "[1]",
+            "a..b", "sub_targets.x.heading"]
+
+
+@pytest.mark.parametrize("key", ODD_KEYS, ids=[key if len(key) < 30 else "a.a.…(3000 parts)" for key in ODD_KEYS])
+def test_odd_department_sheet_keys_are_notes(tmp_path, capsys, key):
+    source = tmp_path / "部门.xlsx"
+    source.write_bytes(_department_book([["measures[1]", "", "第一条"], [key, "", "x"]]))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert f"部门.xlsx 工作表“部门” 第 6 行 第 1 列: 警告: 键“{key[:60]}" in err and "此行未导入" in err
+    assert "内部错误" not in err
+
+
+def test_only_unreadable_department_keys_import_nothing(tmp_path, capsys):
+    from import_corpus import xlsx_package, xlsx_row
+
+    source = tmp_path / "部门.xlsx"
+    source.write_bytes(xlsx_package({"部门": xlsx_row(1, ["键", "名称", "内容"]) + xlsx_row(2, ["title.x.y", "", "x"])
+                                     + xlsx_row(3, [".".join(["a"] * 3000), "", "x"])}))
+    err = _refused(capsys, source, tmp_path / "data", "没有导入任何内容")
+    assert err.count("看不懂") == 2
+
+
+def test_cells_beyond_the_bounds_are_reported_not_read(tmp_path, capsys):
+    from import_corpus import xlsx_package, xlsx_row
+
+    from perfdoc.io.xlsx_reader import MAX_COLUMNS, MAX_ROWS
+
+    source = tmp_path / "远处.xlsx"
+    source.write_bytes(xlsx_package({"部门": "".join(xlsx_row(i, row) for i, row in enumerate(
+        [["键", "名称", "内容"], ["department", "", "某单位"], ["year", "", "2024"], ["title", "", "标题"]], 1))
+        + xlsx_row(5, ["x"], first_column=MAX_COLUMNS + 1) + xlsx_row(MAX_ROWS + 5, ["measures[1]", "", "远处"])}))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert "远处.xlsx 工作表“部门”: 警告: 工作表超出读取上限（65536 行、256 列" in err
+    assert "measures" not in (tmp_path / "data" / "department.yaml").read_text(encoding="utf-8")
+
+
+_ENTITY = '<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/hostname">]>'
+
+
+def _damaged_books() -> dict[str, bytes]:
+    import io
+    import zipfile
+
+    from import_corpus import xlsx_package, xlsx_row
+
+    book = xlsx_package({"Sheet1": xlsx_row(1, ["项目编码", "一级指标", "二级指标"])})
+
+    def rewrite(part: str, change: Any) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(book)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+            for info in old.infolist():
+                data = old.read(info)
+                new.writestr(info.filename, change(data) if info.filename == part else data)
+        return out.getvalue()
+
+    def flip_deflate(content: bytes) -> bytes:
+        """One byte of the sheet's compressed data changed: the zip directory is intact, the part is not."""
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            info = package.getinfo("xl/worksheets/sheet1.xml")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        middle = start + info.compress_size // 2
+        return content[:middle] + bytes([content[middle] ^ 0xFF]) + content[middle + 1:]
+
+    def renamed(content: bytes, old: str, new: str) -> bytes:
+        """Every part and every mention of `old` renamed `new`: a worksheet that is no .xml by name."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(content)) as package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new_package:
+            for info in package.infolist():
+                new_package.writestr(info.filename.replace(old, new), package.read(info).replace(old.encode(), new.encode()))
+        return out.getvalue()
+
+    return {
+        "entity-in-a-part-not-named-xml": renamed(
+            xlsx_package({"Sheet1": xlsx_row(1, ["项目编码", "&secret;", "二级指标"])},
+                         prolog={"xl/worksheets/sheet1.xml": _ENTITY}), "sheet1.xml", "sheet1.dat"),
+        "truncated-part": rewrite("xl/worksheets/sheet1.xml", lambda data: data[: len(data) // 2]),
+        "malformed-workbook": rewrite("xl/workbook.xml", lambda data: data.replace(b"<sheets>", b"<sheets><")),
+        "bad-row-number": rewrite("xl/worksheets/sheet1.xml", lambda data: data.replace(b'r="1"', b'r="x"', 1)),
+        "damaged-deflate": flip_deflate(book),
+        "external-entity": xlsx_package({"Sheet1": xlsx_row(1, ["项目编码", "&secret;", "二级指标"])},
+                                        prolog={"xl/worksheets/sheet1.xml": _ENTITY}),
+        "entity-in-shared-strings": xlsx_package({"Sheet1": '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'},
+                                                 shared_strings="<si><t>&secret;</t></si>",
+                                                 prolog={"xl/sharedStrings.xml": _ENTITY}),
+    }
+
+
+@pytest.mark.parametrize("damage", ["truncated-part", "malformed-workbook", "bad-row-number", "damaged-deflate",
+                                    "external-entity", "entity-in-shared-strings", "entity-in-a-part-not-named-xml"])
+def test_a_damaged_or_hostile_workbook_is_refused_naming_the_file(tmp_path, capsys, damage):
+    source = tmp_path / f"{damage}.xlsx"
+    source.write_bytes(_damaged_books()[damage])
+    err = _refused(capsys, source, tmp_path / "data", "不是可读的 Excel 工作簿（.xlsx）")
+    if "entity" in damage:
+        assert "DOCTYPE" in err
+
+
+def test_a_word_file_with_a_doctype_is_refused_before_parsing(tmp_path, capsys):
+    from import_corpus import docx_package, docx_table
+
+    source = tmp_path / "实体.docx"
+    source.write_bytes(docx_package(docx_table([[("项目编码", ""), ("&secret;", "")]], 2), prolog=_ENTITY))
+    _refused(capsys, source, tmp_path / "data", "不是可读的 Word 文档（.docx）", "word/document.xml 含有 DOCTYPE")
+
+
+def test_a_field_named_twice_in_a_sentence_imports(tmp_path, capsys):
+    """A local profile (in the target's data/profiles/) whose 用途 sentence names {budget} twice."""
+    import yaml
+
+    profile_text = (REPO / "profiles" / "hebei-2023.yaml").read_text(encoding="utf-8").replace(
+        "预算数 {budget} 万元。其中", "预算数 {budget} 万元（合计 {budget} 万元）。其中")
+    assert "合计 {budget}" in profile_text
+    source_data = tmp_path / "source" / "data"
+    shutil.copytree(REPO / "examples" / "hebei-2023" / "data", source_data)
+    for folder in (source_data, tmp_path / "data"):
+        (folder / "profiles").mkdir(parents=True, exist_ok=True)
+        (folder / "profiles" / "twice.yaml").write_text(profile_text, encoding="utf-8")
+    department = yaml.safe_load((source_data / "department.yaml").read_text(encoding="utf-8"))
+    (source_data / "department.yaml").write_text(
+        (source_data / "department.yaml").read_text(encoding="utf-8") + ("\nprofile: twice\n" if "profile" not in department else ""),
+        encoding="utf-8")
+    original = _load(source_data)
+    assert original.profile.name == "twice"
+    source = tmp_path / "twice.docx"
+    source.write_bytes(render_docx(layout_of(original)[1], fixed_fonts()))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"), "--profile", "twice")
+    assert code == 0, err
+    assert _cells(_load(tmp_path / "data")) == _cells(original)
+    assert "不符合" not in err
+
+
+def test_a_field_named_twice_must_read_the_same_both_times():
+    template = "预算数 {budget} 万元（合计 {budget} 万元）。{use}"
+    parsed = parse_sentence(template, "预算数 38 万元（合计 38 元）。运维")
+    assert parsed is not None and parsed.values == {"budget": Decimal("38"), "use": "运维"}
+    assert parsed.slips == [("budget", "元", "万元")]
+    assert parse_sentence(template, "预算数 38 万元（合计 40 万元）。运维") is None
+
+
+# -- --force leaves projects/ exactly the imported set (issue 19, noticed earlier) -------------------
+
+
+def test_force_removes_project_files_of_an_earlier_import(tmp_path, capsys, seed_sources):
+    department, projects = seed_sources
+    first, second = tmp_path / "first.docx", tmp_path / "second.docx"
+    first.write_bytes(hand_made_docx(department, projects[:3], merged=True, two_tables=False, messy_text=False))
+    second.write_bytes(hand_made_docx(department, projects[2:4], merged=True, two_tables=False, messy_text=False))
+    data = tmp_path / "data"
+    assert _import(capsys, str(first), "--data", str(data))[0] == 0
+    (data / "projects" / "手写.yml").write_text("code: x\n", encoding="utf-8")
+    (data / "projects" / "说明.txt").write_text("不是项目文件", encoding="utf-8")
+    code, err = _import(capsys, str(second), "--data", str(data), "--force")
+    assert code == 0, err
+    assert sorted(p.name for p in (data / "projects").iterdir()) == sorted(
+        [f"{p['code']}.yaml" for p in projects[2:4]] + ["说明.txt"])
+    removed = next(line for line in err.splitlines() if line.startswith("已删除本次没有导入的"))
+    assert "3 个旧项目文件" in removed and all(f"{p['code']}.yaml" in removed for p in projects[:2]) and "手写.yml" in removed
+
+
+def test_stale_project_files_alone_refuse_an_import_without_force(tmp_path, capsys, seed_sources):
+    department, projects = seed_sources
+    source = tmp_path / "a.docx"
+    source.write_bytes(hand_made_docx(department, projects[:1], merged=True, two_tables=False, messy_text=False))
+    (tmp_path / "data" / "projects").mkdir(parents=True)
+    (tmp_path / "data" / "projects" / "142009999.yaml").write_text("code: x\n", encoding="utf-8")
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 1 and "数据文件已存在，未写入任何文件" in err and "142009999.yaml" in err
+    assert sorted(p.name for p in (tmp_path / "data").rglob("*")) == ["142009999.yaml", "projects"]
+
+
+def test_a_failed_write_with_force_removes_nothing(tmp_path, capsys, seed_sources, monkeypatch):
+    import perfdoc.build.output as output
+    from perfdoc.diagnostics import UserError, unlocated
+
+    department, projects = seed_sources
+    first, second = tmp_path / "first.docx", tmp_path / "second.docx"
+    first.write_bytes(hand_made_docx(department, projects[:2], merged=True, two_tables=False, messy_text=False))
+    second.write_bytes(hand_made_docx(department, projects[2:3], merged=True, two_tables=False, messy_text=False))
+    data = tmp_path / "data"
+    assert _import(capsys, str(first), "--data", str(data))[0] == 0
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def full_disk(outputs: Any, data_dir: Any = None) -> None:
+        raise UserError(unlocated("写入失败（No space left on device）"))
+
+    monkeypatch.setattr(output, "write_all_or_nothing", full_disk)
+    code, err = _import(capsys, str(second), "--data", str(data), "--force")
+    assert code == 1 and "No space left on device" in err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+# -- the bombs, in a child limited to 1 GB of address space ------------------------------------------------
+
+
+def _bombs() -> dict[str, bytes]:
+    from import_corpus import docx_package, docx_table, xlsx_package, xlsx_row
+
+    laughs = '<!DOCTYPE lolz [<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)) + "]>"
+    return {
+        "span-4000000000.docx": docx_package(docx_table([[("项目编码", ""), ("1", "4000000000")]], 6)),
+        "span-superscript.docx": docx_package(docx_table([[("项目编码", ""), ("1", "²")]], 6)),
+        "far-cell.xlsx": xlsx_package({"Sheet1": '<dimension ref="A1:XFD1048576"/>'
+                                       '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'}),
+        "huge-index.xlsx": xlsx_package({"部门": xlsx_row(1, ["键", "名称", "内容"])
+                                         + xlsx_row(2, ["measures[100000000]", "", "x"])}),
+        "billion-laughs.xlsx": xlsx_package({"Sheet1": xlsx_row(1, ["项目编码", "&lol9;", "二级指标"])},
+                                            prolog={"xl/worksheets/sheet1.xml": laughs}),
+        "billion-laughs.docx": docx_package(docx_table([[("项目编码", ""), ("&lol9;", "")]], 2), prolog=laughs),
+    }
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bomb", ["span-4000000000.docx", "span-superscript.docx", "far-cell.xlsx", "huge-index.xlsx",
+                                  "billion-laughs.xlsx", "billion-laughs.docx"])
+def test_an_import_bomb_costs_little_and_is_refused(tmp_path, bomb):
+    import sys
+    import time
+
+    source = tmp_path / bomb
+    source.write_bytes(_bombs()[bomb])
+    assert source.stat().st_size < 10_000
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, str(REPO / "build.py"), "import", str(source), "--data", str(tmp_path / "data")],
+                         capture_output=True, text=True, timeout=60, preexec_fn=_limit_memory, stdin=subprocess.DEVNULL)
+    assert time.monotonic() - started < 10, run.stderr
+    assert run.returncode == 1, run.stderr
+    assert bomb in run.stderr and "内部错误" not in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="ab.[]0123456789", max_size=24) | st.sampled_from(ODD_KEYS[:5]),
+                          st.text(max_size=3)), max_size=8))
+def test_any_department_sheet_keys_give_values_or_notes_never_a_crash(rows):
+    from perfdoc.data.schema import MAX_LIST_ITEMS
+    from perfdoc.io.xlsx_reader import XlsxResult, _department_sheet, _Sheet
+
+    result = XlsxResult()
+    data, _profile = _department_sheet(_Sheet("部门", ["键", "名称", "内容"], [(i, [k, None, v]) for i, (k, v) in enumerate(rows, 2)]),
+                                       "x.xlsx", result)
+    lists = [value for value in data.values() if isinstance(value, list)]
+    assert all(len(value) <= MAX_LIST_ITEMS for value in lists)
+    assert len(result.notes) <= len(rows)
+
+
+def test_summary_table_comes_back_from_the_workbook_as_true(tmp_path, capsys):
+    """The export writes summary_table as a TRUE cell; import used to write it back as the text "True"."""
+    from perfdoc.render.xlsx import render_xlsx
+
+    data = tmp_path / "source"
+    shutil.copytree(REPO / "examples" / "hebei-2023" / "data", data)
+    (data / "department.yaml").write_text((data / "department.yaml").read_text(encoding="utf-8") + "summary_table: true\n",
+                                          encoding="utf-8")
+    original = _load(data)
+    assert original.department.summary_table
+    source = tmp_path / "导出.xlsx"
+    source.write_bytes(render_xlsx(original))
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert _load(tmp_path / "data").department.summary_table is True
+    assert "\nsummary_table: true\n" in (tmp_path / "data" / "department.yaml").read_text(encoding="utf-8")

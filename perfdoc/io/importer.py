@@ -2,14 +2,17 @@
 
 Every file is read (converted first when it is .doc/.wps/.et), its tables recognised with a
 profile, and its records gathered; then every data file is written at once or none is
-(perfdoc.build.output.write_all_or_nothing), never over existing data files without --force. Notes go
-to the terminal, one line each; the data folder is checked right after, as `check` would.
+(perfdoc.build.output.write_all_or_nothing), never over existing data files without --force; with
+--force, project files that this import does not write are removed in the same all-or-nothing step,
+so projects/ holds exactly what was imported. schema.json goes beside the data folder, never into it
+and never over a different one without --force. Nothing is printed here: import_files returns an
+ImportResult (notes as Diagnostics naming file, table, row and column) that perfdoc.commands tells.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,10 @@ from perfdoc.data.profile import (
     profile_path,
     where_profiles_live,
 )
-from perfdoc.diagnostics import UserError, display_path, unlocated
+from perfdoc.diagnostics import Diagnostic, UserError, display_path, unlocated
 from perfdoc.io.narrative import Narrative, read_narrative
 from perfdoc.io.notes import Note, Where
+from perfdoc.io.package import refuse_unsafe_parts
 from perfdoc.io.recognise import Record, detect_profile, recognise, table_labels
 from perfdoc.io.source import Grid, Paragraph, Source
 from perfdoc.io.writer import DEPARTMENT_ORDER, PROJECT_ORDER, yaml_text
@@ -72,22 +76,28 @@ def _forced_profile(name: str, data_dir: Path) -> Profile:
 
 
 def _read(path: Path) -> tuple[str, bytes]:
-    """(kind, content): .docx/.xlsx read as they are, old formats converted by LibreOffice."""
+    """(kind, content): .docx/.xlsx read as they are, old formats converted by LibreOffice; either
+    way no XML part may carry a DOCTYPE (entities) or be damaged (perfdoc.io.package)."""
     from perfdoc.io.convert import CONVERTED, convert
 
     suffix = path.suffix.lower()
     if not path.is_file():
         raise UserError(unlocated(f"找不到要导入的文件 {display_path(path)}"))
     if suffix in CONVERTED:
-        return CONVERTED[suffix], convert(path)
-    if suffix in WORD or suffix in EXCEL:
+        kind, content = CONVERTED[suffix], convert(path)
+    elif suffix in WORD or suffix in EXCEL:
         check_package(path, IMPORT_WORD if suffix in WORD else IMPORT_EXCEL)  # a zip bomb costs nothing
         try:
-            return ("docx" if suffix in WORD else "xlsx"), path.read_bytes()
+            kind, content = ("docx" if suffix in WORD else "xlsx"), path.read_bytes()
         except OSError as exc:
             raise UserError(unlocated(f"无法读取 {display_path(path)}（{exc.strerror}）")) from exc
-    raise UserError(unlocated(f"不能导入 {display_path(path)}：只支持 Word（.docx，.doc/.wps 需 LibreOffice）"
-                    "和 Excel（.xlsx，.et/.xls 需 LibreOffice）文件"))
+    else:
+        raise UserError(unlocated(f"不能导入 {display_path(path)}：只支持 Word（.docx，.doc/.wps 需 LibreOffice）"
+                        "和 Excel（.xlsx，.et/.xls 需 LibreOffice）文件"))
+    what = ("Word 文档（.docx）", "请用 Word 或 WPS 打开后另存为 .docx 再导入") if kind == "docx" else \
+        ("Excel 工作簿（.xlsx）", "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
+    refuse_unsafe_parts(content, display_path(path), *what)
+    return kind, content
 
 
 def _word(source: Source, imported: Imported, forced: Profile | None, candidates: list[Profile]) -> None:
@@ -188,17 +198,99 @@ def _outputs(imported: Imported, data_dir: Path) -> dict[Path, bytes]:
     return outputs
 
 
-def _schema(imported: Imported, data_dir: Path) -> tuple[Path, bytes]:
-    """schema.json beside the data folder, as `python3 build.py schema --data DIR` writes it."""
+def _schema(imported: Imported) -> bytes:
+    """schema.json for the data folder, as `python3 build.py schema --data DIR` writes it."""
     from perfdoc.data.schema import schema_text
 
     project = imported.project_profile or load_profile(profile_path(DEFAULT_PROFILE))
-    return data_dir.parent / "schema.json", schema_text(project, imported.table_profile).encode()
+    return schema_text(project, imported.table_profile).encode()
 
 
-def import_files(paths: list[Path], data_dir: Path, profile_name: str | None, force: bool) -> int:
-    """Exit status: 0 imported (notes allowed), 1 nothing imported or the data files already exist."""
-    from perfdoc.build.output import write_all_or_nothing
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: not a place to write to
+        return True
+
+
+def _schema_target(data_dir: Path, content: bytes, force: bool) -> tuple[Path, str]:
+    """Where schema.json goes and what happens to it (ImportResult.schema_status): beside the data
+    folder (its files' `$schema=../schema.json`), never inside it, never over another file without --force."""
+    target = Path(os.path.abspath(data_dir)).parent / "schema.json"  # `--data .`: the folder above, not `.`
+    if _inside(target, data_dir):
+        return target, "inside"  # the data folder is the file system's root
+    if not os.path.lexists(target):
+        return target, "written"
+    try:
+        same = target.is_file() and target.read_bytes() == content
+    except OSError:
+        same = False
+    if same:
+        return target, "same"
+    return target, "written" if force else "kept"
+
+
+def _stale_projects(data_dir: Path, outputs: dict[Path, bytes]) -> list[Path]:
+    """Project files already in projects/ that this import does not write (an earlier import's)."""
+    folder = data_dir / "projects"
+    if not folder.is_dir():
+        return []
+    found = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+    return sorted(p for p in found if p not in outputs and (p.is_symlink() or not p.is_dir()))
+
+
+def _write(outputs: dict[Path, bytes], removals: list[Path]) -> None:
+    """Every output written and every removal done, or none of either: the files to remove are first
+    set aside (renamed next to themselves), put back if the write fails, deleted once it succeeded."""
+    from perfdoc.build.output import temporary_sibling, write_all_or_nothing
+
+    aside: list[tuple[Path, Path]] = []
+    try:
+        for path in removals:
+            hidden = temporary_sibling(path, "old")
+            try:
+                os.rename(path, hidden)
+            except OSError as exc:
+                raise UserError(unlocated(f"无法删除旧的项目文件 {display_path(path)}（{exc.strerror}）；未写入任何文件")) from exc
+            aside.append((path, hidden))
+        write_all_or_nothing(outputs)
+    except BaseException:
+        for path, hidden in reversed(aside):
+            try:
+                os.rename(hidden, path)
+            except OSError:
+                continue
+        raise
+    for _path, hidden in aside:
+        try:
+            hidden.unlink()
+        except OSError:
+            continue  # a hidden leftover (.<name>.perfdoc-….old) that no command reads
+
+
+@dataclass
+class ImportResult:
+    """What `import` did, for perfdoc.commands to tell: the notes (each naming file, table, row and
+    column), then either why nothing was written or what was written and removed."""
+
+    data_dir: Path
+    notes: list[Diagnostic] = field(default_factory=list)
+    refused: Diagnostic | None = None  # why nothing was written
+    written: list[Path] = field(default_factory=list)  # the data files: department.yaml first, then projects/
+    removed: list[Path] = field(default_factory=list)  # project files of an earlier import (--force)
+    schema: Path | None = None
+    schema_status: str = ""  # written | same (left as it was) | kept (another one, no --force) | inside
+
+    @property
+    def imported(self) -> bool:
+        return self.refused is None
+
+    @property
+    def projects(self) -> int:
+        return len(self.written) - 1
+
+
+def _read_all(paths: list[Path], data_dir: Path, profile_name: str | None) -> Imported:
     from perfdoc.io.docx_reader import read_docx
     from perfdoc.io.xlsx_reader import read_xlsx
 
@@ -208,34 +300,40 @@ def import_files(paths: list[Path], data_dir: Path, profile_name: str | None, fo
     for path in paths:
         kind, content = _read(path)
         name = display_path(path)
-        if kind == "docx":
-            _word(read_docx(content, name), imported, forced, candidates)
-        else:
-            found = read_xlsx(content, name, forced, candidates)
-            _take_profiles(imported, found.project_profile, found.table_profile, name)
-            _take_narrative(imported, found.narrative, name)
-            imported.records += found.records
-            imported.notes += found.notes
-    if not imported.records and (not imported.narrative.data or any(n.error for n in imported.notes)):
-        for note in imported.notes:
-            print(note.format(), file=sys.stderr)
-        print("错误: 没有导入任何内容：文件中没有认得出的项目表或部门文字。", file=sys.stderr)
-        return 1
-    outputs = _outputs(imported, data_dir)
-    for note in imported.notes:
-        print(note.format(), file=sys.stderr)
-    existing = [p for p in outputs if p.exists()]
-    if existing and not force:
-        print(f"错误: 数据文件已存在，未写入任何文件：{'、'.join(display_path(p) for p in existing[:5])}"
-              f"{' 等' if len(existing) > 5 else ''}；加 --force 覆盖，或用 --data 指定一个新目录", file=sys.stderr)
-        return 1
-    schema_path, schema = _schema(imported, data_dir)
-    write_all_or_nothing({**outputs, schema_path: schema})
-    projects = len(outputs) - 1
-    print(f"已导入：{display_path(data_dir / 'department.yaml')} 和 {projects} 个项目文件（{display_path(data_dir / 'projects')}），"
-          f"{len(imported.notes)} 条说明；另写入 {display_path(schema_path)}", file=sys.stderr)
-    from perfdoc.commands import run_check
+        try:
+            if kind == "docx":
+                _word(read_docx(content, name), imported, forced, candidates)
+            else:
+                found = read_xlsx(content, name, forced, candidates)
+                _take_profiles(imported, found.project_profile, found.table_profile, name)
+                _take_narrative(imported, found.narrative, name)
+                imported.records += found.records
+                imported.notes += found.notes
+        except MemoryError:  # the readers bound what they read; this is the last line of defence
+            raise UserError(unlocated(f"{name} 的内容多得读不完（内存不足）：请只保留需要的表格后再导入")) from None
+    return imported
 
-    print("导入后的检查（python3 build.py check）：", file=sys.stderr)
-    run_check(data_dir, strict=False)
-    return 0
+
+def import_files(paths: list[Path], data_dir: Path, profile_name: str | None, force: bool) -> ImportResult:
+    """Read every file, then write the data folder whole or not at all. Bad input is a UserError or
+    the result's `refused`; nothing is printed here."""
+    imported = _read_all(paths, data_dir, profile_name)
+    result = ImportResult(data_dir)
+    if not imported.records and (not imported.narrative.data or any(n.error for n in imported.notes)):
+        result.notes = [n.diagnostic() for n in imported.notes]
+        result.refused = unlocated("没有导入任何内容：文件中没有认得出的项目表或部门文字。")
+        return result
+    outputs = _outputs(imported, data_dir)
+    result.notes = [n.diagnostic() for n in imported.notes]
+    stale = _stale_projects(data_dir, outputs)
+    existing = [p for p in outputs if os.path.lexists(p)] + stale
+    if existing and not force:
+        result.refused = unlocated(f"数据文件已存在，未写入任何文件：{'、'.join(display_path(p) for p in existing[:5])}"
+                                   f"{' 等' if len(existing) > 5 else ''}；加 --force 覆盖（并删去本次没有导入的项目文件），"
+                                   "或用 --data 指定一个新目录")
+        return result
+    schema = _schema(imported)
+    result.schema, result.schema_status = _schema_target(data_dir, schema, force)
+    _write({**outputs, **({result.schema: schema} if result.schema_status == "written" else {})}, stale)
+    result.written, result.removed = list(outputs), stale
+    return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from perfdoc.diagnostics import Diagnostic, Severity, in_file
+
 
 @dataclass(frozen=True)
 class Where:
@@ -37,7 +39,8 @@ class Note:
     error: bool = False
     code: str = ""  # the project the note belongs to, when known
 
-    def format(self) -> str:
-        kind = "错误" if self.error else "警告"
-        project = f" 项目 {self.code}:" if self.code else ""
-        return f"{self.where.text()}: {kind}:{project} {self.message}"
+    def diagnostic(self) -> Diagnostic:
+        """`去年.docx 第 5 张表 第 3 行 第 2 列: 警告: 项目 142001003: …`: the place in the source file is
+        the diagnostic's location (a source file has no line:column), the project leads the message."""
+        message = f"项目 {self.code}: {self.message}" if self.code else self.message
+        return in_file(self.where.text(), message, severity=Severity.ERROR if self.error else Severity.WARNING)

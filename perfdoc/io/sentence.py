@@ -48,40 +48,49 @@ class SentenceResult:
 
 
 def parse_sentence(template: str, text: str) -> SentenceResult | None:
-    """The fields of `text` written by `template`, or None when the text does not follow it."""
+    """The fields of `text` written by `template`, or None when the text does not follow it.
+
+    Each placeholder is a group of its own (`g0`, `g1` …, never the field's name, so a field named
+    twice is no regex error); a field named twice must read the same both times, else the text does
+    not follow the template."""
     pattern = r"\s*"
-    units: dict[str, str] = {}  # amount field → the unit the template writes after it
     pieces = PLACEHOLDER.split(template)  # literal, key, literal, key, …, literal
+    slots: list[tuple[str, str, str]] = []  # (field, its group, the unit the template writes after it or "")
     for i, piece in enumerate(pieces):
         if i % 2 == 0:
             literal = piece
-            previous = pieces[i - 1] if i else ""
-            if previous in units:  # this literal starts with the amount's unit: accept slips
-                literal = literal.lstrip()[len(units[previous]):]
+            previous = slots[-1] if i and slots else None
+            if previous is not None and previous[2]:  # this literal starts with the amount's unit: accept slips
+                literal = literal.lstrip()[len(previous[2]):]
                 alternatives = "|".join(re.escape(u) for u in _UNITS)
-                pattern += rf"\s*(?P<{previous}__unit>{alternatives})?"
+                pattern += rf"\s*(?P<{previous[1]}u>{alternatives})?"
             pattern += _literal(literal) + r"\s*"
             continue
-        key = piece
+        key, group = piece, f"g{len(slots)}"
         if _is_amount(key):
             following = pieces[i + 1].lstrip() if i + 1 < len(pieces) else ""
             unit = next((u for u in _UNITS if following.startswith(u)), "")
-            if unit:
-                units[key] = unit
-            pattern += rf"(?P<{key}>{NUMBER})"
+            pattern += rf"(?P<{group}>{NUMBER})"
         else:
-            pattern += rf"(?P<{key}>.*?)" if i + 1 < len(pieces) - 1 or pieces[-1].strip() else rf"(?P<{key}>.*)"
+            unit = ""
+            pattern += rf"(?P<{group}>.*?)" if i + 1 < len(pieces) - 1 or pieces[-1].strip() else rf"(?P<{group}>.*)"
+        slots.append((key, group, unit))
     match = re.fullmatch(pattern, text, flags=re.DOTALL)
     if match is None:
         return None
     result = SentenceResult()
-    for key in PLACEHOLDER.findall(template):
-        raw = match.group(key)
-        if _is_amount(key):
-            result.values[key] = parse_amount(raw)
-            written = match.group(f"{key}__unit") if key in units else None
-            if key in units and written != units[key]:
-                result.slips.append((key, written or "（没有单位）", units[key]))
-        elif raw.strip():
-            result.values[key] = raw.strip()
+    read: dict[str, object] = {}
+    for key, group, unit in slots:
+        raw = match.group(group)
+        value: object = parse_amount(raw) if _is_amount(key) else raw.strip()
+        written = match.group(f"{group}u") if unit else None
+        if unit and written != unit and (key, written or "（没有单位）", unit) not in result.slips:
+            result.slips.append((key, written or "（没有单位）", unit))
+        if key in read:
+            if read[key] != value:  # 预算数 38 万元 … 共 40 万元: which one is meant cannot be guessed
+                return None
+            continue
+        read[key] = value
+        if _is_amount(key) or value:
+            result.values[key] = value
     return result

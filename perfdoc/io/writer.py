@@ -1,19 +1,16 @@
 """Imported records written as a person writes them: schema line, key order, quoted codes, comments.
 
 Key order follows perfdoc.data.fields (what the shipped files do: code, name, amounts, use, …, then
-spending_plan, long_term, goal, indicators); text is plain where perfdoc's own loader reads it
-back unchanged and double-quoted otherwise (`"183"`, `"%"`, `"="`); amounts are numbers as
-written. Wherever the importer decided something, the line says so in a comment.
+spending_plan, long_term, goal, indicators); every key, value and comment goes through
+perfdoc.data.yaml_text (plain where every reader reads it back unchanged, double-quoted with escapes
+otherwise: `"183"`, `"%"`, `"NO"`, a line break as `\n`), so no text of the source, a file name
+included, can add a key; amounts are numbers as written. Wherever the importer decided something,
+the line says so in a comment.
 """
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from perfdoc.data.fields import (
     DEPARTMENT_FIELDS,
@@ -22,8 +19,7 @@ from perfdoc.data.fields import (
     PROJECT_FIELDS,
     SUB_TARGET_FIELDS,
 )
-from perfdoc.data.loader import LoadedFile, load_yaml_text
-from perfdoc.data.text import amount_text
+from perfdoc.data.yaml_text import comment_text, yaml_scalar
 
 PROJECT_ORDER = (*PROJECT_FIELDS, "spending_plan", "long_term", "goal", "indicators")
 DEPARTMENT_ORDER = tuple(DEPARTMENT_FIELDS)
@@ -33,30 +29,6 @@ ORDERS: dict[str, tuple[str, ...]] = {"": PROJECT_ORDER, "long_term": ("goal", "
                                       "department_table": TABLE_ORDER, "indicator": tuple(INDICATOR_FIELDS)}
 
 Path_ = tuple[str | int, ...]
-
-
-def scalar(value: Any) -> str:
-    """One value as YAML text that perfdoc's loader reads back as exactly this value."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal | int):
-        return amount_text(value)
-    text = str(value)
-    line = f"k: {text}\n"
-    loaded = load_yaml_text(line, LoadedFile(Path("value.yaml")))
-    if text and "\n" not in text and not loaded.diagnostics and loaded.data == {"k": text} and _plain_for_editors(line, text):
-        return text
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
-
-
-def _plain_for_editors(line: str, text: str) -> bool:
-    """Plain only if a YAML 1.1 reader (an editor, PyYAML) also reads the text back: `=` and `NO` are quoted."""
-    try:
-        return bool(yaml.safe_load(line) == {"k": text})
-    except yaml.YAMLError:
-        return False
 
 
 def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
@@ -71,12 +43,12 @@ class _Emitter:
 
     def line(self, text: str, path: Path_) -> None:
         comment = self.comments.get(path)
-        self.lines.append(f"{text}   # {comment}" if comment else text)
+        self.lines.append(f"{text}   # {comment_text(comment)}" if comment else text)
 
     def mapping(self, mapping: dict[str, Any], path: Path_, indent: str, order: tuple[str, ...], first: str = "") -> None:
         for i, (key, value) in enumerate(_ordered(mapping, order)):
             lead = first if i == 0 and first else indent
-            self.value(f"{lead}{scalar(key)}:", value, path + (key,), indent + "  ")
+            self.value(f"{lead}{yaml_scalar(key)}:", value, path + (key,), indent + "  ")
 
     def value(self, head: str, value: Any, path: Path_, indent: str) -> None:
         if isinstance(value, dict):
@@ -97,9 +69,9 @@ class _Emitter:
                     order = ORDERS["sub_targets"] if path[-1] == "sub_targets" else ORDERS["indicator"]
                     self.mapping(item, path + (i,), indent + "  ", order, first=f"{indent}- ")
                 else:
-                    self.line(f"{indent}- {scalar(item)}", path + (i,))
+                    self.line(f"{indent}- {yaml_scalar(item)}", path + (i,))
         else:
-            text = scalar(value)
+            text = yaml_scalar(value)
             self.line(f"{head} {text}" if text else head, path)
 
 
@@ -107,6 +79,6 @@ def yaml_text(data: dict[str, Any], *, order: tuple[str, ...], schema: str, head
               comments: dict[Path_, str]) -> str:
     emitter = _Emitter(comments)
     emitter.lines.append(f"# yaml-language-server: $schema={schema}")
-    emitter.lines += [f"# {line}" for line in header]
+    emitter.lines += [f"# {comment_text(line)}" for line in header]
     emitter.mapping(data, (), "", order)
     return "\n".join(emitter.lines) + "\n"

@@ -4,21 +4,28 @@ A flat sheet has one row per indicator and a header row naming its columns; colu
 name (HEADER_ALIASES), never by position, so a budget system's export with extra or reordered
 columns reads the same. Project facts (名称, 预算数 …) may repeat on every row of the project or
 sit in a 项目汇总 sheet; a project's rows must agree, and a disagreement is reported.
-Read with openpyxl (values only: a totals formula is read as its cached value and ignored).
+Read with openpyxl in read-only mode, row by row, within MAX_ROWS × MAX_COLUMNS (values only: a
+totals formula is read as its cached value and ignored); a workbook openpyxl cannot read is a
+UserError naming the file, as for a damaged .docx.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import re
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from perfdoc.data.fields import DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS
 from perfdoc.data.profile import Profile
+from perfdoc.data.schema import MAX_LIST_ITEMS
 from perfdoc.data.text import value_text
-from perfdoc.diagnostics import UserError, unlocated
+from perfdoc.diagnostics import UserError, one_line, unlocated
 from perfdoc.io.narrative import Narrative
 from perfdoc.io.notes import Note, Where
 from perfdoc.io.recognise import Record
@@ -44,6 +51,13 @@ HEADER_ALIASES: dict[str, str] = {
 }
 PLAN_PREFIX = "资金支出计划（%）"
 SUMMARY, INDICATORS, DEPARTMENT = "项目汇总", "绩效指标", "部门"
+# What is read of a sheet: an Excel 97–2003 (.xls) sheet's own limits, 65 536 rows and 256 columns
+# (A1:IV65536), within which budget sheets have always fitted (one row per indicator: a department
+# has some thousands at most). Reading stops there whatever the sheet's <dimension> claims, so one
+# cell at XFD1048576 costs nothing; anything beyond is reported, never silently dropped.
+MAX_ROWS = 65_536
+MAX_COLUMNS = 256
+EXCEL_ROWS = 1_048_576  # the last row Excel has: where the look for rows beyond MAX_ROWS ends
 DEPARTMENT_ROW = "部门整体"
 
 
@@ -67,14 +81,15 @@ def column_role(header: str) -> str | None:
 
 
 def _cell(value: Any) -> Any:
-    """Text cleaned as in Word cells; numbers kept as numbers (Decimal, as written)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value)
+    """Text cleaned as in Word cells; numbers kept as numbers (Decimal, as written); TRUE / FALSE as
+    booleans (the 部门 sheet's summary_table), which every text field reads as `True` / `False`."""
+    if value is None or isinstance(value, bool):
+        return value
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
+        if not math.isfinite(value):  # `<v>1e999</v>` is read as inf: no amount, so text
+            return str(value)
         return Decimal(repr(value)) if value != int(value) else Decimal(int(value))
     text = clean_text(str(value))
     return text or None
@@ -90,28 +105,89 @@ class _Sheet:
     rows: list[tuple[int, list[Any]]]  # (1-based row number, values)
 
 
-def _sheets(content: bytes, name: str) -> list[_Sheet]:
+class _Damaged(Exception):
+    """openpyxl could not read the workbook (a truncated part, bad XML, an impossible value)."""
+
+
+# What openpyxl raises for a damaged workbook, as found by feeding it truncated, malformed and fuzzed
+# files: zip and zlib errors, a missing part (KeyError) or an unknown encoding (LookupError), XML
+# syntax errors (SyntaxError: lxml's and ElementTree's), and the TypeError / ValueError / IndexError /
+# AttributeError of its descriptors and parsers meeting values a workbook cannot have. Only
+# openpyxl's own calls are guarded by these.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, LookupError, ValueError, TypeError, IndexError,
+           AttributeError, SyntaxError)
+
+
+def _rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(1-based row number, values) streamed from the sheet's XML, never the whole grid at once:
+    rows up to Excel's last (1 048 576; openpyxl fills a gap between rows with one shared empty
+    tuple, cheap to skip), columns up to one more than read (to tell whether anything lies beyond)."""
+    rows = sheet.iter_rows(min_row=1, min_col=1, max_row=EXCEL_ROWS, max_col=MAX_COLUMNS + 1, values_only=True)
+    number = 0
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except _DAMAGE as exc:
+            raise _Damaged(exc) from exc
+        number += 1
+        yield number, values
+
+
+def _filled(values: tuple[Any, ...]) -> bool:
+    return values.count(None) != len(values)
+
+
+def _read_sheet(sheet: Any, name: str, result: XlsxResult) -> _Sheet:
+    rows: list[tuple[int, list[Any]]] = []
+    beyond = (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS  # the sheet's <dimension>
+    empty: tuple[Any, ...] | None = None
+    for number, values in _rows(sheet):
+        if values is empty or not _filled(values):
+            empty = values
+            continue
+        if number > MAX_ROWS:
+            beyond = True
+            break
+        if _filled(values[MAX_COLUMNS:]):
+            beyond = True
+        kept = [_cell(v) for v in values[:MAX_COLUMNS]]
+        while kept and kept[-1] is None:
+            kept.pop()
+        if kept:
+            rows.append((number, kept))
+    if beyond:
+        result.notes.append(Note(Where(name, sheet=sheet.title),
+                                 f"工作表超出读取上限（{MAX_ROWS} 行、{MAX_COLUMNS} 列，即 A1:IV{MAX_ROWS}）："
+                                 "只读取了这以内的单元格，之外的内容未导入"))
+    header_at = 0 if sheet.title == DEPARTMENT and rows else next(
+        (i for i, (_n, values) in enumerate(rows) if sum(1 for v in values if isinstance(v, str) and column_role(v)) >= 2),
+        None)
+    if header_at is None:
+        return _Sheet(sheet.title, [], rows)
+    header = [_text(v) for v in rows[header_at][1]]
+    return _Sheet(sheet.title, header, rows[header_at + 1:])
+
+
+def _sheets(content: bytes, name: str, result: XlsxResult) -> list[_Sheet]:
+    """Every worksheet, streamed (openpyxl's read-only mode) and bounded by MAX_ROWS × MAX_COLUMNS."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException) as exc:
-        raise UserError(unlocated(f"{name} 不是可读的 Excel 工作簿（.xlsx）：{exc}；请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")) from exc
-    sheets = []
-    for sheet in book.worksheets:
-        rows = [(number, [_cell(v) for v in values]) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]
-        header_at = 0 if sheet.title == DEPARTMENT and rows else next(
-            (i for i, (_n, values) in enumerate(rows) if sum(1 for v in values if isinstance(v, str) and column_role(v)) >= 2),
-            None)
-        if header_at is None:
-            sheets.append(_Sheet(sheet.title, [], rows))
-            continue
-        header = [_text(v) for v in rows[header_at][1]]
-        body = [(n, values) for n, values in rows[header_at + 1:] if any(v is not None for v in values)]
-        sheets.append(_Sheet(sheet.title, header, body))
-    book.close()
-    return sheets
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except (*_DAMAGE, InvalidFileException) as exc:
+            raise _Damaged(exc) from exc
+        try:
+            return [_read_sheet(sheet, name, result) for sheet in book.worksheets]
+        finally:
+            book.close()
+    except _Damaged as exc:
+        cause = exc.__cause__ or exc
+        raise UserError(unlocated(f"{name} 不是可读的 Excel 工作簿（.xlsx）：文件已损坏或不完整（{type(cause).__name__}: "
+                                  f"{one_line(str(cause))[:200]}）；请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")) from exc
 
 
 def _choose_profile(roles: set[str], forced: Profile | None, candidates: list[Profile], named: str | None) -> Profile:
@@ -133,58 +209,125 @@ def _choose_profile(roles: set[str], forced: Profile | None, candidates: list[Pr
     return max(projects, key=score)
 
 
+# A 部门-sheet key is a department.yaml path as the export writes it: `title`, `measures[2]`,
+# `sub_targets[1].heading`, `department_table.spending_plan.3月底`. Keys have at most MAX_KEY_PARTS
+# parts (the deepest path of department.yaml, department_table.indicators.一级.二级[1].name, has 6);
+# a list index runs from 1 to MAX_LIST_ITEMS, what a department file can hold.
+MAX_KEY_PARTS = 8
+_KEY = re.compile(r"[^.\[\]]+(?:\.[^.\[\]]+|\[[0-9]+\])*")
+_KEY_PART = re.compile(r"\[([0-9]+)\]|\.?([^.\[\]]+)")
+_TEXT_LISTS = ("overall_target", "measures")  # `measures[n]`
+_RECORD_LISTS = ("sub_targets",)  # `sub_targets[n].heading`
+_MAPPINGS = ("department_table",)  # `department_table.key…`
+
+KeyPart = str | int
+
+
+def key_parts(key: str) -> tuple[list[KeyPart], str]:
+    """The parts of a 部门-sheet key (an index as an int, 1-based), or why it cannot be read."""
+    if key.count(".") + key.count("[") >= MAX_KEY_PARTS:
+        return [], f"层次过多（最多 {MAX_KEY_PARTS} 层）"
+    if not _KEY.fullmatch(key):
+        return [], "写法应如 title、measures[2]、sub_targets[1].heading"
+    parts: list[KeyPart] = []
+    for index, name in _KEY_PART.findall(key):
+        digits = index or (name if name.isascii() and name.isdigit() else "")
+        if digits:  # `[2]`, or `.2` as the first exports wrote it
+            if len(digits) > 4 or not 1 <= int(digits) <= MAX_LIST_ITEMS:
+                return [], f"序号 {digits[:12]} 超出 1–{MAX_LIST_ITEMS}（一个部门文件最多 {MAX_LIST_ITEMS} 项）"
+            parts.append(int(digits))
+        else:
+            parts.append(name)
+    first, rest = parts[0], parts[1:]
+    kinds = [isinstance(part, int) for part in rest]
+    if isinstance(first, int):
+        return [], "不能以序号开头"
+    if first in _TEXT_LISTS and kinds != [True]:
+        return [], f"应写作 {first}[序号]"
+    if first in _RECORD_LISTS and (kinds != [True, False]):
+        return [], f"应写作 {first}[序号].heading（或 .target、.indicators）"
+    if first in _MAPPINGS and not rest:
+        return [], f"应写作 {first}.<字段>"
+    if first not in (*_TEXT_LISTS, *_RECORD_LISTS, *_MAPPINGS) and rest:
+        return [], f"{first} 是一个值，其后不能再有 .{rest[0]}" if isinstance(rest[0], str) else f"{first} 不是列表"
+    return parts, ""
+
+
+def _container(target: Any, part: KeyPart, want_list: bool) -> Any:
+    """The list or mapping at `part` of `target` (made when missing), or None when something else is there."""
+    if isinstance(part, int):
+        if not isinstance(target, list):
+            return None
+        target.extend([None] * (part - len(target)))
+        if target[part - 1] is None:
+            target[part - 1] = [] if want_list else {}
+        child = target[part - 1]
+    else:
+        if not isinstance(target, dict):
+            return None
+        child = target.setdefault(part, [] if want_list else {})
+    return child if isinstance(child, list if want_list else dict) else None
+
+
+def _place(data: dict[str, Any], parts: list[KeyPart], value: Any) -> bool:
+    """Put `value` at the path `parts`; False when an earlier row put something else on the way
+    (`title` then `title.x`, `measures[1]` then `measures.x`)."""
+    target: Any = data
+    for part, following in zip(parts, parts[1:], strict=False):
+        target = _container(target, part, isinstance(following, int))
+        if target is None:
+            return False
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(target, list):
+            return False
+        target.extend([None] * (last - len(target)))
+        if isinstance(target[last - 1], list | dict):
+            return False
+        target[last - 1] = value
+    else:
+        if not isinstance(target, dict) or isinstance(target.get(last), list | dict):
+            return False
+        target[last] = value
+    return True
+
+
+def _department_value(parts: list[KeyPart], value: Any) -> Any:
+    """`year` and the department table's amounts as numbers, the rest as text."""
+    last = parts[-1]
+    if isinstance(value, bool):  # summary_table: TRUE in the sheet, true in the file
+        return value
+    if parts == ["year"] and isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    amount = parts[0] == "department_table" and len(parts) == 2 and isinstance(last, str) \
+        and last in DEPARTMENT_TABLE_FIELDS and DEPARTMENT_TABLE_FIELDS[last].kind == "amount"
+    if amount:
+        return value
+    return None if value is None else _text(value)
+
+
 def _department_sheet(sheet: _Sheet, name: str, result: XlsxResult) -> tuple[dict[str, Any], str | None]:
-    """The 部门 sheet: one row per department.yaml value, keyed by its YAML path."""
+    """The 部门 sheet: one row per department.yaml value, keyed by its YAML path; a key that cannot
+    be read is a note naming its row, never a crash or a million-item list."""
     data: dict[str, Any] = {}
     for number, values in sheet.rows:
         key = _text(values[0]) if values else ""
         value = values[2] if len(values) > 2 else None
         if not key:
             continue
-        target: Any = data
-        parts = key.replace("]", "").replace("[", ".").split(".")
-        try:
-            for part, following in zip(parts, [*parts[1:], None], strict=True):
-                if following is None:
-                    amount = parts[0] == "department_table" and DEPARTMENT_TABLE_FIELDS.get(part, None) is not None \
-                        and DEPARTMENT_TABLE_FIELDS[part].kind == "amount"
-                    _put(target, part, value, number=amount or part == "year")
-                else:
-                    target = _descend(target, part, following)
-        except (ValueError, IndexError, TypeError):
-            result.notes.append(Note(Where(name, row=number, column=1, sheet=sheet.name), f"键“{key}”看不懂，此行未导入"))
+        parts, why = key_parts(key)
+        if parts and not _place(data, parts, _department_value(parts, value)):
+            why = "与前面的行冲突：同一位置前面已有别的值"
+        if why:
+            result.notes.append(Note(Where(name, row=number, column=1, sheet=sheet.name),
+                                     f"键“{key[:60]}{'…' if len(key) > 60 else ''}”看不懂（{why}），此行未导入"))
     profile = data.pop("profile", None)
     return data, _text(profile) if profile else None
 
 
-def _descend(target: Any, part: str, following: str) -> Any:
-    container: Any = [] if following.isdigit() else {}
-    if part.isdigit():
-        index = int(part) - 1
-        while len(target) <= index:
-            target.append(None)
-        if target[index] is None:
-            target[index] = container
-        return target[index]
-    return target.setdefault(part, container)
-
-
-def _put(target: Any, part: str, value: Any, *, number: bool) -> None:
-    """A value where its key says: `year` and the department table's amounts as numbers, the rest as text."""
-    value = (int(value) if part == "year" and isinstance(value, Decimal) else value) if number else (
-        None if value is None else _text(value))
-    if part.isdigit():
-        index = int(part) - 1
-        while len(target) <= index:
-            target.append(None)
-        target[index] = value
-    else:
-        target[part] = value
-
-
 def read_xlsx(content: bytes, name: str, forced: Profile | None, candidates: list[Profile]) -> XlsxResult:
     result = XlsxResult()
-    sheets = _sheets(content, name)
+    sheets = _sheets(content, name, result)
     by_name = {s.name: s for s in sheets}
     named_profile: str | None = None
     department_data: dict[str, Any] = {}

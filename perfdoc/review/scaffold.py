@@ -1,7 +1,8 @@
 """`new`: a correct skeleton for a new project, instead of last year's file with its numbers.
 
 The file has the schema line, every required field, and one empty row under each 二级 indicator
-of the profile, with comments saying what goes where. `check` then lists exactly the values that
+of the profile, with comments saying what goes where. Every name (the project's, the profile's
+indicator levels and checkpoints) is written by perfdoc.data.yaml_text, as `import` writes it. `check` then lists exactly the values that
 are still empty.
 """
 
@@ -15,9 +16,10 @@ from yaml.reader import Reader
 
 from perfdoc.build.output import write_atomically
 from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
-from perfdoc.data.loader import REFUSED_CHARACTERS, LoadedFile, load_yaml_text
+from perfdoc.data.loader import REFUSED_CHARACTERS
 from perfdoc.data.profile import Profile
 from perfdoc.data.schema import CODE_PATTERN
+from perfdoc.data.yaml_text import comment_text, text_scalar
 from perfdoc.diagnostics import UserError, display_path, one_line, unlocated
 
 _LINE_BREAKS = "\n\r\x85\u2028\u2029"  # where YAML (1.1, PyYAML) ends a line
@@ -33,19 +35,6 @@ def _name_problem(name: str) -> str | None:
         if unicodedata.category(char) == "Cc" or Reader.NON_PRINTABLE.match(char) or REFUSED_CHARACTERS.match(char):
             return f"含有控制字符或不可见字符（U+{ord(char):04X}）"
     return None
-
-
-def _quoted(text: str) -> str:
-    """A YAML double-quoted scalar, for text `_name_problem` accepts: only `\\` and `"` need escapes."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _name_scalar(name: str) -> str:
-    """The name plain, as the shipped files write it, when perfdoc's loader reads that back unchanged;
-    otherwise double-quoted, so `: `, ` #`, a leading `&*!|>'"%@`, `123` or `null` stay literal text."""
-    if name and load_yaml_text(f"name: {name}\n", LoadedFile(Path("name.yaml"))).data == {"name": name}:
-        return name
-    return _quoted(name)
 
 
 def _comment(field: Field, label: str, optional: bool) -> str:
@@ -65,9 +54,9 @@ def _indicator_lines(profile: Profile, indent: str) -> list[str]:
     shown = profile.indicator_fields()
     lines = []
     for level1, level2s in profile.levels:
-        lines.append(f"{indent}{level1}:")
+        lines.append(f"{indent}{text_scalar(level1)}:")
         for level2 in level2s:
-            lines.append(f"{indent}  {level2}:")
+            lines.append(f"{indent}  {text_scalar(level2)}:")
             for i, (key, required) in enumerate(shown.items()):
                 field = INDICATOR_FIELDS[key]
                 prefix = f"{indent}    - " if i == 0 else f"{indent}      "
@@ -82,10 +71,10 @@ def project_skeleton(code: str, name: str, profile: Profile) -> str:
     labels = profile.field_labels()
     lines = [
         "# yaml-language-server: $schema=../../schema.json",
-        f"# {profile.table_title}：{name or '新项目'}（由 perfdoc new 生成，格式：{profile.title}）",
+        "# " + comment_text(f"{profile.table_title}：{name or '新项目'}（由 perfdoc new 生成，格式：{profile.title}）"),
         "# 请填写所有空着的值（\"\" 或冒号后空着的），然后运行 python3 build.py check。",
-        f"code: {_quoted(code)}",
-        f"name: {_name_scalar(name)}" + ("" if name else "                      # 预算项目名称"),
+        f"code: {text_scalar(code)}",  # digits: quoted, so that the code stays text
+        f"name: {text_scalar(name)}" + ("" if name else "                      # 预算项目名称"),
     ]
     for key, required in profile.header_fields().items():
         if key in ("code", "name"):
@@ -95,7 +84,7 @@ def project_skeleton(code: str, name: str, profile: Profile) -> str:
     if profile.plan:
         lines.append("spending_plan:                # 资金支出计划：累计百分比，只写数字，逐期不减，最后为 100；不填的留空")
         for i, point in enumerate(profile.checkpoints):
-            lines.append(f"  {point}:" + (" 100" if i == len(profile.checkpoints) - 1 else ""))
+            lines.append(f"  {text_scalar(point)}:" + (" 100" if i == len(profile.checkpoints) - 1 else ""))
     row_hint = "# 每个二级指标下至少一行；要加行，就复制一段“- name: …”"
     for block in profile.blocks:
         goal = f"# {block.goal_label or '绩效目标'}"

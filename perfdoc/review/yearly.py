@@ -3,7 +3,8 @@
 Codes, names and indicators stay; the year (and the year inside the title and the output name)
 changes; the spending-plan values are emptied, keys kept, because next year's plan must be
 decided afresh. The files are edited as text, line by line at the positions the loader recorded,
-never re-dumped: comments, key order and quoting stay as the author wrote them. Every text that
+never re-dumped: comments, key order and quoting stay as the author wrote them; a value that is
+written anew goes through perfdoc.data.yaml_text, as in `new` and `import`. Every text that
 still names an earlier year is listed as a warning with its file and line, for a person to read.
 The new folder appears whole or not at all (written beside it, then renamed into place).
 """
@@ -21,6 +22,7 @@ from typing import Any
 from perfdoc.build.output import refuse_data_dir, temporary_sibling
 from perfdoc.data.loader import FieldPath, LoadedFile, Position, iter_values, load_yaml_text
 from perfdoc.data.validate import DEPARTMENT_FILE, CheckedData, check_data
+from perfdoc.data.yaml_text import text_scalar, yaml_scalar
 from perfdoc.diagnostics import (
     Diagnostic,
     Severity,
@@ -101,14 +103,17 @@ class _Editor:
             edited = edited[:start].rstrip() + edited[len(edited.rstrip("\r\n")):]
         self.lines[index] = edited
 
-    def replace_in_text(self, position: Position, old: str, new: str) -> bool:
-        """Replace `old` with `new` inside the text scalar at `position` (its first line only)."""
+    def replace_text(self, position: Position, old: str, new: str) -> bool:
+        """Write `new` in place of the text scalar `old` at `position`, through the one YAML writer
+        (double-quoted where the author quoted it, so the file keeps its look). Only a value that
+        stands whole on its line is replaced; a block or multi-line one is left (and warned about)."""
         index = position.line - 1
         line = self.lines[index]
         start, end = _scalar_span(line, position.column - 1, numeric=False)
-        if old not in line[start:end]:
+        if start == end or line[start] in "|>" or \
+                load_yaml_text(f"k: {line[start:end]}\n", LoadedFile(Path("value.yaml"))).data != {"k": old}:
             return False
-        self.lines[index] = line[:start] + line[start:end].replace(old, new) + line[end:]
+        self.lines[index] = line[:start] + text_scalar(new, quote=line[start] in "'\"") + line[end:]
         return True
 
     @property
@@ -142,13 +147,13 @@ def _roll_file(loaded: LoadedFile, relative: Path, old_year: int, new_year: int)
     editor = _Editor(_read_text(loaded))
     expected = copy.deepcopy(loaded.data)
     if relative.name == DEPARTMENT_FILE and relative.parent == Path():
-        editor.replace_number(loaded.position_of(("year",)), str(new_year))
+        editor.replace_number(loaded.position_of(("year",)), yaml_scalar(new_year))
         expected["year"] = new_year
         for key in _YEAR_TEXT_KEYS:
             value = loaded.data.get(key)
-            if isinstance(value, str) and str(old_year) in value and editor.replace_in_text(
-                    loaded.position_of((key,)), str(old_year), str(new_year)):
-                expected[key] = value.replace(str(old_year), str(new_year))
+            new_value = value.replace(str(old_year), str(new_year)) if isinstance(value, str) else value
+            if new_value != value and editor.replace_text(loaded.position_of((key,)), value, new_value):
+                expected[key] = new_value
     # Right to left, so that emptying one value of a flow mapping ({3月底: 25, 6月底: 50}) does not
     # move the columns of the values still to be emptied on that line.
     paths = _plan_paths(loaded)
