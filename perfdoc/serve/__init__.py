@@ -1,1 +1,3 @@
-"""TODO"""
+"""`perfdoc serve`, the live preview: preview.py puts together the watcher (watch.py), the live
+document and its panels (state.py, panels.py), the background rebuild (rebuild.py) and the HTTP
+server (server.py)."""
