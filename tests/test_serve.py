@@ -351,6 +351,13 @@ def test_a_data_folder_moved_away_and_copied_back_is_watched_again(small_data: P
         _edit(small_data / "projects" / HEBEI_PROJECT, "value: ≥1200批次", "value: ≥1300批次")
         assert _next_matching(events, lambda e: e["version"] == 2, 5)["problems"] == 0
         assert "≥1300批次" in preview.live.page()
+
+        # replaced in one go (a restore from backup): the same names, other folders
+        shutil.rmtree(small_data)
+        shutil.copytree(away, small_data)
+        time.sleep(0.5)
+        _edit(small_data / "projects" / HEBEI_PROJECT, "value: ≥1200批次", "value: ≥1500批次")
+        assert _next_matching(events, lambda e: "≥1500批次" in preview.live.page(), 5)["problems"] == 0
         connection.close()
     err = capfd.readouterr().err
     assert "不见了" in err and "又出现了" in err

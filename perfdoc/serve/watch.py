@@ -77,9 +77,12 @@ def _absolute(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class WatchPlan:
-    """The folders to watch (each on its own, non-recursively) and the roots that are missing."""
+    """The folders to watch (each on its own, non-recursively), which folders they are now (an
+    inotify watch stays on the folder it was armed on: a folder replaced by another of the same
+    name needs a new one), and the roots that are missing."""
 
     folders: tuple[Path, ...]
+    identities: tuple[tuple[int, int], ...]
     missing: tuple[Path, ...]
 
 
@@ -122,7 +125,8 @@ class ReadFiles:
         if self.data.is_dir():
             folders += [self.data, *self._data_subfolders()]
         folders += self._template_folders()
-        return WatchPlan(tuple(dict.fromkeys(folders)), tuple(missing))
+        unique = tuple(dict.fromkeys(folders))
+        return WatchPlan(unique, tuple(_identity(folder) for folder in unique), tuple(missing))
 
     def reads(self, path: Path) -> bool:
         """Whether an event at `path` can change what perfdoc reads."""
@@ -152,6 +156,14 @@ class ReadFiles:
                 continue
             found[path] = (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
         return found
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_dev, stat.st_ino)
 
 
 def _names(folder: Path) -> list[str]:
@@ -223,7 +235,8 @@ class Watcher:
             self._on_status(self._notice(), self._fallback)
 
     def _watch_with_inotify(self) -> None:
-        """Watch the plan's folders until the plan changes (a folder came or went), then re-arm.
+        """Watch the plan's folders until the plan changes (a folder came, went or was replaced),
+        then re-arm.
 
         After each re-arming, the files are read once more (`on_change` of the data folder): a save
         made while no watch was armed is not lost.
@@ -249,9 +262,12 @@ class Watcher:
                     if not caught_up:  # the watch is armed now
                         caught_up = True
                         self._on_change({self.files.data})
-                    if changes:
-                        self._on_change({Path(path) for _change, path in changes})
-                    if self.files.plan() != plan:
+                    paths = {Path(path) for _change, path in changes}
+                    if paths:
+                        self._on_change(paths)
+                    # a watched folder itself came, went or was replaced (its inode number may be
+                    # reused, so an event on it is reason enough): watch the folders there are now
+                    if not paths.isdisjoint(plan.folders) or self.files.plan() != plan:
                         break
             except FileNotFoundError:  # a folder went between planning and arming: plan again
                 self._stop.wait(0.05)
