@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
                            description="监视数据目录和模板目录，在 http://127.0.0.1:端口/ 显示预览，每次保存后自动更新；"
                                        "数据有错时在上次正确的预览上列出错误；PDF 和 DOCX 在后台重新生成。按 Ctrl-C 停止。"
                                        "Live preview in the browser, updated on every save.")
-    serve.add_argument("--port", type=int, default=None, metavar="N",
+    serve.add_argument("--port", type=_port, default=None, metavar="N",
                        help="端口（port），默认 8765；0 表示任选一个空闲端口")
     serve.add_argument("--out", type=Path, default=Path("build"), metavar="DIR",
                        help="PDF 和 DOCX 的输出目录（output directory），默认 build/")
@@ -162,6 +162,13 @@ def _year(text: str) -> int:
     """A budget year as the schema allows it (2000–2100); anything else is a usage error."""
     if not text.isdigit() or not 2000 <= int(text) <= 2100:
         raise argparse.ArgumentTypeError(f"年度应为 2000–2100 之间的四位数字，如 2024，而不是“{text}”")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    """A TCP port (0–65535, 0 = any free one); anything else is a usage error, not a crash."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"端口应为 0–65535 之间的整数（0 表示任选一个空闲端口），而不是“{text}”")
     return int(text)
 
 

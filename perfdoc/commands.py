@@ -181,10 +181,11 @@ def run_profiles(data_dir: Path) -> int:
 
 
 def run_serve(data_dir: Path, out_dir: Path, fonts_dir: Path | None, port: int | None) -> int:
-    from perfdoc.serve import server as serve
+    from perfdoc.serve.preview import run_serve as serve
+    from perfdoc.serve.server import DEFAULT_PORT
 
-    return serve.run_serve(BuildOptions(data_dir=data_dir, out_dir=out_dir, fonts_dir=fonts_dir),
-                           serve.DEFAULT_PORT if port is None else port)
+    return serve(BuildOptions(data_dir=data_dir, out_dir=out_dir, fonts_dir=fonts_dir),
+                 DEFAULT_PORT if port is None else port)
 
 
 def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool) -> int:

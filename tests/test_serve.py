@@ -1,24 +1,29 @@
 """`perfdoc serve`: the live preview.
 
-Fast tests drive the pieces in this process (debouncing, the error panel, the port message, the
-event stream over real HTTP on 127.0.0.1, without the PDF rebuild). The slow ones run
-`build.py serve` as a user would: Ctrl-C and a busy port through the CLI, and the whole loop in
-Debian's chromium through selenium.
+Fast tests drive the pieces in this process (debouncing, the error panel, the port message) and a
+running preview (a Preview object, without the rebuild of the files) over real HTTP and its event
+stream on 127.0.0.1: the Host check, odd URLs, a data folder moved away and back, symlinked trees,
+a watcher that fails. The slow ones run `build.py serve` as a user would: Ctrl-C (also when SIGINT
+was ignored by the parent), a busy port, the workbook rebuilt when only it changes, and the whole
+loop in Debian's chromium through selenium.
 """
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,18 +33,23 @@ from conftest import REPO
 
 from perfdoc.build.options import BuildOptions
 from perfdoc.diagnostics import Diagnostic, UserError, in_file, unlocated
-from perfdoc.serve.server import (
-    HOST,
-    Debouncer,
-    LiveDocument,
-    Preview,
-    PreviewServer,
-    Problem,
-    problems_from_error,
-    problems_html,
-)
+from perfdoc.serve.panels import Problem, problems_from_error, problems_html
+from perfdoc.serve.preview import Preview
+from perfdoc.serve.server import HOST, PreviewServer, _template_file
+from perfdoc.serve.state import LiveDocument
+from perfdoc.serve.watch import Debouncer
 
 PROJECT = "142001014.yaml"
+HEBEI = REPO / "examples" / "hebei-2023" / "data"  # two projects: a preview renders in a few milliseconds
+HEBEI_PROJECT = "131001001.yaml"
+
+
+@pytest.fixture
+def small_data(tmp_path: Path) -> Path:
+    """A writable copy of the two-project hebei-2023 example."""
+    target = tmp_path / "data"
+    shutil.copytree(HEBEI, target)
+    return target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +196,238 @@ def test_event_stream_pushes_a_new_version_then_errors_then_the_fix(data_copy: P
 
 
 # ---------------------------------------------------------------------------------------------
+# A running preview, in this process (no rebuild of the files)
+
+
+@contextmanager
+def _running(options: BuildOptions) -> Iterator[tuple[Preview, int]]:
+    """A started preview and its port; stopped (and the port freed) afterwards."""
+    preview = Preview(options, 0, build_files=False)
+    preview.start()
+    port = preview.server.server_address[1]
+    try:
+        yield preview, port
+    finally:
+        preview.stop()
+    _assert_port_free(port)
+
+
+def _subscribe(port: int) -> tuple[http.client.HTTPConnection, Iterator[dict[str, Any]]]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    connection.request("GET", "/__perfdoc/events")
+    response = connection.getresponse()
+    assert response.status == 200
+    return connection, _events(response)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    text: str
+
+
+def _get(port: int, path: str, host: str | None = "") -> Answer:
+    """GET `path` with the Host header a browser sends for the preview's URL, or with `host`
+    (None: no Host header at all)."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        if host == "":
+            connection.request("GET", path)
+        else:
+            connection.putrequest("GET", path, skip_host=True)
+            if host is not None:
+                connection.putheader("Host", host)
+            connection.endheaders()
+        response = connection.getresponse()
+        if response.getheader("Content-Type", "").startswith("text/event-stream"):
+            return Answer(response.status, response.headers, "")  # a stream never ends: the headers say enough
+        return Answer(response.status, response.headers, response.read().decode("utf-8", "replace"))
+    finally:
+        connection.close()
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    """Bytes sent as they are (what http.client refuses to send), and the whole answer."""
+    with socket.create_connection((HOST, port), timeout=5) as raw:
+        raw.sendall(request)
+        raw.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _empty_preview_options(tmp_path: Path) -> BuildOptions:
+    """A data folder with nothing in it (the page says there is no valid version yet) and a
+    templates folder with one image."""
+    (tmp_path / "data").mkdir()
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "seal.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    return BuildOptions(data_dir=tmp_path / "data", out_dir=tmp_path / "out", templates_dir=templates)
+
+
+def test_only_requests_addressed_to_this_machine_are_answered_and_no_answer_is_sniffed(tmp_path: Path) -> None:
+    """Issue 18 #8: a DNS-rebinding page (Host: its own domain) gets neither the preview nor a file."""
+    with _running(_empty_preview_options(tmp_path)) as (_preview, port):
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LocalHost:{port}"):
+            answer = _get(port, "/", host)
+            assert answer.status == 200 and "还没有可预览的版本" in answer.text, host
+        for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.nip.io:{port}", "127.0.0.1",
+                     f"127.0.0.1:{port + 1}", f"localhost:{port}.evil.example"):
+            for path in ("/", "/__perfdoc/events", "/__perfdoc/files/x.pdf", "/seal.png", "/__perfdoc/live.js"):
+                refused = _get(port, path, host)
+                assert refused.status == 421, (host, path)
+                assert "本机" in refused.text and "misdirected" in refused.text
+                assert "还没有" not in refused.text and "PNG" not in refused.text
+                assert refused.headers["X-Content-Type-Options"] == "nosniff"
+        missing = _get(port, "/", None)
+        assert missing.status == 400 and "Host" in missing.text
+
+        # nosniff on every kind of answer: page, asset, stream, file, not found, the stdlib's own errors
+        for path, status in (("/", 200), ("/__perfdoc/live.css", 200), ("/__perfdoc/events", 200),
+                             ("/seal.png", 200), ("/missing.png", 404)):
+            answer = _get(port, path)
+            assert answer.status == status, path
+            assert answer.headers["X-Content-Type-Options"] == "nosniff", path
+        assert _get(port, "/seal.png").headers["Content-Type"] == "image/png"
+        for request, status in ((b"GET / HTTP/1.1\r\n" + b"X: a\r\n" * 200 + b"\r\n", b"431"),
+                                (b"POST / HTTP/1.1\r\n\r\n", b"501")):
+            answer = _raw(port, request)
+            assert re.match(rb"HTTP/1\.[01] " + status, answer), answer[:80]
+            assert b"X-Content-Type-Options: nosniff" in answer and "请求无法处理".encode() in answer
+
+
+def test_odd_urls_get_400_or_404_on_a_connection_that_stays_open_and_no_traceback(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Issue 18 #18: `/%00`, a 300-character name, `/__perfdoc/font/²` each get a plain answer."""
+    with _running(_empty_preview_options(tmp_path)) as (_preview, port):
+        connection = http.client.HTTPConnection(HOST, port, timeout=5)  # one connection for all: none is dropped
+        for path in ("/%00", "/a%00b.png", "/" + "a" * 300, "/" + "%E4%B8%AD" * 300, "/__perfdoc/font/%C2%B2",
+                     "/__perfdoc/font/%00", "/__perfdoc/font/" + "9" * 400, "/__perfdoc/font/-1",
+                     "/__perfdoc/files/%00", "/__perfdoc/files/" + "b" * 300 + ".pdf", "/%ff%fe.png",
+                     "/%2e%2e/%2e%2e/etc/passwd", "/seal.png/" + "c" * 300):
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            text = answer.read().decode("utf-8")
+            assert answer.status in (400, 404), path
+            assert "找不到" in text or "无效" in text, path
+            assert answer.getheader("X-Content-Type-Options") == "nosniff"
+        connection.close()
+        host = f"Host: 127.0.0.1:{port}\r\n".encode()
+        for target in (b"/__perfdoc/font/\xc2\xb2", b"/\x00", b"/\xff"):  # raw bytes, as no browser sends them
+            answer = _raw(port, b"GET " + target + b" HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n")
+            assert re.match(rb"HTTP/1\.[01] (400|404) ", answer), answer[:80]
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "内部错误" not in err, err
+
+
+def test_a_data_folder_moved_away_and_copied_back_is_watched_again(small_data: Path, tmp_path: Path,
+                                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    """Issue 18 #2: the page and the terminal say the folder is gone; once back, saves are followed."""
+    with _running(BuildOptions(data_dir=small_data, out_dir=tmp_path / "out")) as (preview, port):
+        connection, events = _subscribe(port)
+        first = next(events)
+        assert first["version"] == 1 and first["notice"] == ""
+
+        away = tmp_path / "away"
+        small_data.rename(away)  # mv data away
+        gone = _next_matching(events, lambda e: e["notice"] != "" and e["problems"] > 0, 5)
+        assert "数据目录" in gone["notice"] and "不见了" in gone["notice"]
+        assert "perfdoc-notice-text" in gone["notice_html"]
+        assert "找不到部门文件" in gone["problems_html"]
+
+        shutil.copytree(away, small_data)  # cp -r away data
+        back = _next_matching(events, lambda e: e["notice"] == "" and e["problems"] == 0, 5)
+        assert back["version"] == 1  # the same files: the same preview
+
+        _edit(small_data / "projects" / HEBEI_PROJECT, "value: ≥1200批次", "value: ≥1300批次")
+        assert _next_matching(events, lambda e: e["version"] == 2, 5)["problems"] == 0
+        assert "≥1300批次" in preview.live.page()
+
+        # replaced in one go (a restore from backup): the same names, other folders
+        shutil.rmtree(small_data)
+        shutil.copytree(away, small_data)
+        time.sleep(0.5)
+        _edit(small_data / "projects" / HEBEI_PROJECT, "value: ≥1200批次", "value: ≥1500批次")
+        assert _next_matching(events, lambda e: "≥1500批次" in preview.live.page(), 5)["problems"] == 0
+        connection.close()
+    err = capfd.readouterr().err
+    assert "不见了" in err and "又出现了" in err
+
+
+def test_symlinked_trees_in_the_data_folder_are_not_watched(small_data: Path, tmp_path: Path) -> None:
+    """Issue 18 #3: a linked tree with a folder nobody may read (even root cannot read all of /proc)
+    used to kill the watcher at start; the preview then stayed at version 1 for good."""
+    from perfdoc.serve.watch import ReadFiles
+
+    outside = tmp_path / "outside"
+    (outside / "locked" / "deeper").mkdir(parents=True)
+    (outside / "locked").chmod(0)
+    (small_data / "linked").symlink_to(outside)
+    (small_data / "proc").symlink_to("/proc")
+    (small_data / "projects" / "loop").symlink_to(small_data)
+    options = BuildOptions(data_dir=small_data, out_dir=tmp_path / "out")
+    try:
+        folders = ReadFiles(options).plan().folders
+        assert small_data in folders and small_data / "projects" in folders
+        assert not any(f.is_relative_to(small_data / name) for f in folders for name in ("linked", "proc"))
+        assert small_data / "projects" / "loop" not in folders
+        with _running(options) as (_preview, port):
+            connection, events = _subscribe(port)
+            assert next(events)["version"] == 1
+            _edit(small_data / "projects" / HEBEI_PROJECT, "value: ≥1200批次", "value: ≥1300批次")
+            followed = _next_matching(events, lambda e: e["version"] == 2, 5)
+            assert followed["notice"] == ""  # inotify works: no fallback needed
+            connection.close()
+    finally:
+        (outside / "locked").chmod(0o755)
+
+
+def test_when_inotify_fails_the_page_says_so_and_polling_follows_the_saves(
+        small_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """Issue 18 #3: a watcher failure (here the kernel's watch limit) is shown, never silent."""
+    import watchfiles
+
+    def watch_limit_reached(*_paths: object, **_options: object) -> Iterator[set[Any]]:
+        raise OSError(errno.ENOSPC, "OS file watch limit reached")
+        yield set()  # a generator, as watchfiles.watch is: the error comes as the watch is armed
+
+    monkeypatch.setattr(watchfiles, "watch", watch_limit_reached)
+    with _running(BuildOptions(data_dir=small_data, out_dir=tmp_path / "out")) as (_preview, port):
+        connection, events = _subscribe(port)
+        fallback = _next_matching(events, lambda e: e["notice"] != "", 5)
+        assert "inotify" in fallback["notice"] and "watch limit" in fallback["notice"]
+        assert "每 0.5 秒" in fallback["notice"] and "polling" in fallback["notice"]
+        project = small_data / "projects" / HEBEI_PROJECT
+        _edit(project, "value: ≥1200批次", "value: ≥1300批次")
+        assert _next_matching(events, lambda e: e["version"] == 2, 5)["notice"] == fallback["notice"]
+        _edit(project, "value: ≥1300批次", "value: ≥1400批次")  # long after the fallback's first look
+        assert _next_matching(events, lambda e: e["version"] == 3, 5)["notice"] == fallback["notice"]
+        connection.close()
+    assert "polling" in capfd.readouterr().err
+
+
+def test_a_port_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 18 #17: `--port 70000` or `-1` was an OverflowError, exit 3."""
+    from perfdoc.cli import main
+
+    for port in ("70000", "-1", "²", "8o8o", "9" * 5000):
+        with pytest.raises(SystemExit) as exited:
+            main(["serve", "--port", port, "--data", "no-such-folder"])
+        assert exited.value.code == 2, port
+        err = capsys.readouterr().err
+        assert "用法错误" in err and "端口应为 0–65535 之间的整数" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------
 # Through the CLI
 
 
@@ -199,15 +441,20 @@ class Served:
     def interrupt(self) -> str:
         """Ctrl-C; everything serve printed after its address."""
         self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # never leave a serve behind
+            self.proc.wait()
+            raise AssertionError("serve did not stop on Ctrl-C within 20 s") from None
         self.reader.join(timeout=5)
         return "".join(self.said)
 
 
-def _start_serve(data: Path, out: Path) -> Served:
+def _start_serve(data: Path, out: Path, preexec_fn: Callable[[], object] | None = None) -> Served:
     proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--data", str(data), "--out", str(out),
                              "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
+                            stdin=subprocess.DEVNULL, text=True, preexec_fn=preexec_fn)
     assert proc.stderr is not None
     line = proc.stderr.readline()
     found = re.search(r"http://127\.0\.0\.1:\d+/", line)
@@ -235,6 +482,64 @@ def test_ctrl_c_stops_cleanly_and_a_second_serve_on_the_port_says_it_is_taken(da
     assert served.proc.returncode == 130
     assert "Traceback" not in said and "已中断" in said
     _assert_port_free(port)
+
+
+def _port_of(served: Served) -> int:
+    return int(served.url.rsplit(":", 1)[1].strip("/"))
+
+
+def _ignore_sigint() -> None:
+    """What `nohup`, a background job of a script or some CI runners hand to their children."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_serve_even_when_it_was_started_with_sigint_ignored(small_data: Path, tmp_path: Path) -> None:
+    """Issue 17: under `nohup` the child inherited SIG_IGN, and Ctrl-C never reached serve. Odd
+    requests and another Host on the way (issue 18 #8, #18) leave no traceback in its terminal."""
+    served = _start_serve(small_data, tmp_path / "out", preexec_fn=_ignore_sigint)
+    port = _port_of(served)
+    try:
+        for path in ("/%00", "/" + "a" * 300, "/__perfdoc/font/%C2%B2"):
+            assert _get(port, path).status in (400, 404), path
+        assert _get(port, "/", "evil.example").status == 421
+        assert _get(port, "/").status == 200
+    finally:
+        said = served.interrupt()
+    assert served.proc.returncode == 130, said
+    assert "已中断" in said and "Traceback" not in said
+    _assert_port_free(port)
+
+
+@pytest.mark.slow
+def test_a_value_only_the_workbook_shows_rebuilds_the_workbook(small_data: Path, tmp_path: Path) -> None:
+    """Issue 18 #1: under hebei-2023 a project's `leader` and an indicator's `remark` are in the
+    XLSX only; saving them used to leave out/*.xlsx stale while the bar said the files were ready."""
+    import openpyxl
+
+    out = tmp_path / "out"
+    served = _start_serve(small_data, out)
+    try:
+        connection, events = _subscribe(_port_of(served))
+        ready = _next_matching(events, lambda e: e["files"]["state"] == "ready", 120)
+        project = small_data / "projects" / HEBEI_PROJECT
+        _edit(project, "name: 食品安全监督抽检经费\n", "name: 食品安全监督抽检经费\nleader: 王新负责\n")
+        _edit(project, "        basis: 上级文件\n", "        basis: 上级文件\n        remark: 新备注甲\n")
+        rebuilt = _next_matching(events, lambda e: e["files"]["build"] > ready["files"]["build"]
+                                 and e["files"]["state"] in ("ready", "failed"), 120)
+        connection.close()
+    finally:
+        said = served.interrupt()
+    assert rebuilt["files"]["state"] == "ready", rebuilt["files_html"]
+    assert rebuilt["version"] == ready["version"]  # the preview itself did not change: only the files did
+    assert "导出的文件有变化" in said
+    (workbook_path,) = out.glob("*.xlsx")
+    assert f"{workbook_path.name}</a>" in rebuilt["files_html"]  # the bar links the workbook too
+    workbook = openpyxl.load_workbook(workbook_path, read_only=True)
+    texts = {str(cell) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for cell in row
+             if cell is not None}
+    workbook.close()
+    assert "王新负责" in texts and "新备注甲" in texts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,6 +620,16 @@ def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(brows
         pdf = connection.getresponse()
         assert pdf.status == 200 and pdf.read(5) == b"%PDF-"
         connection.close()
+
+        # the data folder moved away: a notice says so over the page; copied back, it goes
+        assert not browser.find_element(By.ID, "perfdoc-notice").is_displayed()
+        away = tmp_path / "away"
+        data_copy.rename(away)
+        wait.until(lambda d: d.find_element(By.ID, "perfdoc-notice").is_displayed()
+                   and "不见了" in d.find_element(By.ID, "perfdoc-notice").text)
+        shutil.copytree(away, data_copy)
+        wait.until(lambda d: not d.find_element(By.ID, "perfdoc-notice").is_displayed()
+                   and not d.find_element(By.ID, "perfdoc-problems").is_displayed())
     finally:
         said = served.interrupt()
     assert served.proc.returncode == 130, said
@@ -323,8 +638,6 @@ def test_in_chromium_the_page_follows_saves_shows_errors_and_links_the_pdf(brows
 
 def test_only_files_of_the_templates_folder_are_served_to_the_page(tmp_path):
     """README: the preview serves images the templates' CSS refers to, and nothing else."""
-    from perfdoc.serve.server import _template_file
-
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "seal.png").write_bytes(b"png")
