@@ -23,17 +23,26 @@ it without laying them out again. A cold build assembles in exactly the same way
 has just drawn: incremental output is byte-identical to cold.
 
 What a piece may draw is what perfdoc's templates draw: text, rules, fills. Anything else (an
-image, a link, transparency groups) or a glyph a font lacks stops the build with an internal error
-instead of an assembly that would be wrong; perfdoc.render.readback keeps such markup out of the templates.
+image, a link, transparency groups) or a glyph a font lacks raises PieceNotDrawable instead of an
+assembly that would be wrong, and the build takes WeasyPrint's public path (perfdoc.build.pdf).
+
+All this reaches inside WeasyPrint and pydyf (Stream, Font, Page.paint, Document's constructor,
+FontConfiguration.font_map, Pango through cffi), which change between releases: the pieces path is
+taken only on the releases it is tested on, with every internal it uses in place
+(pieces_path_problem); anywhere else the build takes the public path.
 """
 
 from __future__ import annotations
 
 import copy
+import dis
 import functools
+import importlib
+import importlib.metadata
+import inspect
 import json
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,10 +59,140 @@ Bookmark = tuple[int, str, tuple[float, float], str]  # level, label, (x, y) in 
 
 
 class PieceNotDrawable(RuntimeError):
-    """A piece drew something assembly cannot replay: a bug (the CLI reports it as internal, exit 3)."""
+    """A piece drew something assembly cannot replay (an image or a gradient in the user's
+    templates …): the build takes WeasyPrint's public path instead (perfdoc.build.pdf)."""
 
     def __init__(self, what: str):
         super().__init__(f"PDF 的一段画出了无法组装的内容：{what}（a PDF piece cannot be assembled）")
+        self.what = what
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # raised in a worker, pickled to the parent
+        return (type(self), (self.what,))
+
+    @property
+    def reason(self) -> str:
+        """Why the build took the public path, for the note the user sees."""
+        return f"逐段排版画不了的内容：{self.what}（not drawable in pieces）"
+
+
+# --- the gate: the releases and internals the pieces path is tested on ----------------------------
+
+# The WeasyPrint and pydyf release series the pieces path is tested on: leading version components.
+# pyproject.toml pins the same ranges (weasyprint>=70,<71, pydyf>=0.13,<0.14; a test checks they
+# agree), and a version outside them takes the public path.
+TESTED_RELEASES: dict[str, tuple[int, ...]] = {"weasyprint": (70,), "pydyf": (0, 13)}
+
+
+def _installed_version(distribution: str) -> str:
+    module = importlib.import_module(distribution)
+    return str(getattr(module, "__version__", None) or importlib.metadata.version(distribution))
+
+
+def _in_series(version: str, series: tuple[int, ...]) -> bool:
+    parts = version.split(".")
+    try:
+        return tuple(int(part) for part in parts[:len(series)]) == series
+    except ValueError:  # "71rc1"-style components: not a tested release
+        return False
+
+
+def _parameters(function: Any) -> list[str]:
+    """A function's parameter names, without `self`."""
+    return [name for name in inspect.signature(function).parameters if name != "self"]
+
+
+def _stored_attributes(cls: type) -> set[str]:
+    """The attributes a class's constructor sets on the instance (its `self.x = …` stores)."""
+    return {instruction.argval for instruction in dis.get_instructions(cls.__init__)  # type: ignore[misc]
+            if instruction.opname == "STORE_ATTR"}
+
+
+def _internals() -> list[tuple[str, Callable[[], bool]]]:
+    """Every WeasyPrint, pydyf and Pango internal this module uses, with how it must look."""
+    def module(name: str) -> Any:
+        return importlib.import_module(name)
+
+    def stream_class() -> Any:
+        return module("weasyprint.pdf.stream").Stream
+
+    def font_class() -> Any:
+        return module("weasyprint.pdf.fonts").Font
+
+    def document_class() -> Any:
+        return module("weasyprint.document").Document
+
+    def page_class() -> Any:
+        return module("weasyprint.document").Page
+
+    pango_functions = ("pango_font_describe_with_absolute_size", "pango_font_description_free",
+                       "pango_font_description_to_string", "pango_font_map_create_context", "pango_font_map_load_font")
+    return [
+        ("pydyf.Stream(stream, extra, compress)",
+         lambda: _parameters(module("pydyf").Stream.__init__)[:3] == ["stream", "extra", "compress"]
+         and "stream" in _stored_attributes(module("pydyf").Stream)),
+        ("pydyf.Dictionary", lambda: isinstance(module("pydyf").Dictionary(), dict)),
+        ("weasyprint.pdf.stream.Stream(fonts, page_rectangle, resources, images, tags, color_profiles, output_intent)",
+         lambda: _parameters(stream_class().__init__)[:7] == ["fonts", "page_rectangle", "resources", "images", "tags",
+                                                              "color_profiles", "output_intent"]
+         and issubclass(stream_class(), module("pydyf").Stream)),
+        ("weasyprint.pdf.stream.Stream._resources", lambda: "_resources" in _stored_attributes(stream_class())),
+        ("weasyprint.pdf.stream.Stream.add_font(pango_font)",
+         lambda: _parameters(stream_class().add_font) == ["pango_font"]),
+        ("weasyprint.pdf.fonts.Font(pango_font, description, font_size)",
+         lambda: _parameters(font_class().__init__) == ["pango_font", "description", "font_size"]),
+        ("weasyprint.pdf.fonts.Font.to_unicode/widths/missing/hash",
+         lambda: {"to_unicode", "widths", "missing", "hash"} <= _stored_attributes(font_class())),
+        ("weasyprint.document.Page.paint(stream, scale)", lambda: _parameters(page_class().paint) == ["stream", "scale"]),
+        ("weasyprint.document.Page.width/height/bleed/links/forms/bookmarks/anchors",
+         lambda: {"width", "height", "bleed", "links", "forms", "bookmarks", "anchors"} <= _stored_attributes(page_class())),
+        ("weasyprint.document.Document(pages, metadata, url_fetcher, font_config, color_profiles, output_intent)",
+         lambda: _parameters(document_class().__init__) == ["pages", "metadata", "url_fetcher", "font_config",
+                                                             "color_profiles", "output_intent"]),
+        ("weasyprint.document.Document.fonts/font_config/pages/metadata",
+         lambda: {"fonts", "font_config", "pages", "metadata", "color_profiles", "output_intent"}
+         <= _stored_attributes(document_class())),
+        ("weasyprint.pdf.metadata.DocumentMetadata",
+         lambda: {"title", "authors", "description", "keywords", "generator", "created", "modified", "lang",
+                  "attachments"} <= set(_parameters(module("weasyprint.pdf.metadata").DocumentMetadata.__init__))),
+        ("weasyprint.text.fonts.FontConfiguration.font_map",
+         lambda: "font_map" in _stored_attributes(module("weasyprint.text.fonts").FontConfiguration)),
+        ("weasyprint.text.fonts.get_pango_font_key(pango_font)",
+         lambda: _parameters(module("weasyprint.text.fonts").get_pango_font_key) == ["pango_font"]),
+        ("weasyprint.text.ffi.ffi/pango/gobject",
+         lambda: all(hasattr(module("weasyprint.text.ffi").pango, name) for name in pango_functions)
+         and hasattr(module("weasyprint.text.ffi").gobject, "g_object_unref")
+         and hasattr(module("weasyprint.text.ffi").ffi, "gc")),
+    ]
+
+
+@functools.cache
+def pieces_path_problem() -> str | None:
+    """Why the pieces path cannot be trusted here, or None: the installed WeasyPrint and pydyf are
+    the tested releases (TESTED_RELEASES), every internal this module uses is there with the
+    expected signature and attributes, and Pango can be opened. Once per process."""
+    import cffi
+
+    for distribution, series in TESTED_RELEASES.items():
+        try:
+            version = _installed_version(distribution)
+        except (ImportError, importlib.metadata.PackageNotFoundError):
+            return f"没有安装 {distribution}（{distribution} is not installed）"
+        tested = ".".join(map(str, series)) + ".x"
+        if not _in_series(version, series):
+            return (f"已安装的 {distribution} {version} 不是逐段排版测试过的 {tested}"
+                    f"（{distribution} {version} is not the tested {tested}）")
+    for what, looks_right in _internals():
+        try:
+            right = looks_right()
+        except (ImportError, AttributeError, TypeError, ValueError, cffi.FFIError):
+            right = False
+        if not right:
+            return f"WeasyPrint 的内部接口 {what} 不存在或已改变（internal missing or changed）"
+    try:
+        _pango_description_parser()
+    except (PieceNotDrawable, ImportError, AttributeError, TypeError, cffi.FFIError, cffi.CDefError):
+        return "无法载入 Pango 库 libpango-1.0（cannot load libpango）"
+    return None
 
 
 @dataclass(frozen=True)
@@ -298,4 +437,4 @@ def _pango_description_parser() -> Any:
             return ours.dlopen(name).pango_font_description_from_string
         except OSError:
             continue
-    raise PieceNotDrawable("找不到 Pango 库 libpango-1.0")
+    raise PieceNotDrawable("找不到 Pango 库 libpango-1.0 (libpango not found)")
