@@ -49,9 +49,9 @@ def fonts():
 
 def test_small_document_pdf_tables_read_back(small_document, fonts):
     from perfdoc.build.cache import BuildCache
+    from perfdoc.build.pdf import render_document_pdf
     from perfdoc.build.progress import QUIET
     from perfdoc.render.html import render_html
-    from perfdoc.build.pdf import render_document_pdf
 
     html = render_html(small_document, fonts)
     pdf = render_document_pdf(small_document, fonts, html, TEMPLATES_DIR, BuildCache(None), QUIET).content

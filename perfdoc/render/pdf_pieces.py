@@ -72,7 +72,7 @@ class PieceNotDrawable(RuntimeError):
     @property
     def reason(self) -> str:
         """Why the build took the public path, for the note the user sees."""
-        return f"逐段排版画不了的内容：{self.what}（not drawable in pieces）"
+        return f"逐段排版画不了的内容：{self.what}"
 
 
 # --- the gate: the releases and internals the pieces path is tested on ----------------------------
@@ -302,7 +302,7 @@ def draw(laid_out: Any) -> DrawnPiece:
     pages = []
     for page in laid_out.pages:
         if page.links or any(page.forms.values()):
-            raise PieceNotDrawable("链接或表单 links or forms")
+            raise PieceNotDrawable("链接或表单（links or forms）")
         stream = PieceStream(fonts, (0, 0, page.width, page.height), resources, images, None,
                              laid_out.color_profiles, laid_out.output_intent, compress=False)
         page.paint(stream, DRAW_SCALE)
@@ -310,20 +310,20 @@ def draw(laid_out: Any) -> DrawnPiece:
                                tuple((level, label, (x, y), state) for level, label, (x, y), state in page.bookmarks),
                                tuple((name, tuple(box)) for name, box in page.anchors.items())))
     if images or any(resources[kind] for kind in ("XObject", "Pattern", "Shading")):
-        raise PieceNotDrawable("图片、图案或渐变 images, patterns or shadings")
+        raise PieceNotDrawable("图片、图案或渐变（images, patterns or shadings）")
     states = []
     for name, state in resources["ExtGState"].items():
         if len(state) != 1 or next(iter(state)) not in ("ca", "CA"):
-            raise PieceNotDrawable(f"图形状态 {name}")
+            raise PieceNotDrawable(f"图形状态 {name}（graphic state）")
         key, alpha = next(iter(state.items()))
         states.append((name, key, alpha))
     if any(font.missing for font in fonts.values()):
-        raise PieceNotDrawable("字体缺字 a glyph missing from a font")
+        raise PieceNotDrawable("字体缺字（a glyph missing from a font）")
     uses = tuple(FontUse(key, descriptions[key], font.hash, font.to_unicode, font.widths)
                  for key, font in fonts.items())
     metadata = laid_out.metadata
     if metadata.attachments:
-        raise PieceNotDrawable("附件 attachments")
+        raise PieceNotDrawable("附件（attachments）")
     return DrawnPiece(tuple(pages), uses, tuple(states),
                       {name: getattr(metadata, name) for name in ("title", "authors", "description", "keywords",
                                                                   "generator", "created", "modified", "lang")})
@@ -339,7 +339,7 @@ def _stream_bytes(items: list) -> bytes:
         elif isinstance(item, str):
             lines.append(item.encode("ascii"))
         else:
-            raise PieceNotDrawable(f"绘图指令中的对象 {type(item).__name__}")
+            raise PieceNotDrawable(f"绘图指令中的对象 {type(item).__name__}（PDF object in a content stream）")
     return b"\n".join(lines)
 
 
@@ -364,7 +364,7 @@ class _ReplayedPage:
         import pydyf
 
         if scale != DRAW_SCALE:  # the pages were drawn at zoom 1
-            raise PieceNotDrawable(f"缩放 zoom {scale / DRAW_SCALE}")
+            raise PieceNotDrawable(f"缩放 {scale / DRAW_SCALE}（zoom）")
         states = stream._resources["ExtGState"]
         for name, key, alpha in self._graphic_states:
             if name not in states:
@@ -385,7 +385,7 @@ def assemble(pieces: Sequence[DrawnPiece], numbers: DrawnPiece, *, identifier: b
 
     pages = [page for piece in pieces for page in piece.pages]
     if len(pages) != len(numbers.pages):
-        raise PieceNotDrawable(f"页码页数 {len(numbers.pages)} ≠ 页数 {len(pages)}")
+        raise PieceNotDrawable(f"页码页数 {len(numbers.pages)} ≠ 页数 {len(pages)}（page count）")
     everything = [*pieces, numbers]
     states = list(dict.fromkeys(state for piece in everything for state in piece.graphic_states))
     replayed = [_ReplayedPage(page, numbers.pages[index], EVEN_PAGE_SHIFT_PT if index % 2 else 0.0, states)
@@ -411,11 +411,11 @@ def _load_fonts(pieces: Sequence[DrawnPiece], font_config: Any) -> dict[int, Any
                                      pango.pango_font_description_free)
                 pango_font = pango.pango_font_map_load_font(font_config.font_map, context, description)
                 if pango_font == ffi.NULL:
-                    raise PieceNotDrawable(f"字体 {use.description} 无法再次载入")
+                    raise PieceNotDrawable(f"字体 {use.description} 无法再次载入（font not loaded again）")
                 key, pango_description, size = get_pango_font_key(pango_font)
                 font = Font(pango_font, pango_description, size)
                 if key != use.key or font.hash != use.face_hash:
-                    raise PieceNotDrawable(f"字体 {use.description} 再次载入时不是同一字形文件")
+                    raise PieceNotDrawable(f"字体 {use.description} 再次载入时不是同一字形文件（another font file）")
                 fonts[key] = font
             fonts[use.key].to_unicode.update(use.to_unicode)
             fonts[use.key].widths.update(use.widths)
@@ -437,4 +437,4 @@ def _pango_description_parser() -> Any:
             return ours.dlopen(name).pango_font_description_from_string
         except OSError:
             continue
-    raise PieceNotDrawable("找不到 Pango 库 libpango-1.0 (libpango not found)")
+    raise PieceNotDrawable("找不到 Pango 库 libpango-1.0（libpango not found）")
