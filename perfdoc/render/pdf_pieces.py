@@ -10,7 +10,7 @@ gave 6 MB instead of 0.6 MB). So:
    content stream, the glyphs each font drew, the bookmarks, as plain data (DrawnPiece). That is
    what the cache keeps and what a worker process sends back.
 2. The page numbers are laid out for the whole page count as a document of their own, pages with
-   only the numbers (render_html.render_page_numbers_html); it also carries the document's title
+   only the numbers (perfdoc.render.html.render_page_numbers_html); it also carries the document's title
    and language.
 3. Assembly replays the recorded pages, each with its number drawn over it, into one WeasyPrint
    document, which WeasyPrint writes as it writes any: one subset per font, one outline.
@@ -262,7 +262,7 @@ class DrawnPiece:
 
 # --- drawing (in the process that laid the piece out) -------------------------------------------
 
-# The faces loaded for each font configuration (render_pdf.font_config_for: one per process and
+# The faces loaded for each font configuration (perfdoc.render.pdf.font_config_for: one per process and
 # font set), by WeasyPrint's font key. Loading one copies the whole font file (20+ MB for a CJK
 # face) into memory: once per configuration, not once per piece.
 _loaded_faces: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
@@ -378,7 +378,7 @@ def assemble(pieces: Sequence[DrawnPiece], numbers: DrawnPiece, *, identifier: b
     document laid out for the same page count), written by WeasyPrint in one pass.
 
     `font_config` must know the user's own faces (@font-face), so that they load again here as
-    in layout (render_pdf.font_config_for).
+    in layout (perfdoc.render.pdf.font_config_for).
     """
     from weasyprint.document import Document as WeasyDocument
     from weasyprint.pdf.metadata import DocumentMetadata
