@@ -7,7 +7,7 @@ Two columns, measured in one process, alternating run by run, medians:
   before  the whole document as one HTML, parsed by WeasyPrint (tinyhtml5), laid out, written;
   after   perfdoc.render.weasy_input (C XML parser, trimmed user-agent sheet), each piece (front matter,
           each project) laid out and drawn on its own, the page numbers, then the assembly.
-Both in this one process: the CLI lays the pieces out on two cores (render_pdf._lay_out_missing),
+Both in this one process: the CLI lays the pieces out on two cores (perfdoc.build.workers),
 which this table does not show. Nothing here is a pass/fail test.
 """
 

@@ -143,6 +143,27 @@ def test_nesting_gets_the_proper_message_at_any_depth_at_no_cost(tmp_path, depth
     assert "嵌套层次过深" in loaded.diagnostics[0].message
 
 
+def test_libyamls_own_depth_limit_gets_the_same_message(tmp_path, monkeypatch):
+    """libyaml 0.2.6 (PyYAML 6.0.4) raises its own English "exceeded maximum nesting depth" at
+    1000 levels, before the composer sees 33 of them: the file is read again by the pure-Python
+    parser, and the user gets the message any libyaml gives. (The dependency-ends script runs
+    the test above with the real libyaml 0.2.6.)"""
+    import yaml
+
+    class Libyaml026:  # what PyYAML 6.0.4's CParser does with 100 000 `[` in a row
+        def __init__(self, text: str):
+            self.mark = yaml.Mark("<unicode string>", 1006, 1, 1006, None, None)
+
+        def get_event(self):
+            raise yaml.scanner.ScannerError("while increasing flow level", self.mark,
+                                            "exceeded maximum nesting depth", self.mark)
+
+    monkeypatch.setattr(loader, "_CParser", Libyaml026)
+    loaded = _load(tmp_path, "name: x\nvalue: " + "[" * 100_000 + "1" + "]" * 100_000 + "\n")
+    assert [(d.line, d.message) for d in loaded.diagnostics] == [(2, f"嵌套层次过深（超过 {loader.MAX_DEPTH} 层）")]
+    assert loaded.data["name"] == "x"  # what was read before the nesting is kept, as with any libyaml
+
+
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     fifo = tmp_path / "x.yaml"
     os.mkfifo(fifo)

@@ -20,12 +20,13 @@ from builders import indicator, make_department, make_document, make_project, se
 from conftest import REPO
 
 from perfdoc.build.cache import BuildCache
+from perfdoc.build.pdf import render_document_pdf
 from perfdoc.build.progress import QUIET
 from perfdoc.data.model import Document
 from perfdoc.diagnostics import UserError
 from perfdoc.render.fonts import choose_fonts
 from perfdoc.render.html import render_html
-from perfdoc.render.pdf import layout_and_draw, layout_pdf, render_document_pdf
+from perfdoc.render.pdf import layout_and_draw, layout_pdf
 from perfdoc.render.pdf_pieces import EVEN_PAGE_SHIFT_PT, DrawnPiece, PieceNotDrawable, draw
 from perfdoc.resources import TEMPLATES_DIR
 
@@ -78,7 +79,9 @@ def _whole_by_weasyprint(document: Document, fonts) -> bytes:
 
 
 def _assembled(document: Document, fonts) -> bytes:
-    return render_document_pdf(document, fonts, render_html(document, fonts), TEMPLATES_DIR, BuildCache(None), QUIET)
+    pdf = render_document_pdf(document, fonts, render_html(document, fonts), TEMPLATES_DIR, BuildCache(None), QUIET)
+    assert pdf.public_reason is None  # the pieces path, here where it is tested
+    return pdf.content
 
 
 @pytest.fixture(scope="module")
@@ -200,12 +203,12 @@ def test_seed_assembled_from_pieces_looks_exactly_like_the_whole_layout(tmp_path
 def test_pieces_laid_out_by_a_spawned_worker_give_the_same_bytes(fonts, monkeypatch):
     """Forced to `spawn` (what macOS and Windows have): what the worker gets must pickle and it
     must set itself up; its pieces assemble to the same bytes as pieces laid out here."""
-    from perfdoc.render import pdf as render_pdf
+    from perfdoc.build import workers
 
     document = seed_document()
-    monkeypatch.setattr(render_pdf, "START_METHOD", "spawn")
+    monkeypatch.setattr(workers, "START_METHOD", "spawn")
     with_worker = _assembled(document, fonts)
-    monkeypatch.setattr(render_pdf, "PIECES_WORTH_A_WORKER", 10_000)
+    monkeypatch.setattr(workers, "PIECES_WORTH_A_WORKER", 10_000)
     here = _assembled(document, fonts)
     assert with_worker == here
 

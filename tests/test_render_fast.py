@@ -37,12 +37,12 @@ def small_document():
 
 def test_small_document_pdf_tables_read_back(small_document, fonts):
     from perfdoc.build.cache import BuildCache
+    from perfdoc.build.pdf import render_document_pdf
     from perfdoc.build.progress import QUIET
     from perfdoc.render.html import render_html
-    from perfdoc.render.pdf import render_document_pdf
 
     html = render_html(small_document, fonts)
-    pdf = render_document_pdf(small_document, fonts, html, TEMPLATES_DIR, BuildCache(None), QUIET)
+    pdf = render_document_pdf(small_document, fonts, html, TEMPLATES_DIR, BuildCache(None), QUIET).content
     assert pdf.startswith(b"%PDF") and len(pypdf.PdfReader(io.BytesIO(pdf)).pages) >= 3  # front, a page per project
     with pdfplumber.open(io.BytesIO(pdf)) as reader:
         rows = [[squash(c) for c in row if c] for page in reader.pages for t in page.extract_tables() for row in t]

@@ -22,12 +22,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from perfdoc.diagnostics import UserError
 from perfdoc.build.output import write_atomically
+from perfdoc.diagnostics import UserError
+from perfdoc.render.fonts import font_identity as font_identity  # re-exported: keys name fonts by it
 from perfdoc.resources import resource_dir
 
 if TYPE_CHECKING:
-    from perfdoc.render.fonts import FontSet
     from perfdoc.build.options import BuildOptions
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # perfdoc/, every subpackage included
@@ -37,20 +37,6 @@ ENTRY_MAGIC = b"perfdoc-cache-entry 1\n"
 # what one document needs (the seed's entries take ~2 MB, 1000 projects' ~70 MB), far below a
 # year of saves in a live preview.
 CACHE_LIMIT_BYTES = 256 * 2**20
-
-
-def font_identity(fonts: FontSet) -> list[list]:
-    """Which font files the build uses, as they are on disk right now."""
-    identity: list[list] = []
-    for choice in fonts.choices:
-        path = Path(choice.face.file)
-        try:
-            stat = path.stat()
-            identity.append([choice.role, choice.family, choice.bold, str(path), choice.face.index,
-                             stat.st_size, stat.st_mtime_ns])
-        except OSError:
-            identity.append([choice.role, choice.family, choice.bold, str(path), choice.face.index])
-    return identity
 
 
 def _library_versions() -> dict[str, str]:

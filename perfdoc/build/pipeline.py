@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from perfdoc.build.cache import BuildCache, cache_key, font_identity
-from perfdoc.render.fonts import FontSet, check_coverage, check_source_glyphs, choose_fonts
+from perfdoc.build.cache import BuildCache, cache_key
+from perfdoc.build.pdf import render_document_pdf
+from perfdoc.render.fonts import FontSet, check_coverage, check_source_glyphs, choose_fonts, font_identity, role_of_value
 from perfdoc.render.readback import Layout, read_layout
 from perfdoc.data.loader import LoadedFile
 from perfdoc.data.model import Document, build_department, build_document, build_project
@@ -18,7 +19,7 @@ from perfdoc.build.preflight import preflight
 from perfdoc.build.progress import QUIET, Progress
 from perfdoc.render.docx import render_docx
 from perfdoc.render.html import render_html
-from perfdoc.render.pdf import harfbuzz_subset_available, render_document_pdf, role_of_value, text_by_role
+from perfdoc.render.pdf import harfbuzz_subset_available, text_by_role
 from perfdoc.render.xlsx import render_xlsx, xlsx_cache_parts
 from perfdoc.data.validate import CheckedData, check_data
 
@@ -80,11 +81,11 @@ def build(document: Document, options: BuildOptions, sources: Sequence[LoadedFil
     finally:
         progress.finish()
 
-    contents = dict(zip(outputs, (html.encode("utf-8"), pdf, docx, xlsx), strict=True))
+    contents = dict(zip(outputs, (html.encode("utf-8"), pdf.content, docx, xlsx), strict=True))
     write_all_or_nothing(contents, data_dir=options.data_dir)
     cache.prune()
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in contents.items()}
-    return BuildResult(outputs, [*checked.notes, *build_notes(fonts)], digests)
+    return BuildResult(outputs, [*checked.notes, *build_notes(fonts), *([pdf.note] if pdf.note else [])], digests)
 
 
 def render_cached_docx(layout: Layout, html: str, fonts: FontSet, reference: Path | None,

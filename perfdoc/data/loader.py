@@ -421,12 +421,37 @@ def load_yaml_text(text: str, loaded: LoadedFile) -> LoadedFile:
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # YAML reads CR and CRLF as LF anyway
     if _refuse_invisible(text, loaded):
         return loaded
+    reported = len(loaded.diagnostics)
+    try:
+        return _compose(text, loaded, _event_source(text))
+    except _LibyamlTooDeep:
+        # Read again by the pure-Python parser, which has no limit of its own: the composer stops
+        # it at MAX_DEPTH, at the same place and with the same message as with any libyaml.
+        del loaded.diagnostics[reported:]
+        loaded.value_positions.clear()
+        loaded.key_positions.clear()
+        return _compose(text, loaded, _PureParser(text))
+
+
+def _is_libyamls_own_depth_limit(exc: yaml.MarkedYAMLError) -> bool:
+    """libyaml 0.2.6 (bundled with PyYAML 6.0.4) stops at 1000 levels with its own English
+    message, and its scanner looks that far ahead of the events: 100 000 `[` in a row raise it
+    before the composer has seen MAX_DEPTH of them."""
+    return "maximum nesting depth" in (exc.problem or "")
+
+
+class _LibyamlTooDeep(Exception):
+    """libyaml's own nesting limit was hit before perfdoc's (see _is_libyamls_own_depth_limit)."""
+
+
+def _compose(text: str, loaded: LoadedFile, parser: _EventSource) -> LoadedFile:
     composer = _Composer(loaded)
-    parser = _event_source(text)
     try:
         while (event := parser.get_event()) is not None:
             composer.feed(event)
     except yaml.MarkedYAMLError as exc:
+        if _is_libyamls_own_depth_limit(exc) and not isinstance(parser, _PureParser):
+            raise _LibyamlTooDeep from exc
         loaded.error_at(_position(exc.problem_mark or exc.context_mark), _describe_yaml_error(exc, text))
         return loaded
     except _SecondDocument as exc:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from perfdoc.data.loader import LoadedFile, iter_values
 from perfdoc.diagnostics import UserError, display_path, one_line, unlocated
+from perfdoc.looks import CELL_LOOKS, PARAGRAPH_LOOKS
 
 # Family names go into CSS; a name with quotes or angle brackets (a hostile font file) is dropped.
 SAFE_FAMILY = re.compile(r"[\w \-.()（）\u3000-\u9fff]{1,80}")
@@ -118,6 +119,42 @@ class FontSet:
             return []
         return ["未安装公文字体，使用开源字体：" + "；".join(fallbacks)
                 + "。要用仿宋_GB2312 等正式字体，请安装到系统或用 --fonts 指定字体目录"]
+
+
+def font_identity(fonts: FontSet) -> list[list]:
+    """Which font files the build uses, as they are on disk right now (size and time, so a face
+    replaced on disk counts as another): part of every cache key, and of the PDF's font set."""
+    identity: list[list] = []
+    for choice in fonts.choices:
+        path = Path(choice.face.file)
+        try:
+            on_disk = path.stat()
+            identity.append([choice.role, choice.family, choice.bold, str(path), choice.face.index,
+                             on_disk.st_size, on_disk.st_mtime_ns])
+        except OSError:
+            identity.append([choice.role, choice.family, choice.bold, str(path), choice.face.index])
+    return identity
+
+
+# Which font roles draw each kind of text, as the layout's read-back groups it
+# (perfdoc.render.readback.text_by_style): a paragraph by its class, table text by every cell look.
+# Derived from perfdoc.looks, where each look names its role: the roles are declared only there.
+ROLES_OF_TEXT: dict[str, tuple[str, ...]] = {
+    **{name: (look.role,) for name, look in PARAGRAPH_LOOKS.items()},
+    "table": tuple(dict.fromkeys(look.role for look in CELL_LOOKS.values())),
+}
+
+
+def role_of_value(loaded: LoadedFile, path: tuple) -> str:
+    """The font role that draws a data value: the look of the place the templates put it (the
+    department's name and the title in the title line, a sub-target's heading as a （一） heading,
+    everything else as body text)."""
+    if loaded.path.name == "department.yaml":
+        if path[:1] in (("department",), ("title",)):
+            return PARAGRAPH_LOOKS["doc-title-line"].role
+        if len(path) == 3 and path[0] == "sub_targets" and path[2] == "heading":
+            return PARAGRAPH_LOOKS["heading-2"].role
+    return PARAGRAPH_LOOKS["body"].role
 
 
 def _run(args: list[str]) -> str:
