@@ -30,7 +30,6 @@ from perfdoc.build.pdf import PATH_VARIABLE, public_path_reason, render_document
 from perfdoc.build.progress import QUIET
 from perfdoc.diagnostics import UserError
 from perfdoc.looks import PAGE
-from perfdoc.render.fonts import choose_fonts
 from perfdoc.render.html import render_html
 from perfdoc.render.pdf_pieces import EVEN_PAGE_SHIFT_PT, TESTED_RELEASES, pieces_path_problem
 from perfdoc.resources import TEMPLATES_DIR
@@ -100,14 +99,6 @@ def test_the_tested_releases_are_the_ones_pyproject_pins():
 
 # ---------------------------------------------------------------------------------------------
 # Choosing the path, in memory
-
-
-@pytest.fixture(scope="module")
-def fonts():
-    try:
-        return choose_fonts(None)
-    except UserError as exc:
-        pytest.skip(f"no CJK fonts: {exc.text}")
 
 
 def test_the_environment_forces_the_public_path_with_a_note(monkeypatch, fonts):

@@ -24,19 +24,10 @@ from perfdoc.build.pdf import render_document_pdf
 from perfdoc.build.progress import QUIET
 from perfdoc.data.model import Document
 from perfdoc.diagnostics import UserError
-from perfdoc.render.fonts import choose_fonts
 from perfdoc.render.html import render_html
 from perfdoc.render.pdf import layout_and_draw, layout_pdf
 from perfdoc.render.pdf_pieces import EVEN_PAGE_SHIFT_PT, DrawnPiece, PieceNotDrawable, draw
 from perfdoc.resources import TEMPLATES_DIR
-
-
-@pytest.fixture(scope="module")
-def fonts():
-    try:
-        return choose_fonts(None)
-    except UserError as exc:
-        pytest.skip(f"no CJK fonts: {exc.text}")
 
 
 def _long_project(code: str, name: str, rows: int) -> object:
