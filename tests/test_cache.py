@@ -205,7 +205,7 @@ def test_editing_perfdoc_code_invalidates_the_cache(data_copy, tmp_path):
     first = _build(data_copy, out, "--cache-dir", str(cache_dir), build_py=copy / "build.py")
     assert first.returncode == 0, first.stderr
     entries = set(_entry_files(cache_dir))
-    module = copy / "perfdoc" / "render_docx.py"
+    module = copy / "perfdoc" / "render" / "docx.py"  # a module in a subpackage
     source = module.read_text(encoding="utf-8")
     assert 'TABLE_STYLE = "项目表格"' in source
     module.write_text(source.replace('TABLE_STYLE = "项目表格"', 'TABLE_STYLE = "项目表格新"'), encoding="utf-8")
