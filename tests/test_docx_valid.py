@@ -66,6 +66,7 @@ def test_shipped_document_rendered_in_memory_is_word_valid(shipped_docx: bytes, 
     assert_word_valid(path)
 
 
+@pytest.mark.slow  # a whole layout or a running server: the slow layer
 def test_document_on_a_python_docx_reference_is_word_valid(shipped_layout: tuple[Layout, FontSet],
                                                            tmp_path: Path) -> None:
     # python-docx's own output carries a stale stylesWithEffects part: the reference is not valid

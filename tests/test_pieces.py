@@ -148,6 +148,7 @@ def test_a_cache_entry_of_another_format_version_is_drawn_again():
     assert older != raw and DrawnPiece.from_bytes(older) is None
 
 
+@pytest.mark.slow  # a whole layout or a running server: the slow layer
 def test_assembly_is_deterministic(mixed_document, fonts, mixed_pdfs):
     assert _assembled(mixed_document, fonts) == mixed_pdfs[1]
 

@@ -329,6 +329,7 @@ def test_odd_urls_get_400_or_404_on_a_connection_that_stays_open_and_no_tracebac
     assert "Traceback" not in err and "内部错误" not in err, err
 
 
+@pytest.mark.slow  # a whole layout or a running server: the slow layer
 def test_a_data_folder_moved_away_and_copied_back_is_watched_again(small_data: Path, tmp_path: Path,
                                                                   capfd: pytest.CaptureFixture[str]) -> None:
     """Issue 18 #2: the page and the terminal say the folder is gone; once back, saves are followed."""
@@ -391,6 +392,7 @@ def test_symlinked_trees_in_the_data_folder_are_not_watched(small_data: Path, tm
         (outside / "locked").chmod(0o755)
 
 
+@pytest.mark.slow  # a whole layout or a running server: the slow layer
 def test_when_inotify_fails_the_page_says_so_and_polling_follows_the_saves(
         small_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     """Issue 18 #3: a watcher failure (here the kernel's watch limit) is shown, never silent."""

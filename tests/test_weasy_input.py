@@ -142,6 +142,7 @@ def test_trimmed_user_agent_sheet_is_smaller_and_keeps_what_perfdoc_uses():
     assert "::footnote-call" in trimmed_ua_css(keep_notes=True)
 
 
+@pytest.mark.slow  # a whole layout or a running server: the slow layer
 def test_small_document_lays_out_to_the_same_pdf():
     fast, plain = both_ways(example_html("department-2023"))
     assert type(fast) is not weasyprint.HTML
