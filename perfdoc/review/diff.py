@@ -18,7 +18,7 @@ from pathlib import Path
 
 from perfdoc.build.pipeline import load_document
 from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, SUB_TARGET_FIELDS
-from perfdoc.data.model import Document, Project
+from perfdoc.data.model import Document, Project, numbered_key
 from perfdoc.data.text import amount_text, value_text
 from perfdoc.diagnostics import UserError, unlocated
 from perfdoc.review.git import export_revision
@@ -102,13 +102,6 @@ def _text_change(label: str, old: str, new: str) -> FieldChange | None:
     return None if old == new else FieldChange(label, old, new)
 
 
-def _row_key(level1: str, level2: str, name: str, seen: dict) -> tuple[str, str, str]:
-    """Rows with the same 三级 name under one 二级 are told apart by their order."""
-    base = (level1, level2, name)
-    seen[base] = seen.get(base, 0) + 1
-    return base if seen[base] == 1 else (level1, level2, f"{name}（第{seen[base]}个）")
-
-
 Labels = dict[tuple[str, str], str]
 
 
@@ -125,7 +118,7 @@ def _rows(project: Project) -> dict[tuple[str, str, str], dict[str, str]]:
     for block in project.blocks:
         prefix = "" if block.source == "annual" else "长期："
         for r in block.rows:
-            key = _row_key(prefix + r.level1, r.level2, r.indicator.name, seen)
+            key = numbered_key(prefix + r.level1, r.level2, r.indicator.name, seen)
             rows[key] = {k: value_text(v) for k, v in r.indicator.as_dict().items() if k != "name"}
     return rows
 
