@@ -36,12 +36,15 @@ from perfdoc.data.scoring import (
     ("37.24", "万元", Quantity(D("37.24"), "万元", "")),
     ("1,174", "", Quantity(D(1174), "", "")),
     ("100百分比", "", Quantity(D(100), "%", "")),
+    ("离线时间不超过 24小时", "", Quantity(D(24), "小时", "≤")),  # a label before the words is dropped
+    ("满意度不低于90%", "", Quantity(D(90), "%", "≥")),
+    ("＞90%", "", Quantity(D(90), "%", ">")),  # full-width signs, as typed in Word
 ])
 def test_quantities_as_tables_write_them(text, unit, expected):
     assert parse_quantity(text, unit) == expected
 
 
-@pytest.mark.parametrize("text", ["明显提升", "每月底", "2023年12月前", "达成预期指标", ""])
+@pytest.mark.parametrize("text", ["明显提升", "每月底", "2023年12月前", "达成预期指标", "", "2023年不超过 5次"])
 def test_text_is_not_a_quantity(text):
     assert parse_quantity(text) is None
 

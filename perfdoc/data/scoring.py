@@ -76,14 +76,19 @@ class Score:
     rule: str  # how it was reached, in words (shown in reviews and the docs' worked example)
 
 
-_SYMBOLS = ((">=", "≥"), ("<=", "≤"), ("≧", "≥"), ("≦", "≤"), ("％", "%"), ("，", ""), (",", ""))
-_WORDS = (("大于等于", "≥"), ("小于等于", "≤"), ("不低于", "≥"), ("不少于", "≥"), ("不高于", "≤"), ("不超过", "≤"),
-          ("以上", "≥"), ("以下", "≤"))
+_SYMBOLS = ((">=", "≥"), ("<=", "≤"), ("≧", "≥"), ("≦", "≤"), ("＞", ">"), ("＜", "<"), ("＝", "="), ("％", "%"),
+            ("，", ""), (",", ""))
+# Words before the number may follow a label (`离线时间不超过 24小时`): the label is dropped. Words
+# after it (`95%以上`) end the value.
+_WORDS_BEFORE = (("大于等于", "≥"), ("小于等于", "≤"), ("不低于", "≥"), ("不少于", "≥"), ("不高于", "≤"), ("不超过", "≤"))
+_WORDS_AFTER = (("以上", "≥"), ("以下", "≤"))
+_WORDS = _WORDS_BEFORE + _WORDS_AFTER
 _NUMBER = re.compile(r"(?P<op>[≥≤=><])?\s*(?P<number>[-+]?\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s]*)$")
 
 
 def parse_quantity(text: str, unit: str = "", operator: str = "") -> Quantity | None:
-    """`≥95%`, `95%以上`, `不低于90%`, `183人`, `37.24` (with `unit` given apart) → a Quantity;
+    """`≥95%`, `95%以上`, `不低于90%`, `离线时间不超过 24小时`, `＞90%`, `183人`, `37.24` (with `unit` given
+    apart) → a Quantity;
     None for text that is not one number with a unit (`明显提升`, `每月底`, `2023年12月前`).
 
     Raises UnitMismatch when the text carries a unit other than the `unit` written apart."""
@@ -92,7 +97,10 @@ def parse_quantity(text: str, unit: str = "", operator: str = "") -> Quantity | 
         shown = shown.replace(written, symbol)
     for words, symbol in _WORDS:
         if words in shown:
-            shown = shown.replace(words, "")
+            before, _, after = shown.partition(words)
+            if (words, symbol) in _WORDS_BEFORE and not re.search(r"[\d≥≤=><]", before):
+                before = ""  # a label: 离线时间不超过 24小时 → 24小时
+            shown = before + after
             operator = operator or symbol
     match = _NUMBER.match(shown.strip())
     if match is None:

@@ -287,7 +287,7 @@ class _Measured:
 
 def _measure(text: str, target: Target, path: FieldPath, rules: ScoringRules, hints: list[Finding]) -> _Measured:
     if target.problem:
-        return _Measured(problem=f"无法按公式计分：{target.problem}")
+        return _Measured(problem=target.problem)
     if target.direction == "qualitative":
         try:
             return _Measured(meets=band_of(text, rules)[1] >= 1)
@@ -299,8 +299,7 @@ def _measure(text: str, target: Target, path: FieldPath, rules: ScoringRules, hi
     if unit_error:
         return _Measured(unit_error=unit_error)
     if quantity is None:
-        return _Measured(problem=f"“{text}”不是数值，而指标值“{target.text}”是：无法按公式计分；请写数值（如“93%”），"
-                                 "或给出得分（score）和理由（score_reason）")
+        return _Measured(problem=f"“{text}”不是数值，而指标值“{target.text}”是")
     assert target.quantity is not None
     return _Measured(quantity, meets_target(target.quantity, quantity, target.direction, rules))
 
@@ -345,7 +344,9 @@ def build_evaluation(data: dict[str, Any], project: Project, rules: ScoringRules
             if measured.unit_error:
                 findings.append(Finding(path + ("actual",), measured.unit_error, ERROR))
             elif measured.problem and entry.get("score") is None:
-                findings.append(Finding(path + ("actual",), measured.problem, ERROR))
+                findings.append(Finding(path + ("actual",), measured.problem if target.direction == "qualitative" and not target.problem else
+                                        f"{measured.problem}：无法按公式计分；请写数值（如“93%”），或给出得分（score）"
+                                        "和理由（score_reason）", ERROR))
             elif not measured.problem:
                 formula = (band_score(actual, weight, rules) if target.direction == "qualitative"
                            else indicator_score(target.quantity or target.text, measured.quantity or actual, weight,
