@@ -275,3 +275,71 @@ def test_a_provinces_rules_are_named_by_its_profile_and_used_everywhere(example)
 def test_a_rules_name_is_never_a_path(tmp_path):
     with pytest.raises(UserError, match="评分规则名“../x”无效"):
         load_rules("../x", tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# diff
+
+
+def test_diff_shows_changed_actuals_and_scores_in_both_stages(example):
+    import subprocess
+
+    kept = ("142001003", "142001010", "142001019")  # three projects are enough, and quicker to load twice
+    for path in example.glob("*/*.yaml"):
+        if path.stem not in kept:
+            path.unlink()
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.invalid", "PATH": "/usr/bin:/bin"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "seed"]):
+        subprocess.run(["git", "-C", str(example), *args], check=True, capture_output=True, env=env)
+    edit_file(example / "evaluation" / "142001010.yaml", "executed: 8.20", "executed: 9.50")
+    edit_file(example / "evaluation" / "142001019.yaml", "actual: 36小时", "actual: 30小时")
+    edit_file(example / "monitoring" / "142001019.yaml", "likelihood: 完全不可能", "likelihood: 有可能")
+    (example / "evaluation" / "142001003.yaml").unlink()
+    result = run_cli_in_process("diff", "--data", str(example), "--exit-code")  # the working tree against HEAD
+    assert result.returncode == 1, result.stderr
+    text = result.stdout
+    evaluation = text[text.index("\n绩效自评\n"):text.index("\n绩效运行监控\n")]
+    assert evaluation.splitlines()[2:] == [
+        "- 142001003 特警队员伙食补助经费（删除，总分 100.00）",
+        "~ 142001010 科防二期（天网）运维费（修改）",
+        "    全年执行数: 8.20 → 9.50 万元（+1.30）",
+        "    执行率: 82.00% → 95.00%",
+        "    预算执行率得分: 8.20 → 9.50（+1.30）",
+        "    总分: 98.20 → 99.50（+1.30）",
+        "~ 142001019 执法办案中心信息化升级改造项目（修改）",
+        "    ~ 三级指标 产出指标/质量指标/硬件设备正常运行: 实际完成值: 36小时 → 30小时；得分: 8.33 → 10.00（+1.67）",
+        "    总分: 95.83 → 97.50（+1.67）",
+    ]
+    assert "~ 三级指标 产出指标/质量指标/硬件设备正常运行: 完成目标可能性: 完全不可能 → 有可能" in text
+
+
+def test_a_stage_diff_in_markdown_and_for_a_new_indicator():
+    """In memory: the targets gain an indicator and its self-evaluation entry; a score is set by hand."""
+    from builders import STAGE_INDICATORS, indicator, make_document, make_evaluation, stage_project
+    from test_stages import FILLED
+
+    from perfdoc.data.stage_check import StageCheck
+    from perfdoc.review.diff import compare
+    from perfdoc.review.report import format_diff
+
+    old_project = stage_project()
+    grown = {**STAGE_INDICATORS, "产出指标": {**STAGE_INDICATORS["产出指标"],
+                                          "质量指标": [indicator("验收合格率", value="≥95%"), indicator("返修率", value="≤2%")]}}
+    new_project = stage_project(indicators=grown)
+    new_data = {**FILLED, "indicators": {**FILLED["indicators"], "产出指标": {
+        **FILLED["indicators"]["产出指标"], "质量指标": {"验收合格率": {"actual": "98%", "score": D(9), "score_reason": "抽检有瑕疵"},
+                                                     "返修率": {"actual": "1%"}}}}}
+    old, _ = make_evaluation(FILLED, old_project)
+    new, _ = make_evaluation(new_data, new_project)
+    diff = compare(make_document(old_project), make_document(new_project), "main", "工作区",
+                   old_stages=StageCheck(evaluations=[old]), new_stages=StageCheck(evaluations=[new]))
+    [change] = diff.stages
+    assert change.kind == "changed"  # 产出's 50 are spread over five now: every 产出 weight changes
+    assert [(row.kind, row.key[2]) for row in change.rows] == [
+        ("added", "返修率"), ("changed", "辅警人数"), ("changed", "验收合格率"), ("changed", "响应时间"), ("changed", "运行成本")]
+    markdown = format_diff(diff, "md")
+    assert "**绩效自评**" in markdown
+    assert "  - \\+ 三级指标 产出指标/质量指标/返修率" in markdown
+    assert "  - ~ 三级指标 产出指标/质量指标/验收合格率: 分值: 12.50 → 10.00（-2.50）；得分: 12.50 → 9.00（-3.50）；" \
+           "评分理由: 空 → 抽检有瑕疵" in markdown
