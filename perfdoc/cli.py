@@ -107,9 +107,10 @@ def _parser() -> argparse.ArgumentParser:
                            help="已有的文件也重新生成，其中填写的内容会清掉（overwrite existing files）")
 
     new_year = sub.add_parser("new-year", parents=[common], help="复制数据为新一年度",
-                              description="把数据目录（department.yaml、projects/、profiles/）复制到 --to 指定的新文件夹："
+                              description="把数据目录（department.yaml、projects/、profiles/、scoring/）复制到 --to 指定的新文件夹："
                                           "年度（及标题里的年份）改为新年度，编码和指标不变，资金支出计划的值清空（键保留），"
-                                          "注释保留；列出写到往年的文字。不覆盖已有的非空文件夹。"
+                                          "注释保留；列出写到往年的文字。绩效自评和运行监控（evaluation/、monitoring/）不复制："
+                                          "实际完成值不带到新年度。不覆盖已有的非空文件夹。"
                                           "Copy the data folder to a new budget year.")
     new_year.add_argument("year", type=_year, metavar="YEAR", help="新年度，如 2024")
     new_year.add_argument("--to", type=Path, required=True, metavar="NEWDIR", help="新数据目录（不存在或为空）")

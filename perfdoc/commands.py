@@ -182,8 +182,12 @@ def run_new_year(year: int, data_dir: Path, target: Path) -> int:
                if result.cleared_plan_values else "没有要清空的资金支出计划")
     warned = (f"{len(result.warnings)} 条警告：上面列出的文字写到了往年，请逐条确认" if result.warnings
               else "没有写到往年的文字")
+    from perfdoc.data.fields import STAGES
+
+    left = "、".join(f"{stage}/（{STAGES[stage][0]}，{count} 个文件）" for stage, count in result.left_behind.items())
+    stages = f"；未复制 {left}：实际完成值属于 {result.old_year} 年度，不带到新年度" if left else ""
     print(f"已生成 {display_path(target)}：{result.old_year} → {year} 年度，部门文件 1 个、项目文件 {result.projects} 个；"
-          f"{cleared}；{warned}。", file=sys.stderr)
+          f"{cleared}；{warned}{stages}。", file=sys.stderr)
     print(f"下一步：python3 build.py schema --data {display_path(target)} && "
           f"python3 build.py check --data {display_path(target)}", file=sys.stderr)
     return 0
