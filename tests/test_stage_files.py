@@ -343,3 +343,49 @@ def test_a_stage_diff_in_markdown_and_for_a_new_indicator():
     assert "  - \\+ 三级指标 产出指标/质量指标/返修率" in markdown
     assert "  - ~ 三级指标 产出指标/质量指标/验收合格率: 分值: 12.50 → 10.00（-2.50）；得分: 12.50 → 9.00（-3.50）；" \
            "评分理由: 空 → 抽检有瑕疵" in markdown
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/yearly-cycle.md
+
+PAGE = REPO / "docs" / "yearly-cycle.md"
+
+
+def _yaml_block(page: str, first_line: str) -> str:
+    return next(block for block in re.findall(r"```yaml\n(.*?)```", page, re.S) if block.startswith(first_line))
+
+
+def test_the_pages_worked_example_is_what_the_scoring_computes():
+    from builders import make_evaluation, make_project
+
+    from perfdoc.data.loader import LoadedFile, load_yaml_text
+
+    page = PAGE.read_text(encoding="utf-8")
+    project_yaml = _yaml_block(page, "# data/projects/150001001.yaml")
+    evaluation_yaml = _yaml_block(page, "# data/evaluation/150001001.yaml")
+    indicators = load_yaml_text(project_yaml, LoadedFile(Path("p.yaml"))).data["indicators"]
+    data = load_yaml_text(evaluation_yaml, LoadedFile(Path("e.yaml"))).data
+    project = make_project("150001001", indicators=indicators)
+    evaluation, findings = make_evaluation(data, project)
+    assert [f.message for f in findings if f.severity.name != "HINT"] == []
+    computed = {i.key[2]: (i.weight, i.points) for i in evaluation.indicators}
+    computed["预算执行率"] = (evaluation.execution_weight, evaluation.execution_score.points)
+    computed["总分"] = (evaluation.weight_total, evaluation.total)
+    table = page.split("<!-- worked example -->\n", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    printed = {}
+    for row in table:
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        printed[cells[0]] = (D(cells[3]), D(cells[5]))
+    assert printed == computed
+
+
+def test_the_page_documents_every_stage_field_and_the_national_rules_as_they_are():
+    from perfdoc.data.fields import STAGES
+    from perfdoc.data.loader import LoadedFile, load_yaml_text
+    from perfdoc.data.rules import rules_from_data
+
+    page = PAGE.read_text(encoding="utf-8")
+    keys = {key for _, fields, indicator_fields in STAGES.values() for key in [*fields, *indicator_fields]}
+    assert [key for key in sorted(keys) if f"`{key}`" not in page] == []
+    national = load_yaml_text(_yaml_block(page, "name: 全国"), LoadedFile(Path("national.yaml"))).data
+    assert rules_from_data(national) == NATIONAL
