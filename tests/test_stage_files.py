@@ -124,6 +124,20 @@ def test_a_unit_mismatch_an_unknown_indicator_and_an_override_without_reason_are
     assert (reason["sev"], int(reason["line"])) == ("错误", line_of(override, "score: 10"))
 
 
+def test_schema_errors_in_a_stage_file_are_in_chinese_at_their_line(example):
+    keep_only(example, "142001018")
+    monitoring = example / "monitoring" / "142001018.yaml"
+    edit_file(monitoring, "likelihood: 确定能", "likelihood: 也许")
+    edit_file(monitoring, "forecast: ", "forecast: 三十 #")
+    edit_file(monitoring, "        remark:", "        remarks:")
+    result = run_cli_in_process("check", "--data", str(example))
+    assert result.returncode == 1
+    found = {int(m["line"]): m["rest"] for m in located(result.stderr, monitoring)}
+    assert "完成目标可能性应为 确定能、有可能、完全不可能 之一，实际是文字 “也许”（enum）" in found[line_of(monitoring, "likelihood: 也许")]
+    assert "全年预计执行数应为数字，或留空，实际是文字 “三十”（type）" in found[line_of(monitoring, "forecast: 三十")]
+    assert "未知字段“remarks”，是不是“remark”？" in found[line_of(monitoring, "remarks:")]
+
+
 def test_a_file_for_no_project_and_a_project_without_a_file(example):
     stray = example / "evaluation" / "142009999.yaml"
     (example / "evaluation" / "142001002.yaml").rename(stray)
