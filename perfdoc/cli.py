@@ -15,7 +15,7 @@ from perfdoc import __version__
 from perfdoc.diagnostics import UserError
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("build", "check", "diff", "new", "new-year", "schema", "profiles", "serve", "import", "init", "doctor")
+COMMANDS = ("build", "check", "diff", "new", "new-stage", "new-year", "schema", "profiles", "serve", "import", "init", "doctor")
 
 DESCRIPTION = """\
 perfdoc：把部门预算绩效目标（项目支出绩效目标表）写成 YAML 数据，检查后生成 PDF、DOCX 与 Excel。
@@ -26,6 +26,7 @@ perfdoc: the departmental budget performance-target document as code (YAML → c
   check     只检查数据，不生成文件                      validate only
   diff      比较两个版本的数据（金额、指标、合计）      what changed between two revisions
   new       按表格格式生成新项目文件的骨架              a skeleton for a new project
+  new-stage 为每个项目生成绩效自评或运行监控的骨架      skeletons for the self-evaluation or the monitoring
   new-year  复制数据为新一年度（改年度、清空支出计划）  roll the data forward to a new year
   schema    按表格格式重新生成 schema.json              regenerate schema.json from the table format
   profiles  列出可用的表格格式                          list the table formats (profiles)
@@ -95,10 +96,21 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("code", metavar="CODE", help="项目编码，如 142001020")
     new.add_argument("--name", default="", help="预算项目名称")
 
+    new_stage = sub.add_parser("new-stage", parents=[common], help="生成绩效自评或运行监控的骨架",
+                               description="为每个项目写出 evaluation/<编码>.yaml（年终绩效自评）或 monitoring/<编码>.yaml"
+                                           "（年中绩效运行监控）的骨架：每个年度指标按 一级 → 二级 → 三级 列出，指标值写在注释里，"
+                                           "年初预算数和分值按绩效目标表和评分规则填好，实际完成值空着。已有的文件保留原样"
+                                           "（--force 则重新生成）。Write a self-evaluation or monitoring skeleton for every project.")
+    new_stage.add_argument("stage", type=_stage, metavar="STAGE",
+                           help="evaluation（绩效自评，也可写 自评）或 monitoring（运行监控，也可写 监控）")
+    new_stage.add_argument("--force", action="store_true",
+                           help="已有的文件也重新生成，其中填写的内容会清掉（overwrite existing files）")
+
     new_year = sub.add_parser("new-year", parents=[common], help="复制数据为新一年度",
-                              description="把数据目录（department.yaml、projects/、profiles/）复制到 --to 指定的新文件夹："
+                              description="把数据目录（department.yaml、projects/、profiles/、scoring/）复制到 --to 指定的新文件夹："
                                           "年度（及标题里的年份）改为新年度，编码和指标不变，资金支出计划的值清空（键保留），"
-                                          "注释保留；列出写到往年的文字。不覆盖已有的非空文件夹。"
+                                          "注释保留；列出写到往年的文字。绩效自评和运行监控（evaluation/、monitoring/）不复制："
+                                          "实际完成值不带到新年度。不覆盖已有的非空文件夹。"
                                           "Copy the data folder to a new budget year.")
     new_year.add_argument("year", type=_year, metavar="YEAR", help="新年度，如 2024")
     new_year.add_argument("--to", type=Path, required=True, metavar="NEWDIR", help="新数据目录（不存在或为空）")
@@ -165,6 +177,16 @@ def _year(text: str) -> int:
     return int(text)
 
 
+_STAGE_NAMES = {"evaluation": "evaluation", "自评": "evaluation", "monitoring": "monitoring", "监控": "monitoring"}
+
+
+def _stage(text: str) -> str:
+    """evaluation / monitoring (or 自评 / 监控); anything else is a usage error."""
+    if text not in _STAGE_NAMES:
+        raise argparse.ArgumentTypeError(f"应为 evaluation（自评）或 monitoring（监控），而不是“{text}”")
+    return _STAGE_NAMES[text]
+
+
 def _port(text: str) -> int:
     """A TCP port (0–65535, 0 = any free one); anything else is a usage error, not a crash."""
     if not (text.isascii() and text.isdigit() and len(text) <= 5) or int(text) > 65535:
@@ -196,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             from perfdoc.commands import run_new
 
             return run_new(args.data, args.code, args.name)
+        if args.command == "new-stage":
+            from perfdoc.commands import run_new_stage
+
+            return run_new_stage(args.data, args.stage, force=args.force)
         if args.command == "new-year":
             from perfdoc.commands import run_new_year
 

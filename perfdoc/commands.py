@@ -16,8 +16,12 @@ def _report(diagnostics: list[Diagnostic]) -> None:
         print(diagnostic.format(), file=sys.stderr)
 
 
-def _summary(projects: int, errors: int, warnings: int) -> str:
-    return f"检查完成：{projects} 个项目文件，{errors} 个错误，{warnings} 个警告。"
+def _summary(projects: int, errors: int, warnings: int, stage_files: dict[str, int] | None = None) -> str:
+    """`检查完成：18 个项目文件，0 个错误，13 个警告。`, naming the stage files where there are any."""
+    from perfdoc.data.fields import STAGES
+
+    staged = "".join(f"、{count} 个{STAGES[stage][0]}文件" for stage, count in (stage_files or {}).items())
+    return f"检查完成：{projects} 个项目文件{staged}，{errors} 个错误，{warnings} 个警告。"
 
 
 def run_check(data_dir: Path, *, strict: bool, lint: bool = False) -> int:
@@ -25,13 +29,15 @@ def run_check(data_dir: Path, *, strict: bool, lint: bool = False) -> int:
 
     checked = check_data(data_dir)
     _report(checked.diagnostics)
-    print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings)), file=sys.stderr)
+    stage_files = {stage: len(files) for stage, files in checked.stages.files.items()}
+    print(_summary(len(checked.projects), len(checked.errors), len(checked.warnings), stage_files), file=sys.stderr)
     if lint and not checked.errors and checked.department is not None:
         from perfdoc.data.lint import department_table_hints, project_hints
 
         year = checked.department.data["year"]
         hints = department_table_hints(checked.department, year)
         hints += [h for p in checked.projects for h in project_hints(p, year)]
+        hints += checked.stages.hints
         _report(hints)
         print(f"--lint：{len(hints)} 条提示（不影响退出码）。", file=sys.stderr)
     if checked.errors or (strict and checked.warnings):
@@ -106,12 +112,17 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
 def run_schema(data_dir: Path, output: Path | None) -> int:
     """The schema of the profile `data_dir` uses, written beside the data folder by default:
     that is where the `# yaml-language-server: $schema=../../schema.json` line of its files points."""
+    from perfdoc.data.rules import load_rules
     from perfdoc.data.schema import schema_text
+    from perfdoc.data.scoring import NATIONAL
     from perfdoc.data.validate import check_data, select_profile_for
 
     checked = check_data(data_dir)  # the data may have errors: the schema is what helps fix them
     profile = checked.profile or select_profile_for(data_dir)
-    text = schema_text(profile, checked.table_profile)
+    period = NATIONAL.monitoring_period
+    if profile.scoring:  # the monitoring period in the stage files' titles is the rules'
+        period = load_rules(profile.scoring, data_dir, named_in=profile.source).monitoring_period
+    text = schema_text(profile, checked.table_profile, period)
     output = output or data_dir.parent / "schema.json"
     try:
         output.write_text(text, encoding="utf-8")
@@ -139,6 +150,24 @@ def run_new(data_dir: Path, code: str, name: str) -> int:
     return 0
 
 
+def run_new_stage(data_dir: Path, stage: str, *, force: bool) -> int:
+    """Skeletons of one stage for every project (perfdoc.review.stage_scaffold): 0 done, 1 refused."""
+    from perfdoc.data.fields import STAGES
+    from perfdoc.review.stage_scaffold import write_stage_skeletons
+
+    result = write_stage_skeletons(data_dir, stage, force=force)
+    name = STAGES[stage][0]
+    for path in result.replaced:
+        print(f"已替换（--force）{display_path(path)}", file=sys.stderr)
+    made = len(result.written) + len(result.replaced)
+    kept = (f"；已有 {len(result.kept)} 个，保留原样（加 --force 重新生成，会清掉其中填写的内容）" if result.kept else "")
+    print(f"已生成 {made} 个{name}文件（{display_path(result.folder)}/）{kept}。", file=sys.stderr)
+    if made:
+        print(f"下一步：填写其中空着的值，然后运行 python3 build.py check --data {display_path(data_dir)}"
+              "（还没填的会列为待办）", file=sys.stderr)
+    return 0
+
+
 def run_new_year(year: int, data_dir: Path, target: Path) -> int:
     """Roll the data folder forward: 0 written (warnings allowed), 1 data problem, 2 year not later."""
     from perfdoc.review.yearly import YearNotLater, new_year
@@ -153,8 +182,12 @@ def run_new_year(year: int, data_dir: Path, target: Path) -> int:
                if result.cleared_plan_values else "没有要清空的资金支出计划")
     warned = (f"{len(result.warnings)} 条警告：上面列出的文字写到了往年，请逐条确认" if result.warnings
               else "没有写到往年的文字")
+    from perfdoc.data.fields import STAGES
+
+    left = "、".join(f"{stage}/（{STAGES[stage][0]}，{count} 个文件）" for stage, count in result.left_behind.items())
+    stages = f"；未复制 {left}：实际完成值属于 {result.old_year} 年度，不带到新年度" if left else ""
     print(f"已生成 {display_path(target)}：{result.old_year} → {year} 年度，部门文件 1 个、项目文件 {result.projects} 个；"
-          f"{cleared}；{warned}。", file=sys.stderr)
+          f"{cleared}；{warned}{stages}。", file=sys.stderr)
     print(f"下一步：python3 build.py schema --data {display_path(target)} && "
           f"python3 build.py check --data {display_path(target)}", file=sys.stderr)
     return 0

@@ -102,3 +102,38 @@ def layout_of(document: Document, fonts: FontSet | None = None) -> tuple[str, La
     """The real templates' HTML for `document`, and the layout read back from it."""
     html = render_html(document, fonts or fixed_fonts())
     return html, read_layout(html)
+
+
+# ---------------------------------------------------------------------------------------------
+# The year's later stages (perfdoc.data.stages)
+
+STAGE_INDICATORS = {
+    "产出指标": {"数量指标": [indicator("辅警人数", value="183人")], "质量指标": [indicator("验收合格率", value="≥95%")],
+             "时效指标": [indicator("响应时间", value="≤3天")], "成本指标": [indicator("运行成本", value="≤43.2万元")]},
+    "效果指标": {"社会效益指标": [indicator("治安环境", value="明显改善")]},
+    "满意度指标": {"服务对象满意度指标": [indicator("满意度", value="≥90%")]},
+}
+
+
+def stage_project(**fields: Any) -> Project:
+    """A project whose indicators exercise every kind of target: =, ≥, ≤ (reverse), an amount, a
+    qualitative one; default weights 12.5 × 4 (产出), 30 (效果), 10 (满意度), with 10 for execution."""
+    return make_project(indicators=fields.pop("indicators", STAGE_INDICATORS), **fields)
+
+
+def make_evaluation(data: dict[str, Any], project: Project | None = None, rules: Any = None):
+    """(Evaluation, findings) for a self-evaluation file's data, joined to `project`."""
+    from perfdoc.data.scoring import NATIONAL
+    from perfdoc.data.stages import build_evaluation
+
+    project = project or stage_project()
+    return build_evaluation({"code": project.code, **data}, project, rules or NATIONAL, f"evaluation/{project.code}.yaml")
+
+
+def make_monitoring(data: dict[str, Any], project: Project | None = None, rules: Any = None):
+    """(Monitoring, findings) for a monitoring file's data, joined to `project`."""
+    from perfdoc.data.scoring import NATIONAL
+    from perfdoc.data.stages import build_monitoring
+
+    project = project or stage_project()
+    return build_monitoring({"code": project.code, **data}, project, rules or NATIONAL, f"monitoring/{project.code}.yaml")

@@ -140,3 +140,62 @@ def test_the_scaffold_names_each_field_with_its_label(name):
             line = next(line for line in text.splitlines() if line.startswith(f"{key}:"))
             assert labels.get(("record", key), PROJECT_FIELDS[key].label) in line, line
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The stage files (data/evaluation/, data/monitoring/)
+
+
+@pytest.mark.parametrize("stage", ["evaluation", "monitoring"])
+def test_the_stage_schemas_and_skeletons_are_the_declared_fields_in_order(stage):
+    from builders import stage_project
+
+    from perfdoc.data.fields import STAGES, stage_text
+    from perfdoc.data.schema import stage_schema
+    from perfdoc.data.scoring import NATIONAL
+    from perfdoc.review.stage_scaffold import stage_skeleton
+
+    _, fields, indicator_fields = STAGES[stage]
+    period = "1—6月"
+    schema = stage_schema(profile(), stage, period)["$defs"]
+    assert list(schema[stage]["properties"]) == [*fields, "indicators"]
+    assert list(schema[f"{stage}_indicator"]["properties"]) == list(indicator_fields)
+    for key, field in fields.items():
+        assert schema[stage]["properties"][key]["title"] == stage_text(field.label, period), key
+        assert schema[stage]["properties"][key]["description"].startswith(stage_text(field.help, period)), key
+    for key, field in indicator_fields.items():
+        assert schema[f"{stage}_indicator"]["properties"][key]["title"] == stage_text(field.label, period), key
+    text = stage_skeleton(stage_project(), stage, NATIONAL)
+    top = [line.split(":")[0] for line in text.splitlines() if line and line[0].isalpha()]
+    assert top == [*fields, "indicators"]
+    first_entry = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("        ")]
+    assert first_entry[:len(indicator_fields)] == list(indicator_fields)
+
+
+def test_the_stage_diff_labels_are_the_declared_labels():
+    from builders import make_document, make_evaluation, make_monitoring, stage_project
+    from test_stages import FILLED, ON_TRACK
+
+    from perfdoc.data.fields import (
+        EVALUATION_FIELDS,
+        EVALUATION_INDICATOR_FIELDS,
+        MONITORING_FIELDS,
+        MONITORING_INDICATOR_FIELDS,
+        stage_text,
+    )
+    from perfdoc.data.stage_check import StageCheck
+    from perfdoc.review.diff import compare
+
+    empty = {"indicators": {}}
+    before = StageCheck(evaluations=[make_evaluation(empty)[0]], monitorings=[make_monitoring(empty)[0]])
+    after = StageCheck(evaluations=[make_evaluation(FILLED)[0]], monitorings=[make_monitoring(ON_TRACK)[0]])
+    document = make_document(stage_project())
+    diff = compare(document, document, "旧", "新", old_stages=before, new_stages=after)
+    derived = {"执行率", "预算执行率得分", "1—7月执行率", "预计全年执行率"}
+    for change in diff.stages:
+        fields, indicator_fields = ((EVALUATION_FIELDS, EVALUATION_INDICATOR_FIELDS) if change.stage == "evaluation"
+                                    else (MONITORING_FIELDS, MONITORING_INDICATOR_FIELDS))
+        declared = {stage_text(f.label, "1—7月") for f in fields.values()} | derived
+        assert {c.label for c in change.fields} <= declared
+        row_labels = {c.label for row in change.rows for c in row.changes}
+        assert row_labels and row_labels <= {stage_text(f.label, "1—7月") for f in indicator_fields.values()}

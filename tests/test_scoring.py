@@ -19,6 +19,7 @@ from perfdoc.data.scoring import (
     execution_rate,
     execution_score,
     indicator_score,
+    meets_target,
     override_score,
     parse_quantity,
     round_points,
@@ -35,12 +36,15 @@ from perfdoc.data.scoring import (
     ("37.24", "万元", Quantity(D("37.24"), "万元", "")),
     ("1,174", "", Quantity(D(1174), "", "")),
     ("100百分比", "", Quantity(D(100), "%", "")),
+    ("离线时间不超过 24小时", "", Quantity(D(24), "小时", "≤")),  # a label before the words is dropped
+    ("满意度不低于90%", "", Quantity(D(90), "%", "≥")),
+    ("＞90%", "", Quantity(D(90), "%", ">")),  # full-width signs, as typed in Word
 ])
 def test_quantities_as_tables_write_them(text, unit, expected):
     assert parse_quantity(text, unit) == expected
 
 
-@pytest.mark.parametrize("text", ["明显提升", "每月底", "2023年12月前", "达成预期指标", ""])
+@pytest.mark.parametrize("text", ["明显提升", "每月底", "2023年12月前", "达成预期指标", "", "2023年不超过 5次"])
 def test_text_is_not_a_quantity(text):
     assert parse_quantity(text) is None
 
@@ -55,6 +59,26 @@ def test_direction_comes_from_the_nature_or_the_operator():
     assert direction_of("", Quantity(D(95), "%", "≥")) == "more"
     assert direction_of("", Quantity(D(183), "人")) == "equal"
     assert direction_of("定性", None) == direction_of("", None) == "qualitative"
+
+
+def test_a_direction_column_decides_only_where_nothing_else_does():
+    assert direction_of("", Quantity(D(3), "天"), "反向") == "less"  # 指标方向 反向, no operator
+    assert direction_of("", Quantity(D(90), "%"), "正向") == "more"
+    assert direction_of("", Quantity(D(3), "天", "≥"), "反向") == "more"  # the operator written wins
+    assert direction_of("", None, "反向") == "qualitative"  # not a number: qualitative whatever else
+
+
+def test_meeting_a_target_follows_its_operator():
+    assert meets_target(parse_quantity("≥95%"), parse_quantity("95%"), "more")
+    assert not meets_target(parse_quantity("≥95%"), parse_quantity("93%"), "more")
+    assert not meets_target(parse_quantity(">95%"), parse_quantity("95%"), "more")  # strictly more
+    assert meets_target(parse_quantity("≤3天"), parse_quantity("3天"), "less")
+    assert not meets_target(parse_quantity("<3天"), parse_quantity("3天"), "less")
+    assert not meets_target(parse_quantity("183", "人"), parse_quantity("180", "人"), "equal")
+    assert meets_target("明显提升", "达成预期", "qualitative")
+    assert not meets_target("明显提升", "基本达成", "qualitative")  # a band worth 80 % falls short
+    with pytest.raises(UnitMismatch):
+        meets_target(parse_quantity("≥95%"), parse_quantity("95", "人"), "more")
 
 
 def test_budget_execution_rate_and_score():
@@ -122,6 +146,23 @@ def test_default_weights_spread_each_level_and_add_up_exactly():
     weights = default_weights(paths)
     assert [weights[p] for p in paths] == [D("16.67"), D("16.67"), D("16.66"), D(30), D(10), D(0)]  # 50 / 3
     assert sum(weights.values()) == D(90)
+
+
+def test_given_weights_are_kept_and_the_rest_of_their_level_is_spread():
+    paths = [("产出指标", "数量指标", "a"), ("产出指标", "质量指标", "b"), ("产出指标", "时效指标", "c"),
+             ("满意度指标", "服务对象满意度指标", "d")]
+    weights = default_weights(paths, given={paths[0]: D(20), paths[3]: D(10)})
+    assert [weights[p] for p in paths] == [D(20), D(15), D(15), D(10)]  # (50 − 20) / 2
+    taken = default_weights(paths, given={paths[0]: D(60)})
+    assert [taken[p] for p in paths[:3]] == [D(60), D(0), D(0)]  # nothing left to spread (the check says 100 is exceeded)
+
+
+def test_hebeis_effect_level_gets_the_benefit_levels_points():
+    paths = [("产出指标", "数量指标", "a"), ("效果指标", "社会效益指标", "b"), ("效果指标", "可持续性影响", "c"),
+             ("满意度指标", "服务对象满意度指标", "d")]
+    weights = default_weights(paths)
+    assert [weights[p] for p in paths] == [D(50), D(15), D(15), D(10)]  # 效果指标 30 / 2
+    assert NATIONAL.execution_weight + sum(weights.values()) == 100
 
 
 def test_an_override_needs_a_reason_and_stays_within_the_weight():

@@ -211,3 +211,21 @@ def test_a_target_inside_the_data_folder_names_the_option_the_user_gave(source, 
     assert "--to" in err and "--out" not in err and "--cache-dir" not in err, err
     assert err.startswith(f"错误: 新数据目录 {source / '2025'} 位于原数据目录 {source} 之内"), err
     assert not (source / "2025").exists()
+
+
+def test_new_year_never_carries_the_stage_files_forward_and_says_so(tmp_path, capsys):
+    """The self-evaluation and monitoring hold one year's actuals: they stay behind (and their errors
+    do not stop the roll-forward); the data folder's scoring rules, like its profiles, go along."""
+    source = tmp_path / "old" / "data"
+    shutil.copytree(REPO / "examples" / "hebei-2023-evaluation" / "data", source)
+    (source / "scoring").mkdir()
+    (source / "scoring" / "本省.yaml").write_text("execution_weight: 10\n", encoding="utf-8")
+    broken = source / "evaluation" / "142001005.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("actual: 97%", "actual: 97人"), encoding="utf-8")
+    target = tmp_path / "new" / "data"
+    assert cli.main(["new-year", "2024", "--data", str(source), "--to", str(target)]) == 0
+    summary = capsys.readouterr().err.strip().splitlines()[-2]
+    assert "未复制 evaluation/（绩效自评，18 个文件）、monitoring/（绩效运行监控，18 个文件）" in summary
+    assert "实际完成值属于 2023 年度，不带到新年度" in summary
+    assert sorted(os.listdir(target)) == ["department.yaml", "projects", "scoring"]
+    assert (target / "scoring" / "本省.yaml").read_text(encoding="utf-8") == "execution_weight: 10\n"

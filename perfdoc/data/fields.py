@@ -14,6 +14,7 @@ from typing import Literal
 FieldKind = Literal[
     "text", "code", "amount", "percent", "choice",  # the values of a table (a project, the department-wide table)
     "year", "profile", "file_name", "paragraphs", "sections", "record", "switch",  # the department file's own
+    "points", "choices",  # the stage files' own: a weight or score (分), several of a fixed set (偏差原因)
 ]
 
 
@@ -127,3 +128,79 @@ def indicator_text(row: dict[str, object], keys: tuple[str, ...]) -> str:
             continue
         parts.append(str(value))
     return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The year's later stages: one file per project and stage, beside the targets (data/evaluation/<编码>.yaml,
+# data/monitoring/<编码>.yaml). Each indicator is named by its 一级 → 二级 → 三级 path, as in the
+# project file (perfdoc.data.model.numbered_key: a repeated 三级 name is `名称（第2个）`).
+
+# The monitoring period as the rules name it (perfdoc.data.scoring.ScoringRules.monitoring_period,
+# 1—7月 nationally); labels and help containing it are filled in by stage_text().
+PERIOD = "{period}"
+
+DEVIATION_CAUSES = ("经费保障", "制度保障", "人员保障", "硬件条件保障", "其他")  # 监控表's 偏差原因分析 columns
+LIKELIHOODS = ("确定能", "有可能", "完全不可能")  # 完成目标可能性
+
+_CODE_HELP = "所属项目的编码（projects/ 里的项目文件），写成带引号的文字，与本文件名相同。"
+
+# The year-end self-evaluation (项目支出绩效自评表, 财预〔2020〕10号), one file: evaluation/<编码>.yaml.
+EVALUATION_FIELDS = _fields(
+    Field("code", "项目编码", "code", _CODE_HELP, example='"142001001"'),
+    Field("initial_budget", "年初预算数", "amount", "年初批复的预算数；骨架里已按绩效目标表的预算数填好。", example="61.53"),
+    Field("annual_budget", "全年预算数", "amount", "年中调整后的全年预算数；执行率 = 全年执行数 ÷ 全年预算数。", example="61.53"),
+    Field("executed", "全年执行数", "amount", "全年实际支出。", example="52.30"),
+    Field("execution_reason", "执行率偏低的原因", "text", "执行率低于 90%（评分规则的 execution_floor）时必填：为什么没有支出、"
+          "结余资金怎样处理。", long=True, example="合同约定的尾款 9.23 万元在验收后的次年 1 月支付"),
+    Field("goal_achieved", "实际完成情况", "text", "年度总体目标实际完成得怎样（预期目标就是绩效目标表的 goal，不用再写）。",
+          long=True, example="全年运维正常，系统可用率 99.5%"),
+)
+
+# One indicator of a self-evaluation: indicators → 一级 → 二级 → 三级 name → these fields.
+EVALUATION_INDICATOR_FIELDS = _fields(
+    Field("actual", "实际完成值", "text", "与指标值同一单位的实际值，如“93%”“183人”；只写数字时按指标值的单位计。"
+          "定性指标写明档次：达成、基本达成、部分达成、未达成（可以接着写说明）。", example="93%"),
+    Field("weight", "分值", "points", "该指标的分值，只写数字；不写时按评分规则把一级指标的分值（产出 50、效益 30、满意度 10）"
+          "平均分给其下的三级指标。预算执行率另占 10 分，合计应为 100。", example="16.67"),
+    Field("score", "得分", "points", "一般不写：按公式计算。评审另行给分（扣分）时才写，并在 score_reason 写明理由。",
+          example="12"),
+    Field("score_reason", "评分理由", "text", "手工给出得分（score）的理由。", long=True, example="台账不全，酌情扣 4 分"),
+    Field("deviation", "偏差原因分析及改进措施", "text", "实际完成值未达到指标值时必填。", long=True,
+          example="两名辅警年中离职，已于 10 月补招"),
+)
+
+# The mid-year monitoring (项目支出绩效目标执行监控表, 财预〔2019〕136号), one file: monitoring/<编码>.yaml.
+MONITORING_FIELDS = _fields(
+    Field("code", "项目编码", "code", _CODE_HELP, example='"142001001"'),
+    Field("initial_budget", "年初预算数", "amount", "年初批复的预算数；骨架里已按绩效目标表的预算数填好。", example="61.53"),
+    Field("executed_to_date", f"{PERIOD}执行数", "amount", f"{PERIOD}实际支出；执行率 = 执行数 ÷ 年初预算数。", example="30.10"),
+    Field("forecast", "全年预计执行数", "amount", "预计到年底的支出。", example="61.53"),
+    Field("execution_reason", "执行偏差原因", "text", "预计全年执行率低于 90% 时必填：原因和纠偏措施。", long=True,
+          example="设备采购延至下一年度"),
+    Field("progress", f"{PERIOD}实际完成情况", "text", f"年度总体目标到{PERIOD}底完成得怎样。", long=True,
+          example="运维合同已签订，前 7 个月系统运行正常"),
+)
+
+# One indicator of a monitoring: indicators → 一级 → 二级 → 三级 name → these fields.
+MONITORING_INDICATOR_FIELDS = _fields(
+    Field("done", f"{PERIOD}实际完成值", "text", f"到{PERIOD}底已完成的值，与指标值同一单位。", example="98%"),
+    Field("expected", "全年预计完成值", "text", "预计到年底达到的值，与指标值同一单位；定性指标写达成、基本达成……",
+          example="≥95%"),
+    Field("causes", "偏差原因", "choices", "全年预计完成值达不到指标值时勾选原因，可多选。", choices=DEVIATION_CAUSES,
+          example="[经费保障, 其他]"),
+    Field("deviation", "偏差原因说明", "text", "偏差的具体原因和纠偏措施（选了“其他”时必填）。", long=True,
+          example="供应商更换，系统停运两周"),
+    Field("likelihood", "完成目标可能性", "choice", "到年底能否达到指标值。", choices=LIKELIHOODS, example="有可能"),
+    Field("remark", "备注", "text", "其他说明。", long=True),
+)
+
+# stage → (its name, the file's fields, an indicator's fields); the folder is the stage's key.
+STAGES = {
+    "evaluation": ("绩效自评", EVALUATION_FIELDS, EVALUATION_INDICATOR_FIELDS),
+    "monitoring": ("绩效运行监控", MONITORING_FIELDS, MONITORING_INDICATOR_FIELDS),
+}
+
+
+def stage_text(text: str, period: str) -> str:
+    """A stage field's label or help with the monitoring period filled in (`1—7月执行数`)."""
+    return text.replace(PERIOD, period)

@@ -43,6 +43,18 @@ def default_output_name(data: dict[str, Any]) -> str:
     return data.get("output_name") or f"{data['department']}{data['title']}"
 
 
+IndicatorKey = tuple[str, str, str]  # 一级, 二级, 三级 (numbered when repeated)
+
+
+def numbered_key(level1: str, level2: str, name: str, seen: dict[IndicatorKey, int]) -> IndicatorKey:
+    """An indicator row's name: (一级, 二级, 三级). Rows with the same 三级 name under one 二级 are
+    told apart by their order, the second being `名称（第2个）`. `diff` pairs rows by it, and the
+    stage files (evaluation/, monitoring/) name their indicators by it, never by position."""
+    base = (level1, level2, name)
+    seen[base] = seen.get(base, 0) + 1
+    return base if seen[base] == 1 else (level1, level2, f"{name}（第{seen[base]}个）")
+
+
 @dataclass(frozen=True)
 class Indicator:
     """One 三级指标: one row of the indicator grid, every field kept separate, by its key in
@@ -118,6 +130,11 @@ class IndicatorBlock:
                         level2_span=len(level2.indicators) if i == 0 else 0,
                     ))
         return tuple(rows)
+
+    def keyed_rows(self) -> tuple[tuple[IndicatorKey, IndicatorRow], ...]:
+        """Every row with its (一级, 二级, 三级) key (numbered_key), in table order."""
+        seen: dict[IndicatorKey, int] = {}
+        return tuple((numbered_key(r.level1, r.level2, r.indicator.name, seen), r) for r in self.rows)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,7 @@ class Profile:
     levels: tuple[tuple[str, tuple[str, ...]], ...]  # (一级, (二级, …)) in table order
     empty_level2: Literal["omit", "row"]
     source: Path
+    scoring: str = ""  # the scoring rules it names (perfdoc.data.rules); "" for the national ones
 
     @property
     def checkpoints(self) -> tuple[str, ...]:
@@ -259,6 +260,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "levels": {"type": "object", "minProperties": 1, "title": "一级指标 → 二级指标",
                    "additionalProperties": {"type": "array", "minItems": 1, "items": _TEXT}},
         "empty_level2": {"enum": ["omit", "row"], "title": "没有三级指标的二级指标：omit 不显示，row 显示空行"},
+        "scoring": {**_TEXT, "title": "评分规则：数据目录 scoring/ 下的文件名（不带 .yaml），默认 national（全国）"},
     },
 }
 
@@ -341,6 +343,7 @@ def _as_data(profile: Profile) -> dict[str, Any]:
                     for c in profile.columns],
         "levels": {level1: list(level2s) for level1, level2s in profile.levels},
         "empty_level2": profile.empty_level2,
+        **({"scoring": profile.scoring} if profile.scoring else {}),
     }
 
 
@@ -451,4 +454,5 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
         levels=tuple((level1, tuple(level2s)) for level1, level2s in data["levels"].items()),
         empty_level2=data.get("empty_level2", "omit"),
         source=path,
+        scoring=data.get("scoring", ""),
     )

@@ -11,8 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, SUB_TARGET_FIELDS, Field
+from perfdoc.data.fields import (
+    DEPARTMENT_FIELDS,
+    INDICATOR_FIELDS,
+    PROJECT_FIELDS,
+    STAGES,
+    SUB_TARGET_FIELDS,
+    Field,
+    stage_text,
+)
 from perfdoc.data.profile import DEFAULT_PROFILE, Block, Profile, load_profile, profile_path
+from perfdoc.data.scoring import NATIONAL
 
 DEFAULT_DEPARTMENT_TABLE_PROFILE = "department-2023"
 
@@ -47,6 +56,12 @@ def _field_schema(field: Field, label: str) -> dict[str, Any]:
                 "description": field.help + "可选：" + "、".join(field.choices)}
     if field.kind == "code":
         return _text(label, field.help, pattern=CODE_PATTERN)
+    if field.kind == "points":
+        return {"type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.01, "title": label,
+                "description": field.help + "最多两位小数。"}
+    if field.kind == "choices":
+        return {"type": "array", "uniqueItems": True, "items": {"enum": list(field.choices)}, "title": label,
+                "description": field.help + "可选：" + "、".join(field.choices) + "（写成 [经费保障, 其他]）"}
     return _text(label, field.help)
 
 
@@ -176,8 +191,54 @@ def _department_field_schema(field: Field, department_table: dict[str, Any]) -> 
     return _text(label, description)
 
 
-def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict[str, Any]:
-    """The whole schema: `$defs/project` and `$defs/department`; the root picks one by shape.
+def _stage_schemas(profile: Profile, stage: str, period: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A stage file's schema and one indicator's: every field may be left empty (a skeleton's are),
+    `check` lists what is still to fill in. Indicators: 一级 → 二级 (the profile's names) → 三级 name."""
+    name, fields, indicator_fields = STAGES[stage]
+
+    def described(field: Field) -> dict[str, Any]:
+        field = Field(field.key, stage_text(field.label, period), field.kind, stage_text(field.help, period),
+                      field.choices, field.long, field.example)
+        schema = _field_schema(field, field.label)
+        if field.example:
+            schema["description"] += f"例如：{field.example}"
+        return schema
+
+    indicator = {"type": ["object", "null"], "title": f"三级指标的{name}", "additionalProperties": False,
+                 "properties": {key: _may_be_empty(described(field)) for key, field in indicator_fields.items()}}
+    names = {"type": ["object", "null"], "additionalProperties": {"$ref": f"#/$defs/{stage}_indicator"},
+             "description": "三级指标名称（与项目文件一字不差；同一二级指标下重名的第二个写作“名称（第2个）”）→ 各项。"}
+    indicators = {
+        "type": "object", "title": "绩效指标", "additionalProperties": False,
+        "description": "一级指标 → 二级指标 → 三级指标名称 → 各项；指标与项目文件的年度指标一一对应。",
+        "properties": {level1: {"type": ["object", "null"], "title": level1, "additionalProperties": False,
+                                "properties": {level2: {**names, "title": level2} for level2 in level2s}}
+                       for level1, level2s in profile.levels},
+    }
+    properties = {key: described(field) if key == "code" else _may_be_empty(described(field))
+                  for key, field in fields.items()}
+    record = {"type": "object", "title": f"{name}（{stage}/<项目编码>.yaml）", "additionalProperties": False,
+              "description": f"一个项目的{name}，文件名应为 <项目编码>.yaml，放在数据目录的 {stage}/ 下。",
+              "required": ["code", "indicators"], "properties": {**properties, "indicators": indicators}}
+    return record, indicator
+
+
+def stage_schema(profile: Profile, stage: str, period: str = NATIONAL.monitoring_period) -> dict[str, Any]:
+    """The schema `check` validates a stage file with: `$defs/<stage>` and its indicator, as in schema.json."""
+    record, indicator = _stage_schemas(profile, stage, period)
+    return {"$defs": {stage: record, f"{stage}_indicator": indicator}}
+
+
+def stage_keys(stage: str) -> list[str]:
+    """The keys only this stage's files have: the schema's root tells the files apart by them."""
+    others = {key for other, (_, fields, _) in STAGES.items() if other != stage for key in fields}
+    return [key for key in STAGES[stage][1] if key not in others and key not in PROJECT_FIELDS]
+
+
+def build_schema(profile: Profile, table_profile: Profile | None = None,
+                 period: str = NATIONAL.monitoring_period) -> dict[str, Any]:
+    """The whole schema: `$defs/project`, `$defs/department`, `$defs/evaluation`, `$defs/monitoring`;
+    the root picks one by shape (a stage file by a key only it has, a project by its `code`).
 
     `table_profile` is the format of the department-wide table (department_table); without one,
     that section is checked against the shipped department format.
@@ -200,19 +261,28 @@ def build_schema(profile: Profile, table_profile: Profile | None = None) -> dict
         "required": [key for key, field in DEPARTMENT_FIELDS.items() if field.required],
         "properties": {key: _department_field_schema(field, department_table) for key, field in DEPARTMENT_FIELDS.items()},
     }
+    evaluation, evaluation_indicator = _stage_schemas(profile, "evaluation", period)
+    monitoring, monitoring_indicator = _stage_schemas(profile, "monitoring", period)
+    by_shape = {"if": {"type": "object", "required": ["code"]}, "then": {"$ref": "#/$defs/project"},
+                "else": {"$ref": "#/$defs/department"}}
+    for stage in reversed(STAGES):
+        by_shape = {"if": {"type": "object", "anyOf": [{"required": [key]} for key in stage_keys(stage)]},
+                    "then": {"$ref": f"#/$defs/{stage}"}, "else": by_shape}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "perfdoc 数据文件（部门预算绩效目标）",
-        "description": "data/department.yaml 与 data/projects/<项目编码>.yaml 的格式。",
+        "description": "data/department.yaml、data/projects/<项目编码>.yaml，以及 data/evaluation/、data/monitoring/ 下"
+                       "绩效自评、绩效运行监控文件的格式。",
         "$defs": {"project": project, "department": department, "indicator": indicator_row_schema(profile),
-                  "department_indicator": indicator_row_schema(table_profile)},
-        "if": {"type": "object", "required": ["code"]},
-        "then": {"$ref": "#/$defs/project"},
-        "else": {"$ref": "#/$defs/department"},
+                  "department_indicator": indicator_row_schema(table_profile),
+                  "evaluation": evaluation, "evaluation_indicator": evaluation_indicator,
+                  "monitoring": monitoring, "monitoring_indicator": monitoring_indicator},
+        **by_shape,
     }
 
 
-def schema_text(profile: Profile, table_profile: Profile | None = None) -> str:
+def schema_text(profile: Profile, table_profile: Profile | None = None,
+                period: str = NATIONAL.monitoring_period) -> str:
     """schema.json as written to disk: stable key order, UTF-8 Chinese kept readable."""
-    return json.dumps(build_schema(profile, table_profile), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(build_schema(profile, table_profile, period), ensure_ascii=False, indent=2) + "\n"

@@ -130,18 +130,23 @@ def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[Fie
 
 def _coerce_text_fields(value: Any, schema: dict[str, Any], root: dict[str, Any], path: FieldPath,
                         loaded: LoadedFile) -> Any:
-    """Where the schema wants text and the author typed a bare number, take it exactly as typed.
+    """Where the schema wants text (or text or nothing) and the author typed a bare number, take it
+    exactly as typed, following `properties` and `additionalProperties` (a stage file's indicators,
+    named by the author) alike.
 
-    `code: 142001001` or `value: 0012` then mean what the author sees, not a number.
+    `code: 142001001`, `value: 0012` or `actual: 37.20` then mean what the author sees, not a number.
     """
     if "$ref" in schema:
         schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
-    if schema.get("type") == "string" and path in loaded.plain_texts:
+    types = schema.get("type")
+    if (types == "string" or isinstance(types, list) and "string" in types and "number" not in types) \
+            and path in loaded.plain_texts:
         return loaded.plain_texts[path]
-    if isinstance(value, dict) and "properties" in schema:
-        props = schema["properties"]
-        return {k: _coerce_text_fields(v, props[k], root, path + (k,), loaded) if k in props else v
-                for k, v in value.items()}
+    extra = schema.get("additionalProperties")
+    if isinstance(value, dict) and ("properties" in schema or isinstance(extra, dict)):
+        props: dict[str, Any] = schema.get("properties", {})
+        others: dict[str, Any] = extra if isinstance(extra, dict) else {}
+        return {k: _coerce_text_fields(v, props.get(k, others), root, path + (k,), loaded) for k, v in value.items()}
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [_coerce_text_fields(v, schema["items"], root, path + (i,), loaded) for i, v in enumerate(value)]
     return value

@@ -4,8 +4,9 @@ The rules are data (`ScoringRules`), so a province that scores differently write
 code; `NATIONAL` holds the defaults of 财预〔2020〕10号 (项目支出绩效自评表):
 
 - 预算执行率 is worth 10 points: executed / budget, scored in proportion and capped at the weight;
-- the indicators share the other 90: 产出 50, 效益 30, 满意度 10, each spread evenly over the
-  三级 indicators under it unless the data gives weights;
+- the indicators share the other 90: 产出 50, 效益 30 (效果 30 where the table calls its 一级 so, as
+  Hebei's does), 满意度 10, each spread evenly over the 三级 indicators under it unless the data
+  gives weights;
 - a quantitative indicator scores weight × actual / target when more is better (≥, >), weight ×
   target / actual when less is better (≤, <), both capped at the weight, and weight × the smaller
   of the two ratios for `=`;
@@ -44,14 +45,17 @@ class ScoringRules:
     """How a self-evaluation is scored; a profile's `scoring:` section, national defaults otherwise."""
 
     execution_weight: Decimal = Decimal(10)  # 预算执行率's points
+    # 一级 → its points. 效果指标 is the name some tables (hebei-2023) give 效益指标; a table has one
+    # of the two, so listing both never counts 30 twice.
     level_weights: Mapping[str, Decimal] = field(default_factory=lambda: {
-        "产出指标": Decimal(50), "效益指标": Decimal(30), "满意度指标": Decimal(10)})
+        "产出指标": Decimal(50), "效益指标": Decimal(30), "效果指标": Decimal(30), "满意度指标": Decimal(10)})
     # A qualitative actual → the share of the weight it earns (first matching band wins).
     bands: tuple[tuple[str, Decimal], ...] = (
         ("未达成", Decimal(0)), ("部分达成", Decimal("0.8")), ("基本达成", Decimal("0.8")), ("达成", Decimal(1)))
     decimals: int = 2
     rounding: str = "half_up"
     execution_floor: Decimal = Decimal(90)  # below this rate (%), a reason is required
+    monitoring_period: str = "1—7月"  # what the mid-year monitoring covers (财预〔2019〕136号: January to July)
 
 
 NATIONAL = ScoringRules()
@@ -72,14 +76,19 @@ class Score:
     rule: str  # how it was reached, in words (shown in reviews and the docs' worked example)
 
 
-_SYMBOLS = ((">=", "≥"), ("<=", "≤"), ("≧", "≥"), ("≦", "≤"), ("％", "%"), ("，", ""), (",", ""))
-_WORDS = (("大于等于", "≥"), ("小于等于", "≤"), ("不低于", "≥"), ("不少于", "≥"), ("不高于", "≤"), ("不超过", "≤"),
-          ("以上", "≥"), ("以下", "≤"))
+_SYMBOLS = ((">=", "≥"), ("<=", "≤"), ("≧", "≥"), ("≦", "≤"), ("＞", ">"), ("＜", "<"), ("＝", "="), ("％", "%"),
+            ("，", ""), (",", ""))
+# Words before the number may follow a label (`离线时间不超过 24小时`): the label is dropped. Words
+# after it (`95%以上`) end the value.
+_WORDS_BEFORE = (("大于等于", "≥"), ("小于等于", "≤"), ("不低于", "≥"), ("不少于", "≥"), ("不高于", "≤"), ("不超过", "≤"))
+_WORDS_AFTER = (("以上", "≥"), ("以下", "≤"))
+_WORDS = _WORDS_BEFORE + _WORDS_AFTER
 _NUMBER = re.compile(r"(?P<op>[≥≤=><])?\s*(?P<number>[-+]?\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s]*)$")
 
 
 def parse_quantity(text: str, unit: str = "", operator: str = "") -> Quantity | None:
-    """`≥95%`, `95%以上`, `不低于90%`, `183人`, `37.24` (with `unit` given apart) → a Quantity;
+    """`≥95%`, `95%以上`, `不低于90%`, `离线时间不超过 24小时`, `＞90%`, `183人`, `37.24` (with `unit` given
+    apart) → a Quantity;
     None for text that is not one number with a unit (`明显提升`, `每月底`, `2023年12月前`).
 
     Raises UnitMismatch when the text carries a unit other than the `unit` written apart."""
@@ -88,7 +97,10 @@ def parse_quantity(text: str, unit: str = "", operator: str = "") -> Quantity | 
         shown = shown.replace(written, symbol)
     for words, symbol in _WORDS:
         if words in shown:
-            shown = shown.replace(words, "")
+            before, _, after = shown.partition(words)
+            if (words, symbol) in _WORDS_BEFORE and not re.search(r"[\d≥≤=><]", before):
+                before = ""  # a label: 离线时间不超过 24小时 → 24小时
+            shown = before + after
             operator = operator or symbol
     match = _NUMBER.match(shown.strip())
     if match is None:
@@ -103,13 +115,18 @@ def _unit(unit: str) -> str:
     return unit.strip().replace("％", "%").replace("百分比", "%")
 
 
-def direction_of(nature: str, target: Quantity | None) -> Direction:
-    """The target's direction: its 指标性质 when given, else the operator written in the value."""
+SENSES = {"正向": "more", "反向": "less"}  # 指标方向, where a table has that column
+
+
+def direction_of(nature: str, target: Quantity | None, sense: str = "") -> Direction:
+    """The target's direction: its 指标性质 when given, else the operator written in the value, else
+    its 指标方向 (正向 more is better, 反向 less is better), else `=`. A target that is not a number
+    is qualitative whatever else is written."""
     if nature:
         return DIRECTIONS[nature]
     if target is None:
         return "qualitative"
-    return DIRECTIONS.get(target.operator, "equal")
+    return DIRECTIONS.get(target.operator) or SENSES.get(sense, "equal")
 
 
 def round_points(points: Decimal, rules: ScoringRules = NATIONAL) -> Decimal:
@@ -166,31 +183,65 @@ def indicator_score(target: Quantity | str, actual: Quantity | str, weight: Deci
     return Score(round_points(weight * share, rules), rule + capped)
 
 
-def band_score(actual: str, weight: Decimal, rules: ScoringRules = NATIONAL) -> Score:
-    """A qualitative indicator: the first band whose word the actual contains."""
+def band_of(actual: str, rules: ScoringRules = NATIONAL) -> tuple[str, Decimal]:
+    """The first band whose word the actual contains, and its share of the weight."""
     for word, share in rules.bands:
         if word in actual:
-            return Score(round_points(weight * share, rules), f"“{word}”档 {share * 100:.0f}% × {weight}")
+            return word, share
     words = "、".join(word for word, _ in rules.bands)
     raise ScoringError(f"定性指标的完成情况“{actual}”不属于任何一档（{words}）：请改用其中的说法，或给出得分（score）和理由")
 
 
-def default_weights(paths: Sequence[tuple[str, str, str]], rules: ScoringRules = NATIONAL) -> dict[tuple[str, str, str], Decimal]:
+def band_score(actual: str, weight: Decimal, rules: ScoringRules = NATIONAL) -> Score:
+    """A qualitative indicator: the first band whose word the actual contains."""
+    word, share = band_of(actual, rules)
+    return Score(round_points(weight * share, rules), f"“{word}”档 {share * 100:.0f}% × {weight}")
+
+
+def meets_target(target: Quantity | str, actual: Quantity | str, direction: Direction,
+                 rules: ScoringRules = NATIONAL) -> bool:
+    """Whether the actual (or a forecast) reaches the target: ≥ / > / ≤ / < / = as written, and for a
+    qualitative indicator, a band worth the whole weight. Raises as indicator_score does."""
+    if direction == "qualitative":
+        text = actual if isinstance(actual, str) else f"{actual.number}{actual.unit}"
+        return band_of(text, rules)[1] >= 1
+    if not isinstance(target, Quantity) or not isinstance(actual, Quantity):
+        raise ScoringError("指标值与实际完成值不都是数值，无法比较")
+    if target.unit != actual.unit:
+        raise UnitMismatch(f"实际完成值的单位“{actual.unit or '无'}”与指标值的单位“{target.unit or '无'}”不同")
+    a, t = actual.number, target.number
+    if direction == "more":
+        return a > t if target.operator == ">" else a >= t
+    if direction == "less":
+        return a < t if target.operator == "<" else a <= t
+    return a == t
+
+
+def default_weights(paths: Sequence[tuple[str, str, str]], rules: ScoringRules = NATIONAL,
+                    given: Mapping[tuple[str, str, str], Decimal] | None = None) -> dict[tuple[str, str, str], Decimal]:
     """Each 一级's points (rules.level_weights) spread evenly over its 三级 indicators, rounded to
     the rules' decimals so that they add up exactly (the remainder goes to the first ones).
 
-    An 一级 the rules give no points to (成本指标 nationally) gets 0 for each of its indicators.
+    Weights `given` in the data are kept, and only what is left of their 一级's points is spread over
+    the others (nothing when they take it all). An 一级 the rules give no points to (成本指标
+    nationally) gets 0 for each of its indicators.
     """
+    given = given or {}
     unit = Decimal(1).scaleb(-rules.decimals)
     by_level: dict[str, list[tuple[str, str, str]]] = {}
     for path in paths:
         by_level.setdefault(path[0], []).append(path)
     weights: dict[tuple[str, str, str], Decimal] = {}
     for level1, members in by_level.items():
-        total = Decimal(rules.level_weights.get(level1, 0))
-        each = (total / len(members)).quantize(unit, rounding=ROUND_DOWN)
-        remainder = int((total - each * len(members)) / unit)
-        for i, path in enumerate(members):
+        weights.update({path: given[path] for path in members if path in given})
+        spread = [path for path in members if path not in given]
+        if not spread:
+            continue
+        left = Decimal(rules.level_weights.get(level1, 0)) - sum((given[p] for p in members if p in given), Decimal(0))
+        total = max(left, Decimal(0))
+        each = (total / len(spread)).quantize(unit, rounding=ROUND_DOWN)
+        remainder = int((total - each * len(spread)) / unit)
+        for i, path in enumerate(spread):
             weights[path] = each + (unit if i < remainder else 0)
     return weights
 

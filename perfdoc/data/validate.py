@@ -26,6 +26,7 @@ from perfdoc.data.profile import (
 )
 from perfdoc.data.schema import DEFAULT_DEPARTMENT_TABLE_PROFILE, build_schema
 from perfdoc.data.schema_check import schema_validator, validate_against_schema
+from perfdoc.data.stage_check import StageCheck, check_stages
 from perfdoc.diagnostics import Diagnostic, Severity, UserError, one_line, unlocated
 
 DEPARTMENT_FILE = "department.yaml"
@@ -42,6 +43,7 @@ class CheckedData:
     projects: list[LoadedFile]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     table_profile: Profile | None = None  # the department-wide table's format, when the department has one
+    stages: StageCheck = field(default_factory=StageCheck)  # data/evaluation/ and data/monitoring/, when there
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -50,6 +52,13 @@ class CheckedData:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    @property
+    def target_errors(self) -> list[Diagnostic]:
+        """The errors of the targets (department file, projects, profiles), not of the stage files:
+        what must be right before a stage's skeletons are written or the year is rolled forward."""
+        staged = set(self.stages.diagnostics)
+        return [d for d in self.errors if d not in staged]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,6 +309,10 @@ def check_data(data_dir: Path) -> CheckedData:
         for loaded in valid_projects:
             diagnostics += _semantic_warnings(loaded, profile)
         diagnostics += _duplicate_code_warnings(valid_projects)
+        stages = check_stages(data_dir, profile, valid_projects)
+        diagnostics += stages.diagnostics
+    else:
+        stages = StageCheck()
 
     ordered = sorted(set(diagnostics), key=lambda d: (d.file, d.line, d.column, d.severity.name, d.path, d.message))
-    return CheckedData(data_dir, profile, department, projects, ordered, table_profile)
+    return CheckedData(data_dir, profile, department, projects, ordered, table_profile, stages)

@@ -5,20 +5,34 @@ A reviewer in the budget office wants "142001014 智慧平安社区运维费: �
 (a revision is read with plain `git`: perfdoc.review.git), then compared: projects added / removed / renamed (a new
 code with the same name), changed fields with old → new and the difference for amounts, indicator
 rows matched by 一级 / 二级 / 三级 (not by position), department text as a character-level diff
-(Chinese has no spaces between words), and the totals. perfdoc.review.report writes the result.
+(Chinese has no spaces between words), and the totals. The year's later stages (data/evaluation/,
+data/monitoring/) are compared through their scored records: changed actuals, weights and scores
+("得分: 9.00 → 10.00"), the execution rate and the 总分. perfdoc.review.report writes the result.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from perfdoc.build.pipeline import load_document
-from perfdoc.data.fields import DEPARTMENT_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS, SUB_TARGET_FIELDS
-from perfdoc.data.model import Document, Project
+from perfdoc.data.fields import (
+    DEPARTMENT_FIELDS,
+    EVALUATION_FIELDS,
+    EVALUATION_INDICATOR_FIELDS,
+    INDICATOR_FIELDS,
+    MONITORING_FIELDS,
+    MONITORING_INDICATOR_FIELDS,
+    PROJECT_FIELDS,
+    SUB_TARGET_FIELDS,
+    stage_text,
+)
+from perfdoc.data.model import Document, IndicatorKey, Project, numbered_key
+from perfdoc.data.stage_check import StageCheck
+from perfdoc.data.stages import Evaluation, Monitoring
 from perfdoc.data.text import amount_text, value_text
 from perfdoc.diagnostics import UserError, unlocated
 from perfdoc.review.git import export_revision
@@ -26,8 +40,9 @@ from perfdoc.review.git import export_revision
 WORKING_TREE = "工作区"
 
 
-def load_side(data_dir: Path, revision: str | None) -> Document:
-    """The Document at `revision` (None: the working tree); invalid data is reported, not crashed on."""
+def load_side(data_dir: Path, revision: str | None) -> tuple[Document, StageCheck]:
+    """The Document at `revision` (None: the working tree) and its stage records; invalid data is
+    reported, not crashed on."""
     label = revision or WORKING_TREE
     with tempfile.TemporaryDirectory(prefix="perfdoc-diff-") as temp:
         source = export_revision(data_dir, revision, Path(temp)) if revision else data_dir
@@ -36,7 +51,7 @@ def load_side(data_dir: Path, revision: str | None) -> Document:
             shown = f"{label}:{data_dir.as_posix().rstrip('/')}"
             errors = [replace(d, file=d.file.replace(str(source), shown)) for d in checked.errors]
             raise UserError([*errors, unlocated(f"{label} 的数据没有通过检查，无法比较（{len(errors)} 个错误）")])
-        return document
+        return document, checked.stages
 
 
 # ------------------------------------------------------------------------------------------
@@ -78,6 +93,19 @@ class TextChange:
     new: str
 
 
+@dataclass(frozen=True)
+class StageChange:
+    """A project's self-evaluation or monitoring, compared: its own fields, its indicators, its total."""
+
+    stage: str  # evaluation / monitoring
+    kind: str  # added / removed / changed
+    code: str
+    name: str
+    fields: tuple[FieldChange, ...] = ()
+    rows: tuple[RowChange, ...] = ()
+    total: FieldChange | None = None  # 总分, when it changed (or the total of an added / removed one)
+
+
 @dataclass
 class DocumentDiff:
     old_label: str
@@ -86,10 +114,11 @@ class DocumentDiff:
     department: list[TextChange] = field(default_factory=list)
     totals: list[FieldChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. one code in two files: the pairing is a guess
+    stages: list[StageChange] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.projects or self.department or any(t.old != t.new for t in self.totals))
+        return bool(self.projects or self.department or self.stages or any(t.old != t.new for t in self.totals))
 
 
 def _amount_change(label: str, old: Decimal, new: Decimal) -> FieldChange | None:
@@ -100,13 +129,6 @@ def _amount_change(label: str, old: Decimal, new: Decimal) -> FieldChange | None
 
 def _text_change(label: str, old: str, new: str) -> FieldChange | None:
     return None if old == new else FieldChange(label, old, new)
-
-
-def _row_key(level1: str, level2: str, name: str, seen: dict) -> tuple[str, str, str]:
-    """Rows with the same 三级 name under one 二级 are told apart by their order."""
-    base = (level1, level2, name)
-    seen[base] = seen.get(base, 0) + 1
-    return base if seen[base] == 1 else (level1, level2, f"{name}（第{seen[base]}个）")
 
 
 Labels = dict[tuple[str, str], str]
@@ -125,7 +147,7 @@ def _rows(project: Project) -> dict[tuple[str, str, str], dict[str, str]]:
     for block in project.blocks:
         prefix = "" if block.source == "annual" else "长期："
         for r in block.rows:
-            key = _row_key(prefix + r.level1, r.level2, r.indicator.name, seen)
+            key = numbered_key(prefix + r.level1, r.level2, r.indicator.name, seen)
             rows[key] = {k: value_text(v) for k, v in r.indicator.as_dict().items() if k != "name"}
     return rows
 
@@ -247,8 +269,121 @@ def _pair_projects(old_groups: dict[str, list[Project]], new_groups: dict[str, l
     return kept, renamed, removed, added
 
 
-def compare(old: Document, new: Document, old_label: str, new_label: str) -> DocumentDiff:
+# ------------------------------------------------------------------------------------------
+# The stages: each value as the table would print it, with its number where a difference means something
+
+Value = tuple[str, Decimal | None]  # (text, number)
+Shown = dict[str, Value]  # label → value
+StageShown = tuple[Shown, dict[IndicatorKey, Shown], Value]  # the file's fields, its rows, its total
+
+
+def _amount_value(value: Decimal | None) -> Value:
+    return ("", None) if value is None else (amount_text(value), value)
+
+
+def _percent_value(value: Decimal | None) -> Value:
+    return ("", None) if value is None else (f"{value}%", None)
+
+
+def _points_value(value: Decimal | None) -> Value:
+    return ("", None) if value is None else (amount_text(value), value)
+
+
+def _text_value(text: str) -> Value:
+    return text, None
+
+
+def _evaluation_shown(evaluation: Evaluation) -> StageShown:
+    label = {key: f.label for key, f in EVALUATION_FIELDS.items()}
+    fields: Shown = {
+        label["initial_budget"]: _amount_value(evaluation.initial_budget),
+        label["annual_budget"]: _amount_value(evaluation.annual_budget),
+        label["executed"]: _amount_value(evaluation.executed),
+        "执行率": _percent_value(evaluation.execution_rate),
+        "预算执行率得分": _points_value(evaluation.execution_score.points if evaluation.execution_score else None),
+        label["execution_reason"]: _text_value(evaluation.execution_reason),
+        label["goal_achieved"]: _text_value(evaluation.goal_achieved),
+    }
+    row_label = {key: f.label for key, f in EVALUATION_INDICATOR_FIELDS.items()}
+    rows = {i.key: {row_label["actual"]: _text_value(i.actual), row_label["weight"]: _points_value(i.weight),
+                    row_label["score"]: _points_value(i.points),
+                    row_label["score_reason"]: _text_value(i.override.rule.removeprefix("人工评分：") if i.override else ""),
+                    row_label["deviation"]: _text_value(i.deviation)}
+            for i in evaluation.indicators}
+    return fields, rows, _points_value(evaluation.total)
+
+
+def _monitoring_shown(monitoring: Monitoring) -> StageShown:
+    label = {key: stage_text(f.label, monitoring.period) for key, f in MONITORING_FIELDS.items()}
+    fields: Shown = {
+        label["initial_budget"]: _amount_value(monitoring.initial_budget),
+        label["executed_to_date"]: _amount_value(monitoring.executed_to_date),
+        f"{monitoring.period}执行率": _percent_value(monitoring.rate_to_date),
+        label["forecast"]: _amount_value(monitoring.forecast),
+        "预计全年执行率": _percent_value(monitoring.forecast_rate),
+        label["execution_reason"]: _text_value(monitoring.execution_reason),
+        label["progress"]: _text_value(monitoring.progress),
+    }
+    row_label = {key: stage_text(f.label, monitoring.period) for key, f in MONITORING_INDICATOR_FIELDS.items()}
+    rows = {i.key: {row_label["done"]: _text_value(i.done), row_label["expected"]: _text_value(i.expected),
+                    row_label["causes"]: _text_value("、".join(i.causes)), row_label["deviation"]: _text_value(i.deviation),
+                    row_label["likelihood"]: _text_value(i.likelihood), row_label["remark"]: _text_value(i.remark)}
+            for i in monitoring.indicators}
+    return fields, rows, _text_value("")
+
+
+def _shown_changes(before: Shown, after: Shown) -> list[FieldChange]:
+    changes = []
+    for label in [*before, *(k for k in after if k not in before)]:
+        (old, old_number), (new, new_number) = before.get(label, ("", None)), after.get(label, ("", None))
+        if old != new:
+            delta = new_number - old_number if old_number is not None and new_number is not None else None
+            changes.append(FieldChange(label, old or "空", new or "空", delta))
+    return changes
+
+
+def _total_change(before: Value, after: Value) -> FieldChange | None:
+    return next(iter(_shown_changes({"总分": before}, {"总分": after})), None)
+
+
+def _shown(record: Evaluation | Monitoring) -> StageShown:
+    return _evaluation_shown(record) if isinstance(record, Evaluation) else _monitoring_shown(record)
+
+
+def _stage_changes(stage: str, before: Sequence[Evaluation | Monitoring],
+                   after: Sequence[Evaluation | Monitoring]) -> list[StageChange]:
+    """Each project's stage file old → new, paired by project code; rows by their 一级/二级/三级 key."""
+    old = {record.code: record for record in before}
+    new = {record.code: record for record in after}
+    changes = []
+    for code in sorted(old.keys() | new.keys()):
+        if code not in old or code not in new:
+            record = new.get(code) or old[code]
+            total_text = _shown(record)[2][0]
+            kind = "added" if code in new else "removed"
+            summary = FieldChange("总分", total_text, total_text) if total_text else None
+            changes.append(StageChange(stage, kind, code, record.project.name, total=summary))
+            continue
+        old_fields, old_rows, old_total = _shown(old[code])
+        new_fields, new_rows, new_total = _shown(new[code])
+        rows = [RowChange("removed", key) for key in old_rows if key not in new_rows]
+        rows += [RowChange("added", key) for key in new_rows if key not in old_rows]
+        rows += [RowChange("changed", key, tuple(found)) for key in new_rows if key in old_rows
+                 if (found := _shown_changes(old_rows[key], new_rows[key]))]
+        fields = _shown_changes(old_fields, new_fields)
+        total_change = _total_change(old_total, new_total)
+        if fields or rows or total_change:
+            changes.append(StageChange(stage, "changed", code, new[code].project.name, tuple(fields), tuple(rows),
+                                       total_change))
+    return changes
+
+
+def compare(old: Document, new: Document, old_label: str, new_label: str, *,
+            old_stages: StageCheck | None = None, new_stages: StageCheck | None = None) -> DocumentDiff:
     diff = DocumentDiff(old_label, new_label)
+    before, after = old_stages or StageCheck(), new_stages or StageCheck()
+    diff.stages = (_stage_changes("monitoring", before.monitorings, after.monitorings)
+                   + _stage_changes("evaluation", before.evaluations, after.evaluations))
     labels = new.profile.field_labels()
     old_groups, new_groups = _by_code(old.projects), _by_code(new.projects)
     diff.warnings = _duplicate_warnings(old_groups, old_label) + _duplicate_warnings(new_groups, new_label)
@@ -280,6 +415,6 @@ def compare(old: Document, new: Document, old_label: str, new_label: str) -> Doc
 
 
 def diff_revisions(data_dir: Path, old_revision: str, new_revision: str | None) -> DocumentDiff:
-    old = load_side(data_dir, old_revision)
-    new = load_side(data_dir, new_revision)
-    return compare(old, new, old_revision, new_revision or WORKING_TREE)
+    old, old_stages = load_side(data_dir, old_revision)
+    new, new_stages = load_side(data_dir, new_revision)
+    return compare(old, new, old_revision, new_revision or WORKING_TREE, old_stages=old_stages, new_stages=new_stages)

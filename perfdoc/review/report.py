@@ -9,8 +9,9 @@ import difflib
 import re
 from decimal import Decimal
 
+from perfdoc.data.fields import STAGES
 from perfdoc.data.text import amount_text
-from perfdoc.review.diff import DocumentDiff, FieldChange, RowChange
+from perfdoc.review.diff import DocumentDiff, FieldChange, RowChange, StageChange
 
 
 def _signed(value: Decimal | None) -> str:
@@ -63,7 +64,8 @@ def inline_text_diff(old: str, new: str, *, markdown: bool, context: int = 12) -
 
 def _field_line(change: FieldChange, markdown: bool) -> str:
     if change.delta is not None and change.label not in ("项目数",):
-        unit = " 万元" if "预算" in change.label or "资金" in change.label else ""
+        amount = any(word in change.label for word in ("预算", "资金", "执行数")) and "得分" not in change.label
+        unit = " 万元" if amount else ""
         return f"{change.label}: {change.old} → {change.new}{unit}（{_signed(change.delta)}）"
     if max(len(change.old), len(change.new)) > 40:
         return f"{change.label}: {inline_text_diff(change.old, change.new, markdown=markdown)}"
@@ -80,11 +82,27 @@ def _row_line(change: RowChange, markdown: bool) -> str:
     where = _literal("/".join(change.key), markdown)
     if change.kind == "changed":
         return f"~ 三级指标 {where}: " + "；".join(_field_line(c, markdown) for c in change.changes)
+    if not change.values:  # a stage file's row: the indicator came or went with the targets
+        return f"{_sign(change.kind, markdown)} 三级指标 {where}"
     shown = "｜".join(_literal(v, markdown) for v in change.values)
     return f"{_sign(change.kind, markdown)} 三级指标 {where}: {shown}"
 
 
 _KIND_TEXT = {"added": "新增", "removed": "删除", "changed": "修改", "renamed": "改编码"}
+
+
+def _stage_lines(change: StageChange, bullet: str, indent: str, markdown: bool) -> list[str]:
+    """`~ 142001010 科防二期…（修改）`, then its fields, its indicators and its 总分."""
+    code = f"`{change.code}`" if markdown else change.code
+    note = _KIND_TEXT[change.kind]
+    if change.kind != "changed" and change.total is not None:
+        note += f"，总分 {change.total.new}"
+    lines = [f"{bullet}{_sign(change.kind, markdown)} {code} {_literal(change.name, markdown)}（{note}）"]
+    lines += [indent + _field_line(field_change, markdown) for field_change in change.fields]
+    lines += [indent + _row_line(row, markdown) for row in change.rows]
+    if change.kind == "changed" and change.total is not None:
+        lines.append(indent + _field_line(change.total, markdown))
+    return lines
 
 
 def format_diff(diff: DocumentDiff, fmt: str = "text") -> str:
@@ -124,6 +142,12 @@ def format_diff(diff: DocumentDiff, fmt: str = "text") -> str:
         for text in diff.department:
             lines.append(f"{bullet if markdown else indent}{_literal(text.where, markdown)}: "
                          f"{inline_text_diff(text.old, text.new, markdown=markdown)}")
+    for stage, (name, _, _) in STAGES.items():
+        changes = [change for change in diff.stages if change.stage == stage]
+        if changes:
+            lines.append("")
+            lines.append(f"**{name}**" if markdown else name)
+            lines += [line for change in changes for line in _stage_lines(change, bullet, indent, markdown)]
     lines.append("")
     if markdown:
         lines += ["| 合计 | 变更前 | 变更后 | 差额 |", "|---|---:|---:|---:|"]

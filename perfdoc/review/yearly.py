@@ -2,7 +2,9 @@
 
 Codes, names and indicators stay; the year (and the year inside the title and the output name)
 changes; the spending-plan values are emptied, keys kept, because next year's plan must be
-decided afresh. The files are edited as text, line by line at the positions the loader recorded,
+decided afresh. The data folder's own profiles/ and scoring rules (scoring/) are copied as they are;
+the year's monitoring and self-evaluation (evaluation/, monitoring/) never are: actuals belong to
+the year they were measured in. The files are edited as text, line by line at the positions the loader recorded,
 never re-dumped: comments, key order and quoting stay as the author wrote them; a value that is
 written anew goes through perfdoc.data.yaml_text, as in `new` and `import`. Every text that
 still names an earlier year is listed as a warning with its file and line, for a person to read.
@@ -20,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from perfdoc.build.output import refuse_data_dir, temporary_sibling
+from perfdoc.data.fields import STAGES
 from perfdoc.data.loader import FieldPath, LoadedFile, Position, iter_values, load_yaml_text
+from perfdoc.data.rules import RULES_DIR
 from perfdoc.data.validate import DEPARTMENT_FILE, CheckedData, check_data
 from perfdoc.data.yaml_text import text_scalar, yaml_scalar
 from perfdoc.diagnostics import (
@@ -215,10 +219,12 @@ def _check_target(target: Path, data_dir: Path) -> None:
 
 
 def _load_source(data_dir: Path) -> CheckedData:
+    """The checked data; the targets must be right (the stage files are not carried forward, so
+    their errors do not stop the roll-forward)."""
     checked = check_data(data_dir)
-    if checked.department is None or checked.errors:
-        raise UserError([*checked.errors, unlocated(f"{display_path(data_dir)} 里的数据有错误，未生成新年度的数据；"
-                                                    "请先改正（python3 build.py check），再运行 new-year")])
+    if checked.department is None or checked.target_errors:
+        raise UserError([*checked.target_errors, unlocated(f"{display_path(data_dir)} 里的数据有错误，未生成新年度的数据；"
+                                                           "请先改正（python3 build.py check），再运行 new-year")])
     return checked
 
 
@@ -241,14 +247,14 @@ def roll_forward(data_dir: Path, target: Path, new_year: int) -> tuple[list[Roll
     return rolled, old_year
 
 
-def _profile_files(data_dir: Path) -> list[Path]:
-    """The data folder's own profiles, to be copied as they are.
+def _profile_files(data_dir: Path, kind: str = PROFILES_DIR) -> list[Path]:
+    """The data folder's own profiles (or scoring rules: `kind` scoring), to be copied as they are.
 
     The data folder's symlink rule holds here as for every data file (perfdoc.data.loader): a link
     whose target lies outside the data folder (a token file, /etc/shadow) is never read, so it is
     not copied either; new-year stops with its name, and nothing is written.
     """
-    folder = data_dir / PROFILES_DIR
+    folder = data_dir / kind
     if not folder.is_dir():
         return []
     inside = Path(os.path.realpath(data_dir))
@@ -292,6 +298,7 @@ class NewYearResult:
     projects: int
     cleared_plan_values: int
     warnings: list[Diagnostic]
+    left_behind: dict[str, int] = field(default_factory=dict)  # stage → its files, not carried forward
 
 
 def new_year(data_dir: Path, target: Path, year: int) -> NewYearResult:
@@ -299,11 +306,14 @@ def new_year(data_dir: Path, target: Path, year: int) -> NewYearResult:
     _check_target(target, data_dir)
     rolled, old_year = roll_forward(data_dir, target, year)
     files = {file.relative: file.text.encode("utf-8") for file in rolled}
-    for profile in _profile_files(data_dir):
-        try:
-            files[Path(PROFILES_DIR) / profile.name] = profile.read_bytes()
-        except OSError as exc:
-            raise UserError(unlocated(f"无法读取 {display_path(profile)}（{exc.strerror}）")) from exc
+    for kind in (PROFILES_DIR, RULES_DIR):
+        for copied in _profile_files(data_dir, kind):
+            try:
+                files[Path(kind) / copied.name] = copied.read_bytes()
+            except OSError as exc:
+                raise UserError(unlocated(f"无法读取 {display_path(copied)}（{exc.strerror}）")) from exc
     write_folder(target, files)
+    left_behind = {stage: len(list((data_dir / stage).glob("*.yaml"))) for stage in STAGES if (data_dir / stage).is_dir()}
     return NewYearResult(old_year, len(files), len(rolled) - 1, sum(f.cleared_plan_values for f in rolled),
-                         sorted((w for f in rolled for w in f.warnings), key=lambda d: (d.file, d.line, d.column)))
+                         sorted((w for f in rolled for w in f.warnings), key=lambda d: (d.file, d.line, d.column)),
+                         left_behind)
