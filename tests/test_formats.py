@@ -23,7 +23,7 @@ from perfdoc.data.loader import load_yaml_file
 from perfdoc.data.profile import PROFILES_DIR
 
 EXAMPLES = REPO / "examples"
-SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023")
+SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023", "anhui-2025", "medium-annual")
 
 
 def _text(value: Any) -> str:

@@ -34,6 +34,7 @@ from perfdoc.build.progress import Progress
 from perfdoc.data.loader import LoadedFile
 from perfdoc.data.model import Document
 from perfdoc.diagnostics import UserError, unlocated
+from perfdoc.looks import PARAGRAPH_LOOKS
 from perfdoc.render.fonts import FontSet
 from perfdoc.render.html import TEMPLATES_DIR, font_face_rules, render_html, render_page_numbers_html
 from perfdoc.render.pdf_pieces import DrawnPiece, assemble, draw
@@ -42,13 +43,7 @@ from perfdoc.render.weasy_input import weasy_html
 
 # Which font role draws the text of each class (the classes are the templates'; the CSS in
 # templates/style.css.j2 gives them these same roles).
-ROLE_OF_STYLE = {
-    "doc-title-line": "xiaobiaosong",
-    "heading-1": "heiti",
-    "heading-2": "kaiti",
-    "body": "fangsong",
-    "table": "fangsong",
-}
+ROLE_OF_STYLE = {**{style: look.role for style, look in PARAGRAPH_LOOKS.items()}, "table": "fangsong"}
 PAGE_NUMBER_TEXT = "— 0123456789 —"
 
 
