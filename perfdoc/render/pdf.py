@@ -24,7 +24,8 @@ import os
 import signal
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -130,18 +131,90 @@ def font_config_for(fonts: FontSet, templates_dir: Path) -> Any:
 atexit.register(_font_config.cache_clear)
 
 
-def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path) -> DrawnPiece:
-    """One piece laid out and drawn. Runs in a worker process too, so it takes plain values."""
-    return draw(layout_pdf(html, fonts, templates_dir))
+# Laying a piece out again where a page begins inside a merged cell (page_breaks): a few times at
+# most; what is left after that (a caption that cannot fit any way) is drawn as it falls.
+MAX_BREAK_PASSES = 6
+Breaks = dict[str, frozenset[int]]
 
 
-def _lay_out_pieces(htmls: list[str], fonts: FontSet, templates_dir: Path) -> list[DrawnPiece]:
+def page_breaks(laid_out: Any, breaks: Breaks) -> Breaks:
+    """Where the pages of a laid-out piece begin inside a table's body, by table key: the body rows
+    (0-based) at which a row group goes on onto a new page; and the cuts of `breaks` kept only where
+    they still begin a page (a taller caption may have moved the page's first row).
+
+    Each <tbody> carries `data-rows="<table key>:<its first body row>"` (project_table.html.j2)."""
+    from weasyprint.formatting_structure.boxes import TableBox, TableRowBox, TableRowGroupBox
+
+    found: dict[str, set[int]] = {key: set() for key in breaks}
+    rows_before: dict[tuple[str, int], int] = {}  # a group's rows on earlier pages
+    for page in laid_out.pages:
+        for table in page._page_box.descendants():
+            if not isinstance(table, TableBox):
+                continue
+            first_of_page = True
+            for group in table.children:
+                if not isinstance(group, TableRowGroupBox) or group.element is None:
+                    continue
+                marker = group.element.get("data-rows")
+                if not marker or ":" not in marker:
+                    continue
+                key, _, start_text = marker.partition(":")
+                start = int(start_text)
+                rows = sum(1 for row in group.children if isinstance(row, TableRowBox))
+                earlier = rows_before.get((key, start))
+                if earlier is not None:  # this group began on an earlier page: it goes on here
+                    found.setdefault(key, set()).add(start + earlier)
+                elif first_of_page and start in breaks.get(key, ()):
+                    found.setdefault(key, set()).add(start)  # a cut that still begins the page
+                rows_before[(key, start)] = (earlier or 0) + rows
+                first_of_page = False
+    return {key: frozenset(rows) for key, rows in found.items() if rows}
+
+
+def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path,
+                    again: Callable[[Breaks], str] | None = None) -> DrawnPiece:
+    """One piece laid out and drawn. Runs in a worker process too, so it takes plain values.
+
+    `again` renders the piece's HTML with the merged cells cut where pages begin (render_html's
+    `breaks`): where a page begins inside a merged 一级, 二级 or side-label cell, the piece is laid
+    out again with that cell cut there and its caption repeated on the new page, so each part shows
+    it (a cell split by WeasyPrint draws its caption once, at the top of its first part)."""
+    laid_out = layout_pdf(html, fonts, templates_dir)
+    breaks: Breaks = {}
+    for _ in range(MAX_BREAK_PASSES if again is not None else 0):
+        found = page_breaks(laid_out, breaks)
+        if found == breaks:
+            break
+        breaks = found
+        laid_out = layout_pdf(again(breaks), fonts, templates_dir)  # type: ignore[misc]
+    return draw(laid_out)
+
+
+@dataclass(frozen=True)
+class PieceJob:
+    """What a worker needs to lay one piece out: its HTML, and how to render it again with cuts."""
+
+    html: str
+    document: Document
+    part: int  # which of document.pieces()
+
+
+def _again(job: PieceJob, fonts: FontSet, templates_dir: Path) -> Callable[[Breaks], str]:
+    part = job.document.pieces()[job.part]
+    return functools.partial(_render_with_breaks, job.document, fonts, part, templates_dir)
+
+
+def _render_with_breaks(document: Document, fonts: FontSet, part: Any, templates_dir: Path, breaks: Breaks) -> str:
+    return render_html(document, fonts, part=part, piece=True, templates_dir=templates_dir, breaks=breaks)
+
+
+def _lay_out_pieces(jobs: list[PieceJob], fonts: FontSet, templates_dir: Path) -> list[DrawnPiece]:
     """A worker's share: its pieces in order (a list, so one round trip carries them all).
 
     The worker is terminated with the pool, without running exit handlers: its font
     configuration is let go here, which removes WeasyPrint's copies of the user's font files."""
     try:
-        return [layout_and_draw(html, fonts, templates_dir) for html in htmls]
+        return [layout_and_draw(job.html, fonts, templates_dir, _again(job, fonts, templates_dir)) for job in jobs]
     finally:
         _font_config.cache_clear()
         gc.collect()  # the configuration sits in reference cycles of the laid-out boxes
@@ -176,7 +249,8 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
         keys = [cache_key("pdf-piece", html, fonts_id) for html in htmls]
         pieces = [_cached_piece(cache, key) for key in keys]
         missing = [index for index, piece in enumerate(pieces) if piece is None]
-        drawn = _lay_out_missing([htmls[i] for i in missing], fonts, templates_dir, progress, interrupts, start_method)
+        jobs = [PieceJob(htmls[i], document, i) for i in missing]
+        drawn = _lay_out_missing(jobs, fonts, templates_dir, progress, interrupts, start_method)
         for index, piece in zip(missing, drawn, strict=True):
             pieces[index] = piece
             cache.put(keys[index], piece.to_bytes())
@@ -239,7 +313,7 @@ WORKERS = 2  # the machines this runs on have two cores
 WORKER_CHECK_SECONDS = 0.5  # how often a wait for the worker checks that it is alive
 
 
-def _lay_out_missing(htmls: list[str], fonts: FontSet, templates_dir: Path, progress: Progress,
+def _lay_out_missing(jobs: list[PieceJob], fonts: FontSet, templates_dir: Path, progress: Progress,
                      interrupts: InterruptsKept, start_method: str | None = None) -> list[DrawnPiece]:
     """The pieces not in the cache, laid out and drawn, in order.
 
@@ -247,7 +321,7 @@ def _lay_out_missing(htmls: list[str], fonts: FontSet, templates_dir: Path, prog
     the last ones at the same time, on the other core. However this ends — done, an error,
     Ctrl-C — the worker is terminated on the way out: none outlives the build.
     """
-    total = len(htmls)
+    total = len(jobs)
     helpers = min(WORKERS, os.cpu_count() or 1) - 1
     own = total if total < PIECES_WORTH_A_WORKER or helpers < 1 else WORKER_HEAD_START + (total - WORKER_HEAD_START) // 2
     done: list[DrawnPiece] = []
@@ -259,10 +333,10 @@ def _lay_out_missing(htmls: list[str], fonts: FontSet, templates_dir: Path, prog
             with _interrupts_held(method):  # until the pool is in on_exit, which terminates it
                 pool = on_exit.enter_context(_start_pool(method, helpers))
             worker_pids = _child_pids() - others
-            theirs = pool.apply_async(_lay_out_pieces, (htmls[own:], fonts, templates_dir))
-        for html in htmls[:own]:
+            theirs = pool.apply_async(_lay_out_pieces, (jobs[own:], fonts, templates_dir))
+        for job in jobs[:own]:
             interrupts.check()
-            done.append(layout_and_draw(html, fonts, templates_dir))
+            done.append(layout_and_draw(job.html, fonts, templates_dir, _again(job, fonts, templates_dir)))
             progress.step(f"PDF 排版：{len(done)}/{total} 段")
         if theirs is not None:
             _wait_for_worker(theirs, worker_pids)
