@@ -179,6 +179,13 @@ def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path,
     `breaks`): where a page begins inside a merged 一级, 二级 or side-label cell, the piece is laid
     out again with that cell cut there and its caption repeated on the new page, so each part shows
     it (a cell split by WeasyPrint draws its caption once, at the top of its first part)."""
+    return draw(layout_with_breaks(html, fonts, templates_dir, again))
+
+
+def layout_with_breaks(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR,
+                       again: Callable[[Breaks], str] | None = None) -> Any:
+    """WeasyPrint's layout of the HTML, laid out again (`again`) with merged cells cut where its
+    pages begin inside them, until the cuts and the page breaks agree (layout_and_draw)."""
     laid_out = layout_pdf(html, fonts, templates_dir)
     breaks: Breaks = {}
     for _ in range(MAX_BREAK_PASSES if again is not None else 0):
@@ -187,7 +194,7 @@ def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path,
             break
         breaks = found
         laid_out = layout_pdf(again(breaks), fonts, templates_dir)  # type: ignore[misc]
-    return draw(laid_out)
+    return laid_out
 
 
 @dataclass(frozen=True)
