@@ -110,7 +110,7 @@ BLOCK: dict[str, Any] = {
                          "这一块的目标和指标在数据里可以整块不写：表里照样印出块的标签和表头，格子留空，"
                          "`check` 不因这一块缺少一级、二级指标而警告。", "{optional: true}", default=False),
         "columns": _key({"type": "array", "minItems": 1, "items": COLUMN}, "这一块的指标列",
-                        "左右并排时，这一块自己的指标列（写法同顶层的 columns）；不写就用顶层的 columns。",
+                        "这一块自己的指标列（写法同顶层的 columns），如并排的两块列不同时；不写就用顶层的 columns。",
                         "{columns: [{label: 三级指标, field: name}, {label: 指标值, field: value}]}"),
     },
 }

@@ -26,8 +26,9 @@ OUTPUT_NAME_PATTERN = r"^[^/\\:*?\"<>|\x00-\x1f\x7f]{1,120}(?!\n)$"
 MAX_LIST_ITEMS = 999  # 分项目标 / 保障措施 are numbered （一）…（九百九十九）: model.chinese_number covers it
 MAX_AMOUNT = 100_000_000  # 万元, i.e. one trillion yuan: anything larger is a typing slip
 # What to do about a 二级 written as `[]` in a table that does not print empty ones.
-EMPTY_LEVEL2_HINT = ("没有三级指标的二级指标就删去这个键（不写的二级不印）；要在表里印一行空的，"
-                     "在表格格式 {profile} 里写 empty_level2: row（见 docs/profiles.md）")
+EMPTY_LEVEL2_HINT = ("没有三级指标的二级指标就删去这个键（不写的二级不印）；要在表里印一行空的，表格格式要写 "
+                     "empty_level2: row（如在数据目录的 profiles/ 下写一个只有 base: {profile} 和 empty_level2: row 两行的格式，"
+                     "见 docs/profiles.md）")
 
 
 def _text(title: str, description: str, **extra: Any) -> dict[str, Any]:
