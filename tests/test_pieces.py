@@ -26,7 +26,7 @@ from perfdoc.data.model import Document
 from perfdoc.diagnostics import UserError
 from perfdoc.render.fonts import choose_fonts
 from perfdoc.render.html import render_html
-from perfdoc.render.pdf import layout_and_draw, layout_pdf, layout_with_breaks, render_document_pdf
+from perfdoc.render.pdf import layout_and_draw, layout_with_breaks, render_document_pdf
 from perfdoc.render.pdf_pieces import EVEN_PAGE_SHIFT_PT, DrawnPiece, PieceNotDrawable, draw
 from perfdoc.resources import TEMPLATES_DIR
 

@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 from perfdoc.data import profile_schema
 from perfdoc.data.fields import (
-    BLOCK_SOURCES,
     DEPARTMENT_TABLE_FIELDS,
     INDICATOR_FIELDS,
     PROJECT_FIELDS,
@@ -549,12 +548,7 @@ class _Checker:
         covered: dict[tuple[int, int], tuple[int, int, str]] = {}  # (row, column) → the cell spanning into it
         plan_rows = {r for r, row in enumerate(rows_data) if isinstance(row, dict)}
         for r, row in enumerate(rows_data):
-            if isinstance(row, dict):
-                for (row_at, column), (r0, c0, name) in sorted(covered.items()):
-                    if row_at == r:
-                        self.problem(("header", r0, c0, "rowspan"), f"header[{r0}][{c0}]（{name}）向下跨入了资金支出计划行"
-                                     f"（header[{r}]）：rowspan 不能跨过 plan 行")
-                        break
+            if isinstance(row, dict):  # no cell spans into it: refused where the cell is (below)
                 header.append(self.plan(r, row["plan"], width))
                 continue
             cells: list[HeaderCell] = []
@@ -573,14 +567,17 @@ class _Checker:
                 else:
                     self.template_fields(("header", r, c, kind), content, fields, special=False)
                 span, rowspan = cell.get("span", 1), cell.get("rowspan", 1)
+                start = column
                 while (r, column) in covered:
                     column += 1
                 name = _cell_name(cell)
                 clash = next((x for x in range(column, column + span) if (r, x) in covered), None)
-                if clash is not None:
-                    r0, c0, other = covered[(r, clash)]
-                    self.problem(("header", r, c), f"单元格 header[{r}][{c}]（{name}）从第 {column + 1} 列起占 {span} 列，"
-                                 f"与上面 header[{r0}][{c0}]（{other}）向下跨入的第 {clash + 1} 列重叠（overlap）："
+                pushed = start if cells and column > start and column + span > width else None
+                at = clash if clash is not None else pushed
+                if at is not None:
+                    r0, c0, other = covered[(r, at)]
+                    self.problem(("header", r, c), f"单元格 header[{r}][{c}]（{name}）要占的第 {at + 1} 列已是上面 "
+                                 f"header[{r0}][{c0}]（{other}）向下跨入的格，两格重叠（overlap）："
                                  "少占几列，或让上面的格少跨几行")
                 elif column + span > width:
                     self.problem(("header", r, c), f"单元格 header[{r}][{c}]（{name}）从第 {column + 1} 列起占 {span} 列，"

@@ -134,9 +134,9 @@ LINE: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "minProperties": 1, "title": "表外文字的一行",
     "x-reference": "表外文字的一行（above、below 的每一项）",
     "properties": {
-        "left": _key(_TEXT, "靠左的文字", "这一行靠左的部分。可写 `{字段名}`、`{department}`（部门名称）和 " + YEAR_HELP + "。",
-                     "{left: 单位（盖章）：{department}, right: 单位：万元}"),
-        "center": _key(_TEXT, "居中的文字", "这一行居中的部分（写法同 left）。", "{center: （{year}年度）}"),
+        "left": _key(_TEXT, "靠左的文字", "这一行靠左的部分。可写 `{字段名}`、`{department}`（部门名称）和 " + YEAR_HELP + "。含 { } 的文字写在 { } 里时要加引号。",
+                     '{left: "单位（盖章）：{department}", right: 单位：万元}'),
+        "center": _key(_TEXT, "居中的文字", "这一行居中的部分（写法同 left）。", '{center: "（{year}年度）"}'),
         "right": _key(_TEXT, "靠右的文字", "这一行靠右的部分（写法同 left）。", "{right: 单位：万元}"),
         "title": _key({"type": "boolean"}, "标题行", "这一行用标题的样子印（小标宋，小二号，居中）。",
                       "{center: 项目支出绩效目标表, title: true}", default=False),
@@ -210,7 +210,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                            "side_label: {label: 绩效指标}"),
         "above": _key({"type": "array", "items": LINE}, "表上方的文字",
                       "每张表上方的几行文字（表名、年度、单位），每项一行，见下面“表外文字的一行”。",
-                      "above: [{center: 项目支出绩效目标表, title: true}, {center: （{year}年度）}]"),
+                      'above: [{center: 项目支出绩效目标表, title: true}, {center: "（{year}年度）"}]'),
         "below": _key({"type": "array", "items": LINE}, "表下方的文字",
                       "每张表下方的几行文字（填报人、注），写法同 above。", "below: [{left: 填报人：, right: 联系电话：}]"),
         "fields": _key({"type": "object", "propertyNames": {

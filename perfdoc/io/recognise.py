@@ -127,7 +127,7 @@ def year_shown(profile: Profile, texts: list[str]) -> int | None:
         first = matches[0]
         offset = (int(first.group(2)) if first.group(1) == "+" else -int(first.group(2))) if first.group(1) else 0
         out, at = "", 0
-        for i, match in enumerate(re.finditer(r"\{[^{}]*\}", template)):
+        for match in re.finditer(r"\{[^{}]*\}", template):
             out += re.escape(template[at:match.start()])
             out += r"(\d{4})" if match.start() == first.start() else r"\d{4}" if YEAR.fullmatch(match.group()) else ".*?"
             at = match.end()

@@ -240,6 +240,7 @@ def _indicator_table(profile: Profile, specs: tuple[Block, ...], blocks: tuple[I
         first.append(GridCell("", "label", True, side.span, head_span, open_bottom=True))
     first += [GridCell(level1_label, "label", True, 1, head_span), GridCell(level2_label, "label", True, 1, head_span)]
     labels = [GridCell(c.label, "label", True, c.span) for block_columns in columns for c in block_columns]
+    head: tuple[GridRow, ...]
     if two_rows:
         first += [GridCell(spec.title, "label", True, sum(c.span for c in block_columns))
                   for spec, block_columns in zip(specs, columns, strict=True)]
@@ -250,9 +251,9 @@ def _indicator_table(profile: Profile, specs: tuple[Block, ...], blocks: tuple[I
     body_rows = sum(len(group) for level1 in paired for group in level1)
     if side and not body_rows:  # no rows for the label to stand beside: it stands in the head
         head = (GridRow((replace(head[0].cells[0], text=side.label, open_bottom=False), *head[0].cells[1:])), *head[1:])
-    bodies = []
+    bodies: list[tuple[GridRow, ...]] = []
     for level1 in paired:
-        rows = []
+        rows: list[GridRow] = []
         for g, group in enumerate(level1):
             for i, (level1_name, level2_name, indicators) in enumerate(group):
                 cells = []
@@ -276,7 +277,7 @@ def _facts_table(profile: Profile, rows: list[GridRow]) -> GridTable:
     down to it, draw no bottom rule (the grid's top rule is the one)."""
     last = len(rows) - 1
     marked = []
-    for r, (row, placed) in enumerate(zip(rows, _placed(rows), strict=True)):
+    for r, placed in enumerate(_placed(rows)):
         cells = tuple(replace(cell, open_bottom=True) if r < last and r + cell.rowspan - 1 == last else cell
                       for _, cell in placed)
         marked.append(GridRow(cells, joins_next_table=r == last))
@@ -323,8 +324,8 @@ def record_captions(profile: Profile, facts: Mapping[str, Any], year: int | None
     profile = profile.for_year(year)
 
     def lines(found: tuple[CaptionLine, ...]) -> tuple[CaptionLine, ...]:
-        return tuple(CaptionLine(*(filled_in(part, facts, department) for part in line.parts), title=line.title)
-                     for line in found)
+        return tuple(CaptionLine(filled_in(line.left, facts, department), filled_in(line.center, facts, department),
+                                 filled_in(line.right, facts, department), line.title) for line in found)
 
     return Captions(lines(profile.above), lines(profile.below))
 
