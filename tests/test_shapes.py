@@ -383,3 +383,17 @@ def test_side_by_side_docx_as_libreoffice_lays_it_out(tmp_path, pinned_fonts):
     pairs, level1 = _pairs_on_one_row(pdf)
     assert len(pairs) == len(PAIRED), pairs
     assert level1 == {"产出指标": 2, "效益指标": 2, "满意度指标": 2}, level1
+
+
+def test_a_code_the_profile_asks_for_is_required_though_not_printed(tmp_path):
+    """`fields: {code: {required: true}}`: every project must have a code, and is known by it."""
+    path = tmp_path / "data" / "profiles" / "要编码.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("base: anhui-2025\nfields:\n  code: {required: true}\n", encoding="utf-8")
+    asked = load_profile(path)
+    assert asked.uses_code and "code" in build_schema(asked)["$defs"]["project"]["required"]
+    assert not load_profile(profile_path("anhui-2025")).uses_code
+    from perfdoc.data.model import build_project
+
+    project = build_project({"code": "340001001", "name": "甲", "goal": "g", "indicators": {}}, asked, "projects/340001001.yaml")
+    assert (project.code, project.title) == ("340001001", "340001001 甲")

@@ -400,7 +400,11 @@ def _merge_base(loaded: LoadedFile, data: dict[str, Any], base_name: str, root: 
     # by its file name, the word the user writes in `profile:` (see _check).
     merged = {k: v for k, v in _as_data(base).items() if k != "name"}
     merged["description"] = f"以 {base.name}（{base.title}）为基础"  # the base's own would say 默认, 2023 …
+    inherited_fields = merged.get("fields") or {}
     merged.update({k: v for k, v in data.items() if k != "base"})
+    if "fields" in data:  # field by field: `fields: {code: {required: true}}` keeps the base's own fields
+        merged["fields"] = {**inherited_fields, **{key: {**inherited_fields.get(key, {}), **spec}
+                                                   for key, spec in data["fields"].items()}}
     if "checkpoints" in data:  # the old format's shortcut: new checkpoints for the base's plan row
         merged["header"] = [{"plan": {**row["plan"], "checkpoints": data["checkpoints"]}} if isinstance(row, dict) else row
                             for row in merged["header"]]

@@ -218,7 +218,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                             "description": "字段名只能用小写英文字母、数字和 _，以字母开头（如 source、project_term）"},
                         "additionalProperties": FIELD}, "表头字段",
                        "本格式自己的表头字段（如“项目来源”“项目期”），或给已有字段换一套可选的值、要求必填；"
-                       "键是数据里的字段名（小写英文字母、数字和 _），见下面“表头字段”。",
+                       "键是数据里的字段名（小写英文字母、数字和 _），见下面“表头字段”。有 base 时与基础格式的 fields 逐个字段合并。",
                        "fields: {source: {label: 项目来源, choices: [本级申报项目, 上级转移支付项目]}}"),
     },
 }
