@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
     new = sub.add_parser("new", parents=[common], help="生成新项目文件",
                          description="写出 data/projects/<编码>.yaml 骨架，不覆盖已有文件。Scaffold a project file.")
-    new.add_argument("code", metavar="CODE", help="项目编码，如 142001020")
+    new.add_argument("code", metavar="CODE", help="项目编码，如 142001020（表格格式不用编码时：文件名，如 农村供水维修）")
     new.add_argument("--name", default="", help="预算项目名称")
 
     new_stage = sub.add_parser("new-stage", parents=[common], help="生成绩效自评或运行监控的骨架",

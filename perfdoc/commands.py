@@ -110,8 +110,12 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
 
 
 def run_schema(data_dir: Path, output: Path | None) -> int:
-    """The schema of the profile `data_dir` uses, written beside the data folder by default:
-    that is where the `# yaml-language-server: $schema=../../schema.json` line of its files points."""
+    """The schema of the profile `data_dir` uses, written beside the data folder by default: that is
+    where the `# yaml-language-server: $schema=../../schema.json` line of its files points (never
+    into the data folder). Says where it wrote, and which other data folders beside it use the same
+    file when it replaced a different one (one schema.json for each folder that holds data folders)."""
+    import os
+
     from perfdoc.data.rules import load_rules
     from perfdoc.data.schema import schema_text
     from perfdoc.data.scoring import NATIONAL
@@ -123,12 +127,29 @@ def run_schema(data_dir: Path, output: Path | None) -> int:
     if profile.scoring:  # the monitoring period in the stage files' titles is the rules'
         period = load_rules(profile.scoring, data_dir, named_in=profile.source).monitoring_period
     text = schema_text(profile, checked.table_profile, period)
-    output = output or data_dir.parent / "schema.json"
+    beside = output is None
+    folder = Path(os.path.abspath(data_dir))
+    output = output or folder.parent / "schema.json"  # `--data .`: the folder above, not `.`
+    if beside and (folder.parent == folder or output.resolve().is_relative_to(folder.resolve())):
+        raise UserError(unlocated(f"数据目录 {display_path(data_dir)} 旁边没有地方放 schema.json（perfdoc 从不往数据目录里写文件）："
+                                  "请把数据目录放进一个文件夹，或用 --output 指定文件"))
+    try:
+        before = output.read_text(encoding="utf-8") if output.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        before = None
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(unlocated(f"无法写入 {display_path(output)}（{exc.strerror}）")) from exc
-    print(f"已写入 {display_path(output)}", file=sys.stderr)
+    shown = display_path(data_dir) if display_path(data_dir) != "." else str(folder)
+    why = f"（数据目录 {shown} 里文件第一行的 $schema=../schema.json、../../schema.json 指向它）" if beside else ""
+    print(f"已写入 {display_path(output)}{why}", file=sys.stderr)
+    others = sorted(p for p in folder.parent.iterdir() if p.is_dir() and p != folder and (p / "department.yaml").is_file()) \
+        if beside and before is not None and before != text else []
+    if others:
+        _report([unlocated(f"{display_path(output)} 原来是另一份：旁边的数据目录 {'、'.join(display_path(p) for p in others)} "
+                           f"也用它，它们的编辑器提示现在按 {shown} 的表格格式。每个数据目录放进自己的文件夹"
+                           "（如 2024/data、2025/data），或用 --output 另写一份", severity=Severity.WARNING)])
     return 0
 
 
@@ -195,7 +216,7 @@ def run_new_year(year: int, data_dir: Path, target: Path) -> int:
 
 def run_profiles(data_dir: Path) -> int:
     """One line a table format: its name (what `profile:` takes), where it comes from, what it is."""
-    from perfdoc.data.profile import available_profiles, load_profile
+    from perfdoc.data.profile import available_profiles, ignored_profile_files, load_profile
 
     problems = 0
     for name, path in available_profiles(data_dir):
@@ -208,8 +229,12 @@ def run_profiles(data_dir: Path) -> int:
             continue
         kind = "部门整体表" if profile.table == "department" else "项目表"
         print(f"{name}\t[{origin}，{kind}]\t{profile.title}：{profile.description}")
-    print(f"在 department.yaml 里写 profile: <名称> 选用项目表格式；自己的格式放在 {display_path(data_dir / 'profiles')}/<名称>.yaml。",
-          file=sys.stderr)
+    for path in ignored_profile_files(data_dir):
+        twin = path.with_suffix(".yaml")
+        why = f"同名的 {twin.name} 优先" if path.suffix == ".yml" and twin.exists() else "扩展名应为 .yaml 或 .yml"
+        print(f"提示: 未读入 {display_path(path)}：{why}", file=sys.stderr)
+    print(f"在 department.yaml 里写 profile: <名称> 选用项目表格式；自己的格式放在 {display_path(data_dir / 'profiles')}/<名称>.yaml"
+          "（或 .yml）。", file=sys.stderr)
     return 1 if problems else 0
 
 

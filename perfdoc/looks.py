@@ -51,6 +51,11 @@ PARAGRAPH_LOOKS: dict[str, TextLook] = {
                           keep_with_next=True),
     "body": TextLook("正文", "fangsong", 16, first_line_indent_pt=BODY_INDENT_PT, line=BODY_LINE_PT,
                      line_is_exact=True, char_spacing_pt=BODY_CHAR_SPACING_PT),
+    # The lines a profile prints above and below a record's table (`above`, `below`): its title
+    # (小二 小标宋), then lines such as （2025年度） or 单位：万元 (小四 仿宋), kept with the table.
+    "caption-title": TextLook("表格标题", "xiaobiaosong", 18, bold=None, align="center", keep_with_next=True),
+    "caption": TextLook("表上文字", "fangsong", 12, align="center", keep_with_next=True),
+    "caption-below": TextLook("表下文字", "fangsong", 12, align="left"),
 }
 
 # Table cells, by their look (the `look` of perfdoc.render.tables.GridCell). 五号 仿宋, single spacing.

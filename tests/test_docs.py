@@ -308,8 +308,9 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT
 
 def repository_copy(target: Path) -> Path:
     """The repository's files (tracked and new, not ignored, tests/ left out) in a fresh git repository."""
-    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard"], check=True,
-                            capture_output=True, text=True).stdout.splitlines()
+    # -z: names as they are (examples/anhui-2025 names its projects in Chinese; git quotes them otherwise)
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "-co", "--exclude-standard"], check=True,
+                            capture_output=True, text=True).stdout.split("\0")
     for name in listed:
         source = REPO / name
         if name.startswith("tests/") or not source.is_file():

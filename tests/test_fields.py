@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from builders import make_document, profile
+from builders import REPO, make_document, profile
 
 from perfdoc.data.fields import (
     DEPARTMENT_FIELDS,
@@ -140,6 +140,33 @@ def test_the_scaffold_names_each_field_with_its_label(name):
             line = next(line for line in text.splitlines() if line.startswith(f"{key}:"))
             assert labels.get(("record", key), PROJECT_FIELDS[key].label) in line, line
 
+
+
+def test_a_profiles_own_fields_reach_the_schema_the_writer_the_workbook_and_the_diff():
+    """`fields:` of a profile (anhui-2025: 项目来源 with choices, 项目期): declared there once, and every
+    consumer takes label and choices from the declaration."""
+    from perfdoc.build.pipeline import load_document
+    from perfdoc.io.writer import project_order
+
+    shape = profile("anhui-2025")
+    own = {key: field for key, field in shape.record_fields.items() if key not in PROJECT_FIELDS}
+    assert set(own) == {"source", "term"} and own["source"].choices and own["source"].kind == "choice"
+    schema = build_schema(shape)["$defs"]["project"]["properties"]
+    for key, field in own.items():
+        assert schema[key]["title"] == field.label
+    assert schema["source"]["enum"] == list(own["source"].choices)
+    order = project_order(shape)
+    assert order[:len(PROJECT_FIELDS)] == tuple(PROJECT_FIELDS) and set(own) <= set(order[:len(shape.record_fields)])
+    document, _ = load_document(REPO / "examples" / "anhui-2025" / "data")
+    assert document is not None
+    headers = [column.header for column in summary_sheet(document).columns]
+    assert {field.label for field in own.values()} <= set(headers)
+    from dataclasses import replace
+
+    project = document.projects[0]
+    changed = replace(project, facts=tuple((k, "2年" if k == "term" else v) for k, v in project.facts))
+    diff = compare(document, replace(document, projects=(changed, *document.projects[1:])), "旧", "新")
+    assert [(f.label, f.old, f.new) for f in diff.projects[0].fields] == [(own["term"].label, "1年", "2年")]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from perfdoc.data.loader import load_yaml_file
 from perfdoc.data.profile import PROFILES_DIR
 
 EXAMPLES = REPO / "examples"
-SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023")
+SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023", "anhui-2025", "medium-annual")
 
 
 def _text(value: Any) -> str:
@@ -54,42 +54,88 @@ class Expected:
     def __init__(self) -> None:
         self.rows: list[list[str]] = []  # rows that must appear as they are (empty cells left out)
         self.tails: list[list[str]] = []  # indicator rows: a table row must end with these cells
-        self.anywhere: set[str] = set()  # merged captions: 一级 and 二级 names
+        self.anywhere: set[str] = set()  # merged captions: 一级 and 二级 names, the side label
+        self.lines: list[str] = []  # the lines above and below the table (each part, filled in)
 
 
-def expected_cells(profile: dict[str, Any], record: dict[str, Any]) -> Expected:
+def with_year(text: str, year: int | None) -> str:
+    """`{year}`, `{year+2}`, `{year-1}` worked out, written here independently of perfdoc's own."""
+    if year is None:
+        return text
+    return re.sub(r"\{year(?:([+-])(\d+))?\}",
+                  lambda m: str(year + (int(m.group(2)) * (1 if m.group(1) == "+" else -1) if m.group(1) else 0)), text)
+
+
+def _fill(template: str, record: dict[str, Any], department: str = "") -> str:
+    return re.sub(r"\{([a-z_]+)\}", lambda m: department if m.group(1) == "department" and "department" not in record
+                  else _text(record.get(m.group(1))), template)
+
+
+def expected_cells(profile: dict[str, Any], record: dict[str, Any], year: int | None = None,
+                   department: str = "") -> Expected:
     expected = Expected()
     keep = lambda cells: [squash(c) for c in cells if squash(c)]  # noqa: E731 - one-line helper
+    y = lambda text: with_year(text, year)  # noqa: E731
     for row in profile["header"]:
         if isinstance(row, dict):
             plan = row["plan"]
-            expected.rows.append(keep([plan["label"], *plan["checkpoints"]]))
+            expected.rows.append(keep([y(plan["label"]), *plan["checkpoints"]]))
             values = record.get("spending_plan") or {}
             expected.rows.append(keep([f"{_text(values.get(p))}%" for p in plan["checkpoints"] if values.get(p) is not None]))
             continue
         cells = []
         for cell in row:
             if "label" in cell:
-                cells.append(cell["label"])
+                cells.append(y(cell["label"]))
             elif "field" in cell:
                 cells.append(_text(record.get(cell["field"])))
             else:
-                cells.append(re.sub(r"\{([a-z_]+)\}", lambda m: _text(record.get(m.group(1))), cell["text"]))
+                cells.append(_fill(y(cell["text"]), record))
         expected.rows.append(keep(cells))
     level_labels = profile.get("level_labels", ["一级指标", "二级指标"])
-    for block in profile["blocks"]:
-        source = record if block.get("source", "annual") == "annual" else record.get(block["source"]) or {}
+    blocks = profile["blocks"]
+    sources = [record if block.get("source", "annual") == "annual" else record.get(block["source"]) or {} for block in blocks]
+    columns = [block.get("columns") or profile["columns"] for block in blocks]
+    if profile.get("side_label"):
+        expected.anywhere.add(squash(profile["side_label"]["label"]))
+    for key in ("above", "below"):
+        for line in profile.get(key) or []:
+            expected.lines += [squash(_fill(y(line[part]), record, department))
+                               for part in ("left", "center", "right") if line.get(part)]
+    if profile.get("layout") == "side_by_side":
+        if any(block.get("goal") for block in blocks):
+            expected.rows.append(keep([y(profile.get("goals_label", "总体目标")), *(y(b.get("goal", "")) for b in blocks)]))
+            expected.rows.append(keep([_text(source.get("goal")) for source in sources]))
+        expected.rows.append(keep([*level_labels, *(y(b["title"]) for b in blocks)]))
+        expected.rows.append(keep([c["label"] for block_columns in columns for c in block_columns]))
+        for level1, level2s in profile["levels"].items():
+            for level2 in level2s:
+                found = [((source.get("indicators") or {}).get(level1) or {}).get(level2) for source in sources]
+                if all(rows is None for rows in found):
+                    continue
+                expected.anywhere |= {squash(level1), squash(level2)}
+                for i in range(max([len(rows or []) for rows in found] + [1])):
+                    tail = []
+                    for rows, block_columns in zip(found, columns, strict=True):
+                        row = (rows or [])[i] if i < len(rows or []) else None
+                        tail += ["" if row is None else _joined(row, c.get("fields") or [c["field"]]) for c in block_columns]
+                    if any(tail):
+                        expected.tails.append(keep(tail))
+        return expected
+    for block, source, block_columns in zip(blocks, sources, columns, strict=True):
         if block.get("goal"):
-            expected.rows.append(keep([block["goal"], _text(source.get("goal"))]))
+            expected.rows.append(keep([y(block["goal"]), _text(source.get("goal"))]))
         if block.get("title"):
-            expected.rows.append(keep([block["title"]]))
-        expected.rows.append(keep([*level_labels, *(c["label"] for c in profile["columns"])]))
+            expected.rows.append(keep([y(block["title"])]))
+        head = keep([*level_labels, *(y(c["label"]) for c in block_columns)])
+        # With a side label the head row starts with its cell: pdfplumber reads the tall cell's text there.
+        (expected.tails if profile.get("side_label") else expected.rows).append(head)
         for level1, level2s in (source.get("indicators") or {}).items():
             expected.anywhere.add(squash(level1))
             for level2, rows in level2s.items():
                 expected.anywhere.add(squash(level2))
                 for row in rows or []:
-                    keys = [c.get("fields") or [c["field"]] for c in profile["columns"]]
+                    keys = [c.get("fields") or [c["field"]] for c in block_columns]
                     expected.tails.append(keep([_joined(row, k) for k in keys]))
     return expected
 
@@ -123,6 +169,8 @@ def assert_shows(rows: list[list[str]], expected: Expected, what: str, text: str
     cells = {c for r in rows for c in r}
     missing = {c for c in expected.anywhere - cells if text is None or not _in_order(c, text)}
     assert not missing, f"{what}: captions missing: {missing}"
+    if text is not None:
+        assert all(line in text for line in expected.lines), f"{what}: lines above/below missing: {expected.lines}"
 
 
 def _in_order(caption: str, text: str) -> bool:
@@ -135,6 +183,11 @@ def _in_order(caption: str, text: str) -> bool:
 def pdf_text(path: Path) -> str:
     with pdfplumber.open(path) as pdf:
         return squash("".join(page.extract_text() or "" for page in pdf.pages))
+
+
+def docx_text(path: Path) -> str:
+    """The DOCX's paragraphs (outside tables), whitespace removed: where the lines above and below are."""
+    return squash("".join(p.text for p in docx.Document(str(path)).paragraphs))
 
 
 def records(data_dir: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -155,11 +208,14 @@ def build_and_compare(data_dir: Path, out: Path, pinned_fonts: Path, cwd: Path =
     assert result.returncode == 0, result.stderr
     [pdf], [docx_file] = list(out.glob("*.pdf")), list(out.glob("*.docx"))
     in_pdf, in_docx, text = pdf_rows(pdf), docx_rows(docx_file), pdf_text(pdf)
+    department = load_yaml_file(data_dir / "department.yaml").data
     for profile, record in records(data_dir):
-        expected = expected_cells(profile, record)
+        expected = expected_cells(profile, record, department["year"], department["department"])
         assert expected.tails, "every example shows indicators"
-        assert_shows(in_pdf, expected, f"PDF {record.get('code') or record['department']}", text)
-        assert_shows(in_docx, expected, f"DOCX {record.get('code') or record['department']}")
+        name = record.get("code") or record.get("name") or record["department"]
+        assert_shows(in_pdf, expected, f"PDF {name}", text)
+        assert_shows(in_docx, expected, f"DOCX {name}")
+        assert all(line in docx_text(docx_file) for line in expected.lines), f"DOCX {name}: {expected.lines}"
     return pdf, docx_file
 
 

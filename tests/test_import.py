@@ -35,9 +35,10 @@ from perfdoc.render.docx import render_docx
 from perfdoc.render.tables import department_table_tables, project_tables
 
 EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "data" / "department.yaml").is_file())
-# The fast layer imports two examples (two blocks with a joined 指标值 cell; the department-wide table);
+# The fast layer imports four examples (two blocks with a joined 指标值 cell; the department-wide table;
+# a header cell over three rows, a vertical label, lines above and below, no code; two blocks side by side);
 # the others run with the slow tests (keeps `-m "not slow"` quick).
-FAST_EXAMPLES = ("longterm-88", "department-2023")
+FAST_EXAMPLES = ("longterm-88", "department-2023", "anhui-2025", "medium-annual")
 EXAMPLE_PARAMS = [pytest.param(e, marks=() if e in FAST_EXAMPLES else pytest.mark.slow) for e in EXAMPLES]
 SLIP_CODE = "142001003"  # the seed's 特警伙食补助: "预算数 38 万元。其中：财政资金 38 元。"
 
@@ -359,19 +360,23 @@ def _spec_workbook(data_dir: Path, target: Path) -> None:
     """The three sheets as the exporter writes them, made here from the data files (labels from fields.py)."""
     import yaml
 
-    from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS
+    from perfdoc.data.fields import INDICATOR_FIELDS
     from perfdoc.data.validate import check_data
 
     checked = check_data(data_dir)
     assert checked.profile is not None
     profile = checked.profile
     department = yaml.safe_load((data_dir / "department.yaml").read_text(encoding="utf-8"))
-    projects = sorted((p.data for p in checked.projects), key=lambda d: d["code"])
+    # A project's key: its code, or its file's name where its table has no code (column 文件名).
+    projects = sorted(({**p.data, "code": p.data["code"] if profile.uses_code else p.path.stem} for p in checked.projects),
+                      key=lambda d: d["code"])
+    key_header = "项目编码" if profile.uses_code else "文件名"
+    fields = profile.record_fields
     book = openpyxl.Workbook()
     summary = book.active
     summary.title = "项目汇总"
-    facts = [k for k in PROJECT_FIELDS if k not in ("code", "name") and (k in profile.header_fields() or any(k in p for p in projects))]
-    summary.append(["项目编码", "项目名称", *(PROJECT_FIELDS[k].label for k in facts),
+    facts = [k for k in fields if k not in ("code", "name") and (k in profile.header_fields() or any(k in p for p in projects))]
+    summary.append([key_header, "项目名称", *(fields[k].label for k in facts),
                     *(f"资金支出计划（%）{c}" for c in profile.checkpoints), "绩效目标",
                     *(["长期目标"] if any(b.source == "long_term" for b in profile.blocks) else [])])
     for p in projects:
@@ -381,7 +386,7 @@ def _spec_workbook(data_dir: Path, target: Path) -> None:
                         *([(p.get("long_term") or {}).get("goal")] if any(b.source == "long_term" for b in profile.blocks) else [])])
     rows = book.create_sheet("绩效指标")
     keys = list(INDICATOR_FIELDS)
-    rows.append(["项目编码", "项目名称", "目标块", "一级指标", "二级指标", *(INDICATOR_FIELDS[k].label for k in keys)])
+    rows.append([key_header, "项目名称", "目标块", "一级指标", "二级指标", *(INDICATOR_FIELDS[k].label for k in keys)])
 
     def indicator_rows(code: str, name: str, block: str, indicators: dict[str, Any]) -> None:
         for level1, level2s in indicators.items():

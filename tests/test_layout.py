@@ -27,7 +27,8 @@ def _table(body: str) -> Table:
 
 def _shape(table: Table) -> list[list[tuple[str | None, int]]]:
     """Word's rows: (text or None where a vertical merge continues, grid span)."""
-    return [[(None if cell is None else cell.text, span) for cell, span in row] for row in _grid_rows(table)]
+    return [[(None if part in ("middle", "last") else cell.text, span) for cell, span, part in row]
+            for row in _grid_rows(table)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pdfplumber
 import pypdf
 import pytest
 from builders import indicator, make_department, make_document, make_project, seed_document
@@ -25,7 +26,7 @@ from perfdoc.build.progress import QUIET
 from perfdoc.data.model import Document
 from perfdoc.diagnostics import UserError
 from perfdoc.render.html import render_html
-from perfdoc.render.pdf import layout_and_draw, layout_pdf
+from perfdoc.render.pdf import layout_and_draw, layout_with_breaks
 from perfdoc.render.pdf_pieces import EVEN_PAGE_SHIFT_PT, DrawnPiece, PieceNotDrawable, draw
 from perfdoc.resources import TEMPLATES_DIR
 
@@ -65,8 +66,10 @@ def _page_texts(pdf: bytes) -> list[str]:
 
 
 def _whole_by_weasyprint(document: Document, fonts) -> bytes:
-    """WeasyPrint's own layout of the whole document in one pass: what assembly must equal."""
-    return layout_pdf(render_html(document, fonts), fonts).write_pdf()
+    """WeasyPrint's own layout of the whole document in one go (with merged cells cut where its pages
+    begin inside them, as every piece is): what assembly must equal."""
+    return layout_with_breaks(render_html(document, fonts), fonts, TEMPLATES_DIR,
+                              lambda breaks: render_html(document, fonts, breaks=breaks)).write_pdf()
 
 
 def _assembled(document: Document, fonts) -> bytes:
@@ -112,6 +115,32 @@ def test_assembled_pdf_reads_as_weasyprints_whole_document(mixed_pdfs):
     assert assembled_reader.metadata == whole_reader.metadata
     assert assembled_reader.trailer["/Root"]["/Lang"] == "zh-CN"
     assert [p.mediabox for p in assembled_reader.pages] == [p.mediabox for p in whole_reader.pages]
+
+
+def test_a_merged_caption_cut_by_a_page_break_is_printed_on_every_page(mixed_pdfs, fonts):
+    """乙 runs over three pages with 40 rows under one 一级 and one 二级: each page's part of the merged
+    cells shows 产出指标 and 数量指标 (the piece was laid out again with the cells cut where the pages
+    begin), and each caption is drawn once a page, beside its rows, not at the top of a cut cell."""
+    _, assembled = mixed_pdfs
+    with pdfplumber.open(io.BytesIO(assembled)) as pdf:
+        pages = [page for page in pdf.pages if "指标0" in page.extract_text() or "指标39" in page.extract_text()
+                 or "指标2" in page.extract_text()]
+        parts = pages[:3]
+        assert len(parts) == 3
+        for page in parts:
+            words = page.extract_words()
+            level1 = [w for w in words if w["text"].startswith("产出")]
+            level2 = [w for w in words if w["text"] == "数量指标"]
+            rows = [w for w in words if w["text"].startswith("指标") and w["text"][2:].isdigit()]
+            assert len(level1) == 1 and len(level2) == 1, page.page_number
+            # Centred beside this page's rows, which stand above and below it.
+            assert min(r["top"] for r in rows) < level2[0]["top"] < max(r["top"] for r in rows), page.page_number
+    html = render_html(_long_project_document(), fonts, breaks={"1": frozenset({25})})
+    assert html.count(">产出<") + html.count(">产出指标<") >= 2  # the cut repeats the caption
+
+
+def _long_project_document() -> Document:
+    return make_document(_long_project("142001002", "乙项目", 40))
 
 
 def test_assembly_embeds_each_font_once(mixed_pdfs):

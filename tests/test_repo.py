@@ -362,8 +362,8 @@ def _git(repo: Path, *args: str) -> str:
 def _wheel(tmp_path: Path) -> Path:
     """A wheel of this checkout, built from a copy of its files (a build writes build/ and *.egg-info)."""
     source = tmp_path / "source"
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard"], check=True,
-                           capture_output=True, text=True).stdout.splitlines()
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "-co", "--exclude-standard"], check=True,
+                           capture_output=True, text=True).stdout.split("\0")
     for name in files:
         if (REPO / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)

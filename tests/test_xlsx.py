@@ -85,21 +85,26 @@ def test_every_cell_of_the_workbook_equals_the_data(name):
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title  # header row frozen
         assert all(sheet.column_dimensions[letter].width >= 8 for letter in ("A", "B", "C")), sheet.title
-    projects = sorted((p.data for p in checked.projects), key=lambda data: data["code"])
-    department = checked.department.data
     project_profile = checked.profile
+    # A project's key: its code, or its file's name where its table has no code (column 文件名).
+    keyed = sorted(({**p.data, "code": p.data["code"] if project_profile.uses_code else p.path.stem}
+                    for p in checked.projects), key=lambda data: data["code"])
+    projects = keyed
+    department = checked.department.data
+    record_fields = project_profile.record_fields
+    key_header = "项目编码" if project_profile.uses_code or not projects else "文件名"
 
     # 项目汇总: one row per project in code order, then 合计 with formulas and their cached values.
     summary = _rows(book["项目汇总"])
     header = summary[0]
-    assert header[:2] == ["项目编码", "项目名称"]
+    assert header[:2] == [key_header, "项目名称"]
     shown = set(project_profile.header_fields())
-    filled = {key for data in projects for key in data if key in PROJECT_FIELDS}
-    fields = [key for key in PROJECT_FIELDS if key not in ("code", "name") and (key in shown or key in filled)]
+    filled = {key for data in projects for key in data if key in record_fields}
+    fields = [key for key in record_fields if key not in ("code", "name") and (key in shown or key in filled)]
     plan = [f"{PLAN_HEADER}{point}" for point in project_profile.checkpoints]
     sources = [block.source for block in project_profile.blocks]
     goals = [label for source, label in (("annual", "绩效目标"), ("long_term", "长期目标")) if source in sources]
-    assert header == ["项目编码", "项目名称", *(PROJECT_FIELDS[key].label for key in fields), *plan, *goals]
+    assert header == [key_header, "项目名称", *(record_fields[key].label for key in fields), *plan, *goals]
     assert len(summary) == len(projects) + 2
     for row, data in zip(summary[1:], projects, strict=False):
         expected = [data["code"], data["name"], *(_as_cell(data.get(key)) for key in fields)]
@@ -108,12 +113,12 @@ def test_every_cell_of_the_workbook_equals_the_data(name):
                      for label in goals]
         assert row == expected, data["code"]
         for column, key in enumerate(fields, start=2):
-            if PROJECT_FIELDS[key].kind == "amount" and data.get(key) is not None:
+            if record_fields[key].kind == "amount" and data.get(key) is not None:
                 assert isinstance(row[column], int | float), (data["code"], key)  # numbers, not text
     totals, cached = summary[-1], _rows(values["项目汇总"])[-1]
     assert totals[0] == "合计"
     for column, key in enumerate(fields, start=2):
-        if PROJECT_FIELDS[key].kind != "amount":
+        if record_fields[key].kind != "amount":
             assert totals[column] is None and cached[column] is None
             continue
         total = sum((Decimal(str(data.get(key) or 0)) for data in projects), Decimal(0))
@@ -125,7 +130,7 @@ def test_every_cell_of_the_workbook_equals_the_data(name):
     # 绩效指标: the department-wide table's rows first, then each project's, in document order.
     indicators = _rows(book["绩效指标"])
     keys = [LABEL_TO_INDICATOR_KEY[label] for label in indicators[0][5:]]
-    assert indicators[0][:5] == ["项目编码", "项目名称", "目标块", "一级指标", "二级指标"]
+    assert indicators[0][:5] == [key_header, "项目名称", "目标块", "一级指标", "二级指标"]
     assert keys == [key for key in INDICATOR_FIELDS if key in keys]  # fields.py order
     expected_rows = []
     table = department.get("department_table")

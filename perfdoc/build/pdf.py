@@ -85,8 +85,10 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
                     reason = exc.reason
                     cache.put(refused_key, reason.encode("utf-8"))
         progress.step("PDF 整体排版（WeasyPrint 公开接口）")
-        content = cache.get_or_make(cache_key("pdf-public", whole_html, fonts_id),
-                                    lambda: whole_document_pdf(whole_html, fonts, templates_dir))
+        boxes_readable = pieces_path_problem() is None  # then cut merged cells repeat their caption here too
+        again = functools.partial(_whole_with_breaks, document, fonts, templates_dir) if boxes_readable else None
+        content = cache.get_or_make(cache_key("pdf-public", whole_html, fonts_id, boxes_readable),
+                                    lambda: whole_document_pdf(whole_html, fonts, templates_dir, again))
         return DocumentPdf(content, reason)
 
 
@@ -100,7 +102,8 @@ def _from_pieces(document: Document, fonts: FontSet, whole_html: str, templates_
     pieces = [_cached_piece(cache, key) for key in keys]
     missing = [index for index, piece in enumerate(pieces) if piece is None]
     drawn = share_with_a_worker(
-        [htmls[i] for i in missing], functools.partial(layout_and_draw, fonts=fonts, templates_dir=templates_dir),
+        [PieceJob(htmls[i], document, i) for i in missing],
+        functools.partial(_lay_out_piece, fonts=fonts, templates_dir=templates_dir),
         functools.partial(_lay_out_pieces, fonts=fonts, templates_dir=templates_dir), interrupts,
         lambda done, total: progress.step(f"PDF 排版：{done}/{total} 段"), preload=("weasyprint",),
         start_method=start_method)
@@ -119,16 +122,37 @@ def _from_pieces(document: Document, fonts: FontSet, whole_html: str, templates_
     return assemble_pieces(complete, numbers, whole_html, fonts, templates_dir)
 
 
-def _lay_out_pieces(htmls: list[str], fonts: FontSet, templates_dir: Path) -> list[DrawnPiece]:
+@dataclass(frozen=True)
+class PieceJob:
+    """What laying one piece out needs: its HTML, and the document and part to render it again
+    with merged cells cut where pages begin (perfdoc.render.pdf.layout_and_draw). Plain values, so
+    a worker process gets it whole."""
+
+    html: str
+    document: Document
+    part: int  # which of document.pieces()
+
+
+def _lay_out_piece(job: PieceJob, fonts: FontSet, templates_dir: Path) -> DrawnPiece:
+    part = job.document.pieces()[job.part]
+    again = functools.partial(render_html, job.document, fonts, part=part, piece=True, templates_dir=templates_dir)
+    return layout_and_draw(job.html, fonts, templates_dir, lambda breaks: again(breaks=breaks))
+
+
+def _lay_out_pieces(jobs: list[PieceJob], fonts: FontSet, templates_dir: Path) -> list[DrawnPiece]:
     """A worker's share: its pieces in order (a list, so one round trip carries them all).
 
     The worker is terminated with the pool, without running exit handlers: its font
     configuration is let go here, which removes WeasyPrint's copies of the user's font files."""
     try:
-        return [layout_and_draw(html, fonts, templates_dir) for html in htmls]
+        return [_lay_out_piece(job, fonts, templates_dir) for job in jobs]
     finally:
         release_font_configs()
         gc.collect()  # the configuration sits in reference cycles of the laid-out boxes
+
+
+def _whole_with_breaks(document: Document, fonts: FontSet, templates_dir: Path, breaks: dict[str, frozenset[int]]) -> str:
+    return render_html(document, fonts, templates_dir=templates_dir, breaks=breaks)
 
 
 def _cached_piece(cache: BuildCache, key: str) -> DrawnPiece | None:

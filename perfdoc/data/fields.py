@@ -46,6 +46,9 @@ PROJECT_FIELDS = _fields(
     Field("fiscal_funds", "财政资金", "amount", "预算数中的财政资金（财政拨款），不大于预算数。"),
     Field("other_funds", "其他资金", "amount", "预算数中财政资金以外的资金（自有资金、其他资金）。"),
     Field("medium_term_budget", "中期资金总额", "amount", "实施期内的资金总额（中期资金）。"),
+    Field("medium_term_fiscal_funds", "中期财政拨款", "amount", "中期资金总额中的财政拨款（实施期合计）。"),
+    Field("medium_term_other_funds", "中期其他资金", "amount", "中期资金总额中财政拨款以外的资金（实施期合计）。"),
+    Field("medium_term_period", "中期", "text", "中期（实施期）的起止，如“2024年—2026年”。"),
     Field("use", "项目资金主要用途", "text", "资金用途说明。", long=True),
     Field("department_in_charge", "主管部门", "text", "主管部门名称。", long=True),
     Field("implementing_unit", "实施单位", "text", "项目实施单位名称。", long=True),
@@ -116,6 +119,9 @@ DEPARTMENT_SETTINGS = ("output_name", "fonts_dir")
 # The goal + indicators of one block live at the top of a project file (`goal`, `indicators`) for
 # the annual block, and under `long_term:` for a 长期 (实施期) block.
 BLOCK_SOURCES = ("annual", "long_term")
+
+# Keys of a record's file that are its structure, not fields: a profile cannot declare a field of these names.
+STRUCTURE_KEYS = ("spending_plan", "goal", "indicators", "long_term", "profile")
 
 
 def indicator_text(row: dict[str, object], keys: tuple[str, ...]) -> str:

@@ -20,7 +20,7 @@ _YEAR = re.compile(r"(20[0-9]{2})\s*年")
 
 
 def project_hints(loaded: LoadedFile, budget_year: int) -> list[Diagnostic]:
-    return _hints(loaded, loaded.data, (), f"项目 {loaded.data['code']}", budget_year)
+    return _hints(loaded, loaded.data, (), f"项目 {loaded.data.get('code') or loaded.path.stem}", budget_year)
 
 
 def department_table_hints(department: LoadedFile, budget_year: int) -> list[Diagnostic]:

@@ -292,6 +292,10 @@ def _describe_yaml_error(exc: yaml.MarkedYAMLError, text: str) -> str:
     if "\\t" in problem or "tab" in problem.lower() or (mark is not None and _indented_with_tab(text, mark.line)):
         return f"YAML 语法错误：不能用 Tab 键缩进，请改用空格（{problem}）"
     context = f"{exc.context}，" if exc.context else ""
+    if "flow" in (exc.context or "") and mark is not None and "{" in text.split("\n")[mark.line][:mark.column + 1].split("{", 1)[-1]:
+        # `{center: （{year}年度）}`: inside { } or [ ], a { of the text ends YAML's reading of it
+        return (f"YAML 语法错误：{context}{problem}（{{ }} 或 [ ] 里的文字含有 {{ 或 }}，如 {{year}}、{{name}}，要加引号："
+                '{center: "（{year}年度）"}；或不用 { } 而一行写一个键）')
     return f"YAML 语法错误：{context}{problem}（常见原因：冒号后缺空格、引号不成对、缩进不齐）"
 
 

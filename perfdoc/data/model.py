@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from perfdoc.data.fields import DEPARTMENT_FIELDS, DEPARTMENT_SETTINGS, INDICATOR_FIELDS, PROJECT_FIELDS, SECTION_FIELDS
+from perfdoc.data.fields import DEPARTMENT_FIELDS, DEPARTMENT_SETTINGS, INDICATOR_FIELDS, SECTION_FIELDS
 from perfdoc.data.profile import Profile
 from perfdoc.data.text import amount_text
 
@@ -149,14 +149,16 @@ class PlanPoint:
 
 @dataclass(frozen=True)
 class Project:
-    """One budget project: its facts (perfdoc.data.fields.PROJECT_FIELDS), plan, blocks and table grid."""
+    """One budget project: its facts (perfdoc.data.fields.PROJECT_FIELDS and the profile's own fields),
+    plan, blocks and table grid."""
 
-    code: str
+    code: str  # the project's key: its code, or its file's name when the profile uses no code
     name: str
     facts: tuple[tuple[str, Any], ...]  # every header field the file fills in, by key
     spending_plan: tuple[PlanPoint, ...]
     blocks: tuple[IndicatorBlock, ...]
     source_file: str
+    known_by_code: bool = True  # the profile prints or asks for a code (Profile.uses_code)
 
     def fact(self, key: str) -> Any:
         return dict(self.facts).get(key)
@@ -191,8 +193,9 @@ class Project:
 
     @property
     def title(self) -> str:
-        """`142001001 劳务派遣工资`: how the project is named in the outline and in messages."""
-        return f"{self.code} {self.name}"
+        """`142001001 劳务派遣工资`: how the project is named in the outline and in messages (its
+        name alone when its table has no code: the file's name is nothing the table shows)."""
+        return f"{self.code} {self.name}" if self.known_by_code else self.name
 
 
 @dataclass(frozen=True)
@@ -334,17 +337,26 @@ def _plan(data: dict[str, Any], profile: Profile) -> tuple[PlanPoint, ...]:
                  for point in profile.checkpoints)
 
 
+def project_key(data: dict[str, Any], profile: Profile, source_file: str) -> str:
+    """What a project is known by: its code, or its file's name (without .yaml) when the profile
+    neither prints nor asks for a code (Profile.uses_code)."""
+    if profile.uses_code and data.get("code"):
+        return str(data["code"])
+    return Path(source_file).stem
+
+
 def build_project(data: dict[str, Any], profile: Profile, source_file: str) -> Project:
-    facts = tuple((key, data[key]) for key in PROJECT_FIELDS if data.get(key) is not None)
+    facts = tuple((key, data[key]) for key in profile.record_fields if data.get(key) is not None)
     plan = _plan(data, profile)
     blocks = build_blocks(data, profile)
     return Project(
-        code=data["code"],
+        code=project_key(data, profile, source_file),
         name=data["name"],
         facts=facts,
         spending_plan=plan,
         blocks=blocks,
         source_file=source_file,
+        known_by_code=profile.uses_code,
     )
 
 

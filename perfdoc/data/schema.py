@@ -34,6 +34,10 @@ PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,64}(?!\n)$"
 OUTPUT_NAME_PATTERN = r"^[^/\\:*?\"<>|\x00-\x1f\x7f]{1,120}(?!\n)$"
 MAX_LIST_ITEMS = 999  # 分项目标 / 保障措施 are numbered （一）…（九百九十九）: model.chinese_number covers it
 MAX_AMOUNT = 100_000_000  # 万元, i.e. one trillion yuan: anything larger is a typing slip
+# What to do about a 二级 written as `[]` in a table that does not print empty ones.
+EMPTY_LEVEL2_HINT = ("没有三级指标的二级指标就删去这个键（不写的二级不印）；要在表里印一行空的，表格格式要写 "
+                     "empty_level2: row（如在数据目录的 profiles/ 下写一个只有 base: {profile} 和 empty_level2: row 两行的格式，"
+                     "见 docs/profiles.md）")
 
 
 def _text(title: str, description: str, **extra: Any) -> dict[str, Any]:
@@ -92,8 +96,10 @@ def indicator_row_schema(profile: Profile) -> dict[str, Any]:
 def _block_schema(profile: Profile, block: Block, title: str, row_ref: str) -> dict[str, Any]:
     """A goal and its indicators: 一级 → 二级 → rows, names from the profile."""
     allow_empty = profile.empty_level2 == "row" or block.optional
-    row_list = {"type": "array", "minItems": 0 if allow_empty else 1, "items": {"$ref": f"#/$defs/{row_ref}"},
-                "description": "该二级指标下的三级指标，每项一行。"}
+    row_list: dict[str, Any] = {"type": "array", "minItems": 0 if allow_empty else 1, "items": {"$ref": f"#/$defs/{row_ref}"},
+                                "description": "该二级指标下的三级指标，每项一行。"}
+    if not allow_empty:
+        row_list["x-hints"] = {"minItems": EMPTY_LEVEL2_HINT.format(profile=profile.name)}
     indicators = {
         "type": "object",
         "title": f"{title}绩效指标",
@@ -140,8 +146,11 @@ def record_schema(profile: Profile, *, row_ref: str = "indicator", skip: tuple[s
             schema = _field_schema(field, labels.get(("record", key), field.label))
             properties[key] = schema if shown.get(key) or key in ("code", "name") else _may_be_empty(schema)
     required = [key for key, needed in shown.items() if needed and key not in skip]
-    if profile.table == "project":  # a project is known by its code and name, whatever its table shows
-        required = ["code", "name", *(key for key in required if key not in ("code", "name"))]
+    if profile.table == "project":
+        # A project is known by its name, and by its code when the table prints it or the profile
+        # asks for it; otherwise its file name is its key (perfdoc.data.profile.Profile.uses_code).
+        identity = ["code", "name"] if profile.uses_code else ["name"]
+        required = [*identity, *(key for key in required if key not in ("code", "name"))]
     if profile.plan:
         properties["spending_plan"] = _plan_schema(profile)
         required.append("spending_plan")
@@ -238,7 +247,8 @@ def stage_keys(stage: str) -> list[str]:
 def build_schema(profile: Profile, table_profile: Profile | None = None,
                  period: str = NATIONAL.monitoring_period) -> dict[str, Any]:
     """The whole schema: `$defs/project`, `$defs/department`, `$defs/evaluation`, `$defs/monitoring`;
-    the root picks one by shape (a stage file by a key only it has, a project by its `code`).
+    the root picks one by shape (a stage file by a key only it has, the department file by its
+    `department`, else a project).
 
     `table_profile` is the format of the department-wide table (department_table); without one,
     that section is checked against the shipped department format.
@@ -248,7 +258,8 @@ def build_schema(profile: Profile, table_profile: Profile | None = None,
     project = {
         **record_schema(profile),
         "title": profile.table_title,
-        "description": f"一个预算项目（表格格式：{profile.title}），文件名应为 <项目编码>.yaml。",
+        "description": f"一个预算项目（表格格式：{profile.title}），"
+                       + ("文件名应为 <项目编码>.yaml。" if profile.uses_code else "文件名（不含 .yaml）就是项目的键。"),
     }
     department_table = record_schema(table_profile, row_ref="department_indicator", skip=("department",))
     department_table["properties"]["profile"] = _text(
@@ -263,8 +274,10 @@ def build_schema(profile: Profile, table_profile: Profile | None = None,
     }
     evaluation, evaluation_indicator = _stage_schemas(profile, "evaluation", period)
     monitoring, monitoring_indicator = _stage_schemas(profile, "monitoring", period)
-    by_shape = {"if": {"type": "object", "required": ["code"]}, "then": {"$ref": "#/$defs/project"},
-                "else": {"$ref": "#/$defs/department"}}
+    # The department file always has `department`; a project file never has it (a project's code may
+    # be left out when its table does not print it); a stage file has a key only that kind of file has.
+    by_shape = {"if": {"type": "object", "required": ["department"]}, "then": {"$ref": "#/$defs/department"},
+                "else": {"$ref": "#/$defs/project"}}
     for stage in reversed(STAGES):
         by_shape = {"if": {"type": "object", "anyOf": [{"required": [key]} for key in stage_keys(stage)]},
                     "then": {"$ref": f"#/$defs/{stage}"}, "else": by_shape}

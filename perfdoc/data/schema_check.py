@@ -83,9 +83,22 @@ def _type_message(error: ValidationError) -> str:
 
 
 def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[FieldPath, str, bool]]:
-    """Chinese message(s) for one jsonschema error: (path, message, located at key?)."""
+    """Chinese message(s) for one jsonschema error: (path, message, located at key?).
+
+    Never jsonschema's own English sentence nor a Python repr of the value: every keyword the
+    schemas use has its words here, and anything else gets a Chinese sentence naming the keyword.
+    A schema may add a hint for one keyword (`x-hints`, perfdoc.data.profile_schema)."""
+    hint = error.schema.get("x-hints", {}).get(error.validator, "") if isinstance(error.schema, dict) else ""
+    for where, message, at_key in _plain_messages(error, path):
+        yield where, f"{message}：{hint}" if hint else message, at_key
+
+
+def _plain_messages(error: ValidationError, path: FieldPath) -> Iterator[tuple[FieldPath, str, bool]]:
     kind = error.validator
-    label = _field_label(error.schema)
+    label = _field_label(error.schema) if isinstance(error.schema, dict) else ""
+    if "propertyNames" in error.relative_schema_path:  # a key that may not be written: said at the key
+        yield path + (str(error.instance),), f"{label}“{error.instance}”不行：{error.schema.get('description', '')}（propertyNames）", True
+        return
     if kind == "required":
         present = error.instance if isinstance(error.instance, dict) else {}
         for name in error.validator_value:
@@ -98,34 +111,55 @@ def _messages_for(error: ValidationError, path: FieldPath) -> Iterator[tuple[Fie
         for name in error.instance:
             if name in allowed:
                 continue
-            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.5)
             hint = f"，是不是“{close[0]}”？" if close else f"；此处可用的字段：{'、'.join(allowed)}"
             yield path + (name,), f"未知字段“{name}”{hint}（additionalProperties）", True
+        return
+    if kind in ("anyOf", "oneOf"):  # the branch that fits best says what is wrong
+        best = jsonschema.exceptions.best_match(error.context or ())
+        if best is not None:
+            yield from _messages_for(best, tuple(best.absolute_path))
+            return
+        yield path, f"{label}的写法不对（{kind}）", False
         return
     if kind == "type":
         yield path, f"{label}{_type_message(error)}", False
     elif kind == "minLength":
         yield path, f"{label}不能为空（minLength）", False
+    elif kind == "maxLength":
+        yield path, f"{label}最多 {error.validator_value} 个字符，实际有 {len(error.instance)} 个（maxLength）", False
     elif kind == "minItems":
         yield path, f"{label}至少要有 {error.validator_value} 项（minItems）", False
     elif kind == "maxItems":
         yield path, f"{label}最多 {error.validator_value} 项，实际有 {len(error.instance)} 项（maxItems）", False
+    elif kind == "minProperties":
+        yield path, f"{label}至少要写 {error.validator_value} 个键（minProperties）", False
+    elif kind == "maxProperties":
+        yield path, f"{label}最多写 {error.validator_value} 个键（maxProperties）", False
     elif kind == "pattern":
         yield path, f"{label}格式不对：{error.schema.get('description', error.validator_value)}（pattern）", False
     elif kind == "minimum":
         yield path, f"{label}不能小于 {error.validator_value}，实际是 {error.instance}（minimum）", False
     elif kind == "maximum":
         yield path, f"{label}不能大于 {error.validator_value}，实际是 {error.instance}（maximum）", False
+    elif kind == "exclusiveMinimum":
+        yield path, f"{label}应大于 {error.validator_value}，实际是 {error.instance}（exclusiveMinimum）", False
+    elif kind == "exclusiveMaximum":
+        yield path, f"{label}应小于 {error.validator_value}，实际是 {error.instance}（exclusiveMaximum）", False
     elif kind == "enum":
         choices = "、".join(str(v) for v in error.validator_value if v is not None)
         if error.instance is None:
             yield path, f"{label}不能为空，应填写 {choices} 之一（enum）", False
         else:
             yield path, f"{label}应为 {choices} 之一，实际是{_describe_value(error.instance)}（enum）", False
+    elif kind == "const":
+        yield path, f"{label}只能是 {error.validator_value}，实际是{_describe_value(error.instance)}（const）", False
     elif kind == "multipleOf":
         yield path, f"{label}最多两位小数，实际是 {error.instance}（multipleOf）", False
-    else:
-        yield path, f"{label}{error.message}（{kind}）", False
+    elif kind == "uniqueItems":
+        yield path, f"{label}里有重复的项（uniqueItems）", False
+    else:  # a keyword no perfdoc schema uses today: still Chinese, still no repr of the value
+        yield path, f"{label or '这个值'}不符合格式的要求（{kind}）", False
 
 
 def _coerce_text_fields(value: Any, schema: dict[str, Any], root: dict[str, Any], path: FieldPath,

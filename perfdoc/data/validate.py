@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdoc.data.loader import FieldPath, LoadedFile, iter_values, load_yaml_file
-from perfdoc.data.model import default_output_name
+from perfdoc.data.model import default_output_name, project_key
 from perfdoc.data.profile import (
     DEFAULT_PROFILE,
     Profile,
@@ -98,7 +98,8 @@ def plan_problems(plan: dict[str, Any], checkpoints: tuple[str, ...]) -> list[st
 
 def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]:
     data = loaded.data
-    label = f"项目 {data['code']} {data['name']}："
+    key = project_key(data, profile, loaded.display)
+    label = f"项目 {key} {data['name']}：" if profile.uses_code else f"项目 {data['name']}（{loaded.path.name}）："
     warnings: list[Diagnostic] = []
     labels = profile.field_labels()
 
@@ -131,7 +132,7 @@ def _semantic_warnings(loaded: LoadedFile, profile: Profile) -> list[Diagnostic]
             for level2 in level2s:
                 if level2 not in group:
                     warn(prefix + ("indicators", level1), f"一级指标“{level1}”下缺少二级指标“{level2}”")
-    if data["code"] != loaded.path.stem:
+    if profile.uses_code and data["code"] != loaded.path.stem:
         warn(("code",), f"项目编码 {data['code']} 与文件名 {loaded.path.name} 不一致，文件应命名为 {data['code']}.yaml")
     return warnings
 
@@ -204,7 +205,9 @@ def _output_name_errors(department: LoadedFile) -> list[Diagnostic]:
                                             "或在部门文件里用 output_name 另定文件名")]
 
 
-def _duplicate_code_warnings(projects: list[LoadedFile]) -> list[Diagnostic]:
+def _duplicate_code_warnings(projects: list[LoadedFile], profile: Profile) -> list[Diagnostic]:
+    if not profile.uses_code:  # file names are the keys: one folder cannot hold two of a name
+        return []
     seen: dict[str, LoadedFile] = {}
     warnings = []
     for loaded in projects:
@@ -308,7 +311,7 @@ def check_data(data_dir: Path) -> CheckedData:
         valid_projects = [p for p in projects if p.ok]
         for loaded in valid_projects:
             diagnostics += _semantic_warnings(loaded, profile)
-        diagnostics += _duplicate_code_warnings(valid_projects)
+        diagnostics += _duplicate_code_warnings(valid_projects, profile)
         stages = check_stages(data_dir, profile, valid_projects)
         diagnostics += stages.diagnostics
     else:

@@ -30,9 +30,9 @@ from perfdoc.diagnostics import Diagnostic, UserError, display_path, unlocated
 from perfdoc.io.narrative import Narrative, read_narrative
 from perfdoc.io.notes import Note, Where
 from perfdoc.io.package import refuse_unsafe_parts
-from perfdoc.io.recognise import Record, detect_profile, recognise, table_labels
-from perfdoc.io.source import Grid, Paragraph, Source
-from perfdoc.io.writer import DEPARTMENT_ORDER, PROJECT_ORDER, yaml_text
+from perfdoc.io.recognise import Record, caption_lines_before, detect_profile, recognise, table_labels, year_shown
+from perfdoc.io.source import Grid, Paragraph, Source, label_key
+from perfdoc.io.writer import DEPARTMENT_ORDER, project_order, yaml_text
 
 FILE_CODE = re.compile(r"[0-9A-Za-z_\-]{1,40}")
 WORD = (".docx", ".docm")
@@ -53,6 +53,7 @@ class Imported:
     notes: list[Note] = field(default_factory=list)
     project_profile: Profile | None = None
     table_profile: Profile | None = None
+    year: int | None = None  # the budget year the tables' labels show (`{year}` in a profile)
 
 
 def _candidates(data_dir: Path) -> list[Profile]:
@@ -111,10 +112,17 @@ def _word(source: Source, imported: Imported, forced: Profile | None, candidates
         if isinstance(block, Grid):
             break
         before_tables.append(block)
-    after = [b for b in source.blocks[len(before_tables):] if isinstance(b, Paragraph)]
-    for paragraph in after:
-        imported.notes.append(Note(Where(source.name), f"表格之间的段落“{paragraph.text[:30]}”未导入（不属于任何表格或部门文字）"))
-    narrative = read_narrative(before_tables, source.name, imported.notes)
+    # `{year}` in labels and lines: the year the tables show, else the department's text's.
+    texts = sorted(keys) + [label_key(b.text) for b in source.blocks if isinstance(b, Paragraph)]
+    year = next((y for p in (project, department) if p is not None and (y := year_shown(p, texts))), None)
+    if year is None:
+        year = read_narrative(before_tables, source.name, []).data.get("year")
+    project = project.for_year(year) if project is not None else None
+    department = department.for_year(year) if department is not None else None
+    if year and not imported.year:
+        imported.year = year
+    captions = caption_lines_before(before_tables, [p for p in (department, project) if p is not None])
+    narrative = read_narrative(before_tables[:len(before_tables) - captions], source.name, imported.notes)
     _take_narrative(imported, narrative, source.name)
     if source.grids and project is None and department is None:
         for grid in source.grids[:3]:
@@ -123,7 +131,8 @@ def _word(source: Source, imported: Imported, forced: Profile | None, candidates
                                        "用 --profile 指定格式（python3 build.py profiles 列出全部）", error=True))
         return
     _take_profiles(imported, project, department, source.name)
-    found = recognise(source, imported.project_profile if project else None, imported.table_profile if department else None)
+    found = recognise(source, project if project else None, department if department else None,
+                      start=len(before_tables) - captions)
     imported.records += found.records
     imported.notes += found.notes
     if source.grids and not found.records:
@@ -165,6 +174,8 @@ def _department_file(imported: Imported, tables: list[Record]) -> tuple[dict[str
             data["department"] = name
         data["department_table"] = table_data
         comments.update({("department_table", *path): text for path, text in table.comments.items()})
+    if "year" not in data and imported.year:
+        data["year"] = imported.year
     for key, what in (("department", "单位名称"), ("year", "预算年度（如 2024）"), ("title", "文件标题（如 2024年部门预算绩效目标）")):
         if key not in data:
             data[key] = None
@@ -183,19 +194,46 @@ def _outputs(imported: Imported, data_dir: Path) -> dict[Path, bytes]:
                                                       header=header, comments=comments).encode()
     seen: dict[str, Record] = {}
     for record in (r for r in imported.records if r.kind == "project"):
+        key = _file_key(record, imported, seen)
+        if key is None:
+            continue
+        seen[key] = record
+        where = f"{record.where.file} 第 {record.where.table} 张表" if record.where.table else record.where.file
+        header = [f"项目支出绩效目标表：{record.data.get('name', '')}（由 perfdoc import 从 {where} 导入）"]
+        outputs[data_dir / "projects" / f"{key}.yaml"] = yaml_text(
+            record.data, order=project_order(record.profile), schema="../../schema.json", header=header,
+            comments=record.comments).encode()
+    return outputs
+
+
+# A file name made of a project's name (where its table has no code): no character that a file
+# name cannot hold on Windows or Linux, not hidden, not too long.
+_NOT_IN_FILE_NAMES = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+MAX_NAME_KEY = 60
+
+
+def _file_key(record: Record, imported: Imported, seen: dict[str, Record]) -> str | None:
+    """The project file's name (without .yaml): its code where its table has codes; else the key the
+    source gives (an XLSX 文件名 column), else its name. None, with an error note, when there is none."""
+    if record.profile.uses_code:
         code = record.code
         if not code or not FILE_CODE.fullmatch(code):
             imported.notes.append(Note(record.where, f"项目未导入：项目编码“{code}”{'为空' if not code else '不能作文件名'}", error=True))
-            continue
+            return None
         if code in seen:
             imported.notes.append(Note(record.where, f"项目未导入：编码 {code} 与 {seen[code].where.text()} 重复", error=True, code=code))
-            continue
-        seen[code] = record
-        where = f"{record.where.file} 第 {record.where.table} 张表" if record.where.table else record.where.file
-        header = [f"项目支出绩效目标表：{record.data.get('name', '')}（由 perfdoc import 从 {where} 导入）"]
-        outputs[data_dir / "projects" / f"{code}.yaml"] = yaml_text(
-            record.data, order=PROJECT_ORDER, schema="../../schema.json", header=header, comments=record.comments).encode()
-    return outputs
+            return None
+        return code
+    name = str(record.key or record.data.get("name") or "").strip()
+    if not name or _NOT_IN_FILE_NAMES.search(name) or name.startswith(".") or len(name) > MAX_NAME_KEY:
+        imported.notes.append(Note(record.where, f"项目未导入：{'没有项目名称' if not name else f'项目名称“{name[:30]}”不能作文件名'}"
+                                   "（这个表格格式不印项目编码，项目文件以名称命名）", error=True))
+        return None
+    if name in seen:
+        imported.notes.append(Note(record.where, f"项目未导入：名称“{name}”与 {seen[name].where.text()} 重复"
+                                   "（这个表格格式不印项目编码，项目文件以名称命名）", error=True, code=name))
+        return None
+    return name
 
 
 def _schema(imported: Imported) -> bytes:

@@ -19,9 +19,16 @@ from perfdoc.data.fields import (
     PROJECT_FIELDS,
     SUB_TARGET_FIELDS,
 )
+from perfdoc.data.profile import Profile
 from perfdoc.data.yaml_text import comment_text, yaml_scalar
 
 PROJECT_ORDER = (*PROJECT_FIELDS, "spending_plan", "long_term", "goal", "indicators")
+
+
+def project_order(profile: Profile) -> tuple[str, ...]:
+    """A project file's keys in the order people write them: the profile's fields (perfdoc.data.fields',
+    then its own), the plan, the blocks."""
+    return (*profile.record_fields, "spending_plan", "long_term", "goal", "indicators")
 DEPARTMENT_ORDER = tuple(DEPARTMENT_FIELDS)
 TABLE_ORDER = ("profile", *(k for k in DEPARTMENT_TABLE_FIELDS if k != "department"), "goal", "indicators")
 ORDERS: dict[str, tuple[str, ...]] = {"": PROJECT_ORDER, "long_term": ("goal", "indicators"),

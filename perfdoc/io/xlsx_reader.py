@@ -43,6 +43,7 @@ _ALIASES: dict[str, str] = {
     "年度资金总额": "budget", "预算金额": "budget", "财政拨款": "fiscal_funds", "其中：财政资金": "fiscal_funds",
     "资金用途": "use", "用途": "use",
     "绩效目标": "goal", "年度目标": "goal", "年度绩效目标": "goal", "长期目标": "long_term.goal",
+    "文件名": "key",  # a project known by its file's name (its table has no code): perfdoc.render.xlsx
 }
 HEADER_ALIASES: dict[str, str] = {
     **{field.label: key for key, field in PROJECT_FIELDS.items()},
@@ -70,7 +71,17 @@ class XlsxResult:
     table_profile: Profile | None = None
 
 
-def column_role(header: str) -> str | None:
+def column_role(header: str, profile: Profile | None = None) -> str | None:
+    """What a column holds, by its header: a field of perfdoc.data.fields (or one the profile
+    declares itself, by its label), an indicator field (`i.…`), a checkpoint (`plan.…`) …"""
+    role = _known_role(header)
+    if role is None and profile is not None:
+        own = {label_key(field.label): key for key, field in profile.record_fields.items() if key not in PROJECT_FIELDS}
+        role = own.get(label_key(header))
+    return role
+
+
+def _known_role(header: str) -> str | None:
     key = label_key(header)
     if key.startswith(PLAN_PREFIX) and len(key) > len(PLAN_PREFIX):
         return "plan." + header.strip()[len(PLAN_PREFIX):].strip()
@@ -368,15 +379,18 @@ def _facts(sheet: _Sheet, number: int, values: list[Any], projects: dict[str, Re
            name: str, result: XlsxResult) -> Record | None:
     """The project fields of a row (项目汇总, or repeated on every row of a flat sheet)."""
     row = dict(zip(sheet.header, values, strict=False))
-    code = _text(row.get(next((h for h in sheet.header if column_role(h) == "code"), ""), None))
+    key_header = next((h for h in sheet.header if column_role(h) in ("code", "key")), "")
+    code = _text(row.get(key_header, None))
     if not code or code == "合计":
         return None
     record = projects.get(code)
     if record is None:
-        record = projects[code] = Record("project", profile, Where(name, row=number, sheet=sheet.name), {"code": code})
+        # 项目编码 is the project's code; 文件名 is the key of a project whose table has no code.
+        data = {"code": code} if column_role(key_header) == "code" else {}
+        record = projects[code] = Record("project", profile, Where(name, row=number, sheet=sheet.name), data, key=code)
     for c, (header, value) in enumerate(zip(sheet.header, values, strict=False), 1):
-        role = column_role(header) if header else None
-        if role is None or role in ("code", "block", "level1", "level2") or role.startswith("i."):
+        role = column_role(header, profile) if header else None
+        if role is None or role in ("code", "key", "block", "level1", "level2") or role.startswith("i."):
             if role is None and value is not None and header and sheet.name == SUMMARY:
                 result.notes.append(Note(Where(name, row=number, column=c, sheet=sheet.name), f"列“{header}”不认识，“{_text(value)}”未导入", code=code))
             continue
@@ -394,7 +408,7 @@ def _facts(sheet: _Sheet, number: int, values: list[Any], projects: dict[str, Re
         if value is None:
             continue
         target, key = (record.data.setdefault("long_term", {}), "goal") if role == "long_term.goal" else (record.data, role)
-        spec = PROJECT_FIELDS.get(key)
+        spec = profile.record_fields.get(key)
         if spec is not None and spec.kind == "amount" and not isinstance(value, Decimal):
             amount = parse_amount(_text(value).removesuffix("万元"))
             if amount is None:
@@ -414,7 +428,7 @@ def _facts(sheet: _Sheet, number: int, values: list[Any], projects: dict[str, Re
 def _indicator_row(sheet: _Sheet, number: int, values: list[Any], projects: dict[str, Record], table: Record | None,
                    profile: Profile, name: str, result: XlsxResult) -> None:
     row = {column_role(h): v for h, v in zip(sheet.header, values, strict=False) if h and column_role(h)}
-    code = _text(row.get("code"))
+    code = _text(row.get("code") if row.get("code") is not None else row.get("key"))
     where = Where(name, row=number, sheet=sheet.name)
     record: Record | None
     if code == DEPARTMENT_ROW:

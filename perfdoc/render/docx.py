@@ -353,27 +353,28 @@ def _paragraph_xml(style: str, text: str, *, keep_with_next: bool = False, page_
     return p
 
 
-def _grid_rows(table: Table) -> list[list[tuple[Cell | None, int]]]:
-    """HTML rows (colspan/rowspan) → Word rows: (cell, grid span), None where a vMerge continues."""
+def _grid_rows(table: Table) -> list[list[tuple[Cell, int, str]]]:
+    """HTML rows (colspan/rowspan) → Word rows: (cell, grid span, part), `part` being `only` (no
+    merge), `first` (w:vMerge restart), `middle` or `last` (w:vMerge continuing the cell above)."""
     columns = len(table.column_widths_mm)
-    continuing: dict[tuple[int, int], tuple[int, int]] = {}  # (row, col) → (span, rows left)
+    continuing: dict[tuple[int, int], tuple[Cell, int]] = {}  # (row, col) → (the merged cell, rows left)
     result = []
     for r, row in enumerate(table.rows):
         cells = iter(row.cells)
-        out: list[tuple[Cell | None, int]] = []
+        out: list[tuple[Cell, int, str]] = []
         col = 0
         while col < columns:
             if (r, col) in continuing:
-                span, _ = continuing.pop((r, col))
-                out.append((None, span))
-                col += span
+                merged, left = continuing.pop((r, col))
+                out.append((merged, merged.colspan, "last" if left == 1 else "middle"))
+                col += merged.colspan
                 continue
             cell = next(cells, None)
             if cell is None:
                 raise UserError(unlocated(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格不足 {columns} 列"))
             for below in range(1, cell.rowspan):
-                continuing[(r + below, col)] = (cell.colspan, cell.rowspan - below)
-            out.append((cell, cell.colspan))
+                continuing[(r + below, col)] = (cell, cell.rowspan - below)
+            out.append((cell, cell.colspan, "first" if cell.rowspan > 1 else "only"))
             col += cell.colspan
         if col != columns or next(cells, None) is not None:
             raise UserError(unlocated(f"模板错误: 表格 {table.style} 第 {r + 1} 行的单元格超出 {columns} 列"))
@@ -402,7 +403,7 @@ def _table_xml(table: Table, *, keep_together: bool) -> etree._Element:
     return tbl
 
 
-def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int], *, keep_with_next: bool) -> etree._Element:
+def _row_xml(row: Row, placed: list[tuple[Cell, int, str]], widths: list[int], *, keep_with_next: bool) -> etree._Element:
     tr = OxmlElement("w:tr")
     trpr = _element("w:trPr")
     _set(trpr, "w:cantSplit")
@@ -410,21 +411,30 @@ def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int],
         _set(trpr, "w:tblHeader")
     tr.append(trpr)
     col = 0
-    for cell, span in placed:
+    for cell, span, part in placed:
+        continued = part in ("middle", "last")
         tc = OxmlElement("w:tc")
         tcpr = _element("w:tcPr")
         _set(tcpr, "w:tcW", w=str(sum(widths[col:col + span])), type="dxa")
         if span > 1:
             _set(tcpr, "w:gridSpan", val=str(span))
-        if cell is None:
+        if continued:
             _set(tcpr, "w:vMerge")
-        elif cell.rowspan > 1:
+        elif part == "first":
             _set(tcpr, "w:vMerge", val="restart")
-        if row.style == "last":  # joins the indicator grid below: one rule, not two
-            _set(_set(tcpr, "w:tcBorders"), "w:bottom", val="nil")
+        # A cell continuing into the one above or below draws no rule there (the side label's
+        # head and body cells); the facts' last row joins the indicator grid below: one rule, not two.
+        no_top = cell.open_top and part in ("only", "first")
+        no_bottom = row.style == "last" or (cell.open_bottom and part in ("only", "last"))
+        if no_top or no_bottom:
+            borders = _set(tcpr, "w:tcBorders")
+            if no_top:
+                _set(borders, "w:top", val="nil")
+            if no_bottom:
+                _set(borders, "w:bottom", val="nil")
         _set(tcpr, "w:vAlign", val="center")
         tc.append(tcpr)
-        if cell is None:
+        if continued:
             tc.append(_paragraph_xml("表格文字", "", keep_with_next=keep_with_next))
         else:
             tc.append(_paragraph_xml(_cell_style(cell), cell.text, keep_with_next=keep_with_next))
@@ -433,14 +443,49 @@ def _row_xml(row: Row, placed: list[tuple[Cell | None, int]], widths: list[int],
     return tr
 
 
+def _caption_xml(paragraph: Paragraph, *, page_break_before: bool) -> etree._Element:
+    """A line above or below a table: one part aligned where it belongs, or left, centre and right
+    parts separated by tabs at a centre stop and a right stop on the text block's width."""
+    style = PARAGRAPH_LOOKS[paragraph.style].word_style
+    parts = paragraph.parts or ("", paragraph.text, "")
+    written = [i for i, part in enumerate(parts) if part]
+    p = _paragraph_xml(style, "" if len(written) > 1 else paragraph.text, page_break_before=page_break_before)
+    ppr = p.find(qn("w:pPr"))
+    if len(written) == 1:
+        _set(ppr, "w:jc", val=("left", "center", "right")[written[0]])
+        return p
+    width = _twips(PAGE.text_width_mm)
+    tabs = _set(ppr, "w:tabs")
+    tabs.append(_element("w:tab", val="center", pos=str(width // 2)))
+    tabs.append(_element("w:tab", val="right", pos=str(width)))
+    _set(ppr, "w:jc", val="left")
+    for i, part in enumerate(parts):
+        if i:
+            run = OxmlElement("w:r")
+            run.append(OxmlElement("w:tab"))
+            p.append(run)
+        if part:
+            run = OxmlElement("w:r")
+            text = OxmlElement("w:t")
+            text.text = part
+            text.set(qn("xml:space"), "preserve")
+            run.append(text)
+            p.append(run)
+    return p
+
+
 def _body(document: WordDocument, layout: Layout) -> None:
     sect_pr = document.element.body.find(qn("w:sectPr"))
     last_title_line = _last_title_line(layout)
     for section in layout.sections:
-        # Each record's tables start a page, except right after the title of a tables-only document.
+        # Each record's tables (and the lines above them) start a page, except right after the
+        # title of a tables-only document.
         first_table = "follows-title" not in section.style.split()
         for block in section.blocks:
-            if isinstance(block, Paragraph):
+            if isinstance(block, Paragraph) and block.parts is not None:  # a line above or below a table
+                sect_pr.addprevious(_caption_xml(block, page_break_before=first_table))
+                first_table = False
+            elif isinstance(block, Paragraph):
                 # One blank line between title and text.
                 space_after = round(BODY_LINE_PT * 20) if block is last_title_line else None
                 sect_pr.addprevious(_paragraph_xml(PARAGRAPH_LOOKS[block.style].word_style, block.text,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,14 @@ from perfdoc.data.model import DepartmentTable, Document, Part, Project
 from perfdoc.diagnostics import UserError, display_path, in_file, unlocated
 from perfdoc.render.fonts import FontSet
 from perfdoc.render.summary import SummaryTable, summary_table
-from perfdoc.render.tables import GridTable, department_table_tables, project_tables
+from perfdoc.render.tables import (
+    Captions,
+    GridTable,
+    department_table_tables,
+    project_tables,
+    record_captions,
+    split_at,
+)
 from perfdoc.resources import TEMPLATES_DIR
 
 
@@ -69,9 +78,11 @@ def _template_frame(exc: BaseException, templates_dir: Path) -> tuple[Path, int]
 
 
 def render_html(document: Document, fonts: FontSet, *, part: Part | None = None, piece: bool = False,
-                templates_dir: Path = TEMPLATES_DIR) -> str:
+                templates_dir: Path = TEMPLATES_DIR, breaks: Breaks | None = None) -> str:
     """The document (or one part of it) as one HTML file, CSS inlined. A `piece` of the PDF is
-    styled without page numbers and with odd-page margins throughout (perfdoc.render.pdf_pieces)."""
+    styled without page numbers and with odd-page margins throughout (perfdoc.render.pdf_pieces).
+    `breaks`: where the PDF's pages begin inside a table's body (perfdoc.render.pdf), by table key:
+    the merged cells running across are cut there and their text repeated."""
     css = render_template("style.css.j2", templates_dir, fonts=fonts, font_face_rules=font_face_rules(fonts), piece=piece,
                           paragraph_looks=looks.PARAGRAPH_LOOKS, cell_looks=looks.CELL_LOOKS,
                           page=looks.PAGE, table=looks.TABLE, page_number=looks.PAGE_NUMBER_LOOK,
@@ -83,23 +94,48 @@ def render_html(document: Document, fonts: FontSet, *, part: Part | None = None,
                                 "（counter(page)）：页码要放在 {% if not piece %} … {% endif %} 里，见 perfdoc 自带的 "
                                 "templates/style.css.j2（the page numbers must be inside `if not piece`）", line=1, column=1))
     return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
-                           css=markupsafe.Markup(css), tables_of=PrintGrids(document),
+                           css=markupsafe.Markup(css), tables_of=(grids := PrintGrids(document, breaks)),
+                           captions_of=grids.captions,
                            summary=summary_table(document) if document.has_summary else None)
+
+
+# Where the PDF's pages begin inside tables: table key → the body rows that start a page.
+Breaks = Mapping[str, frozenset[int]]
 
 
 class PrintGrids:
     """`tables_of(record)` in the templates: a record's tables as the profile lays them out
-    (perfdoc.render.tables), made when the template asks for them."""
+    (perfdoc.render.tables), made when the template asks for them, each with a key (its place in
+    this rendering) by which the PDF's page breaks are found and given back (`breaks`);
+    `captions_of(record)`: the lines above and below it."""
 
-    def __init__(self, document: Document):
+    def __init__(self, document: Document, breaks: Breaks | None = None):
         self._profile = document.profile
+        self._year = document.department.year
+        self._department = document.department.name
+        self._breaks = breaks or {}
+        self._count = 0
 
     def __call__(self, record: Project | DepartmentTable | SummaryTable) -> tuple[GridTable, ...]:
         if isinstance(record, Project):
-            return project_tables(record, self._profile)
+            tables = project_tables(record, self._profile, self._year)
+        elif isinstance(record, DepartmentTable):
+            tables = department_table_tables(record, self._year)
+        else:
+            tables = record.tables
+        keyed = []
+        for table in tables:
+            key = str(self._count)
+            self._count += 1
+            keyed.append(split_at(replace(table, key=key), self._breaks.get(key, ())))
+        return tuple(keyed)
+
+    def captions(self, record: Project | DepartmentTable | SummaryTable) -> Captions:
+        if isinstance(record, Project):
+            return record_captions(self._profile, dict(record.facts), self._year, self._department)
         if isinstance(record, DepartmentTable):
-            return department_table_tables(record)
-        return record.tables
+            return record_captions(record.profile, dict(record.facts), self._year, self._department)
+        return Captions()
 
 
 def render_page_numbers_html(whole_html: str, pages: int) -> str:

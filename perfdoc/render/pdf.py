@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -131,9 +131,71 @@ def pdf_identifier(whole_html: str) -> bytes:
     return hashlib.sha256(whole_html.encode("utf-8")).hexdigest()[:32].encode("ascii")
 
 
-def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path) -> DrawnPiece:
-    """One piece laid out and drawn. Runs in a worker process too, so it takes plain values."""
-    return draw(layout_pdf(html, fonts, templates_dir))
+# Laying a piece out again where a page begins inside a merged cell (page_breaks): a few times at
+# most; what is left after that (a caption that cannot fit any way) is drawn as it falls.
+MAX_BREAK_PASSES = 6
+Breaks = dict[str, frozenset[int]]
+
+
+def page_breaks(laid_out: Any, breaks: Breaks) -> Breaks:
+    """Where the pages of a laid-out piece begin inside a table's body, by table key: the body rows
+    (0-based) at which a row group goes on onto a new page; and the cuts of `breaks` kept only where
+    they still begin a page (a taller caption may have moved the page's first row).
+
+    Each <tbody> carries `data-rows="<table key>:<its first body row>"` (project_table.html.j2).
+    Reads WeasyPrint's boxes: the pieces path only (pdf_pieces.pieces_path_problem checks them)."""
+    from weasyprint.formatting_structure.boxes import TableBox, TableRowBox, TableRowGroupBox
+
+    found: dict[str, set[int]] = {key: set() for key in breaks}
+    rows_before: dict[tuple[str, int], int] = {}  # a group's rows on earlier pages
+    for page in laid_out.pages:
+        for table in page._page_box.descendants():
+            if not isinstance(table, TableBox):
+                continue
+            first_of_page = True
+            for group in table.children:
+                if not isinstance(group, TableRowGroupBox) or group.element is None:
+                    continue
+                marker = group.element.get("data-rows")
+                if not marker or ":" not in marker:
+                    continue
+                key, _, start_text = marker.partition(":")
+                start = int(start_text)
+                rows = sum(1 for row in group.children if isinstance(row, TableRowBox))
+                earlier = rows_before.get((key, start))
+                if earlier is not None:  # this group began on an earlier page: it goes on here
+                    found.setdefault(key, set()).add(start + earlier)
+                elif first_of_page and start in breaks.get(key, ()):
+                    found.setdefault(key, set()).add(start)  # a cut that still begins the page
+                rows_before[(key, start)] = (earlier or 0) + rows
+                first_of_page = False
+    return {key: frozenset(rows) for key, rows in found.items() if rows}
+
+
+def layout_with_breaks(html: str, fonts: FontSet, templates_dir: Path = TEMPLATES_DIR,
+                       again: Callable[[Breaks], str] | None = None) -> Any:
+    """WeasyPrint's layout of the HTML, laid out again (`again`) with merged cells cut where its
+    pages begin inside them, until the cuts and the page breaks agree (layout_and_draw)."""
+    laid_out = layout_pdf(html, fonts, templates_dir)
+    breaks: Breaks = {}
+    for _ in range(MAX_BREAK_PASSES if again is not None else 0):
+        found = page_breaks(laid_out, breaks)
+        if found == breaks:
+            break
+        breaks = found
+        laid_out = layout_pdf(again(breaks), fonts, templates_dir)  # type: ignore[misc]
+    return laid_out
+
+
+def layout_and_draw(html: str, fonts: FontSet, templates_dir: Path,
+                    again: Callable[[Breaks], str] | None = None) -> DrawnPiece:
+    """One piece laid out and drawn. Runs in a worker process too, so it takes plain values.
+
+    `again` renders the piece's HTML with the merged cells cut where pages begin (render_html's
+    `breaks`): where a page begins inside a merged 一级, 二级 or side-label cell, the piece is laid
+    out again with that cell cut there and its caption repeated on the new page, so each part shows
+    it (a cell split by WeasyPrint draws its caption once, at the top of its first part)."""
+    return draw(layout_with_breaks(html, fonts, templates_dir, again))
 
 
 def assemble_pieces(pieces: Sequence[DrawnPiece], numbers: DrawnPiece, whole_html: str, fonts: FontSet,
@@ -146,7 +208,8 @@ def assemble_pieces(pieces: Sequence[DrawnPiece], numbers: DrawnPiece, whole_htm
                         url_fetcher=restricted_url_fetcher(allowed_dirs(fonts, templates_dir)))
 
 
-def whole_document_pdf(whole_html: str, fonts: FontSet, templates_dir: Path) -> bytes:
+def whole_document_pdf(whole_html: str, fonts: FontSet, templates_dir: Path,
+                       again: Callable[[Breaks], str] | None = None) -> bytes:
     """The PDF through WeasyPrint's public API alone: the whole document laid out once
     (`HTML(…).render(…)`, WeasyPrint's own HTML parser) and written (`write_pdf`).
 
@@ -154,13 +217,21 @@ def whole_document_pdf(whole_html: str, fonts: FontSet, templates_dir: Path) -> 
     it. The whole document's CSS (style.css.j2 with piece=False) numbers the pages and mirrors
     the margins itself. Slower than pieces for a rebuild (everything is laid out again), and
     the same bytes for the same input (an identifier from the content, no time stamps).
+
+    With `again` (given only where WeasyPrint's boxes may be read: the pieces path's internals are
+    all there, the public path was taken for another reason), merged cells cut by a page are laid
+    out again with their caption repeated, as in the pieces (layout_with_breaks); without it, a cut
+    cell shows its caption once, on its first part.
     """
     import weasyprint
 
     _quiet_weasyprint()
-    fetcher = restricted_url_fetcher(allowed_dirs(fonts, templates_dir))
-    laid_out = weasyprint.HTML(string=whole_html, base_url=str(templates_dir), url_fetcher=fetcher).render(
-        font_config=font_config_for(fonts, templates_dir))
+    if again is not None:
+        laid_out = layout_with_breaks(whole_html, fonts, templates_dir, again)
+    else:
+        fetcher = restricted_url_fetcher(allowed_dirs(fonts, templates_dir))
+        laid_out = weasyprint.HTML(string=whole_html, base_url=str(templates_dir), url_fetcher=fetcher).render(
+            font_config=font_config_for(fonts, templates_dir))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return laid_out.write_pdf(pdf_identifier=pdf_identifier(whole_html))

@@ -112,7 +112,8 @@ def _stored_attributes(cls: type) -> set[str]:
 
 
 def _internals() -> list[tuple[str, Callable[[], bool]]]:
-    """Every WeasyPrint, pydyf and Pango internal this module uses, with how it must look."""
+    """Every WeasyPrint, pydyf and Pango internal the pieces path uses (this module, and the page
+    breaks of perfdoc.render.pdf.page_breaks), with how it must look."""
     def module(name: str) -> Any:
         return importlib.import_module(name)
 
@@ -146,6 +147,11 @@ def _internals() -> list[tuple[str, Callable[[], bool]]]:
          lambda: _parameters(font_class().__init__) == ["pango_font", "description", "font_size"]),
         ("weasyprint.pdf.fonts.Font.to_unicode/widths/missing/hash",
          lambda: {"to_unicode", "widths", "missing", "hash"} <= _stored_attributes(font_class())),
+        ("weasyprint.document.Page._page_box", lambda: "_page_box" in _stored_attributes(page_class())),
+        ("weasyprint.formatting_structure.boxes.TableBox/TableRowGroupBox/TableRowBox, Box.descendants()",
+         lambda: all(hasattr(module("weasyprint.formatting_structure.boxes"), name)
+                     for name in ("TableBox", "TableRowGroupBox", "TableRowBox"))
+         and callable(getattr(module("weasyprint.formatting_structure.boxes").Box, "descendants", None))),
         ("weasyprint.document.Page.paint(stream, scale)", lambda: _parameters(page_class().paint) == ["stream", "scale"]),
         ("weasyprint.document.Page.width/height/bleed/links/forms/bookmarks/anchors",
          lambda: {"width", "height", "bleed", "links", "forms", "bookmarks", "anchors"} <= _stored_attributes(page_class())),

@@ -13,13 +13,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from perfdoc.diagnostics import Diagnostic, UserError, in_file, unlocated
-from perfdoc.looks import CELL_LOOKS
+from perfdoc.looks import CELL_LOOKS, PARAGRAPH_LOOKS
 
 
 @dataclass
 class Paragraph:
-    style: str  # the element's class: doc-title-line, heading-1, heading-2, body …
+    style: str  # the element's class: doc-title-line, heading-1, heading-2, body, caption …
     text: str
+    # A line above or below a table: its left, centred and right parts (`text` is them joined).
+    parts: tuple[str, str, str] | None = None
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Cell:
     header: bool  # <th>
     colspan: int = 1
     rowspan: int = 1
+    open_top: bool = False  # no rule above: it continues the cell above (class open-top)
+    open_bottom: bool = False  # no rule below (class open-bottom)
 
 
 @dataclass
@@ -77,7 +81,10 @@ class TemplateMarkupError(UserError):
 
 # What the templates may use. Anything else stops the build: a tag or class this reader does not
 # know would otherwise vanish from the DOCX while still showing in the PDF.
-PARAGRAPH_CLASSES = {"doc-title-line", "heading-1", "heading-2", "body"}
+PARAGRAPH_CLASSES = set(PARAGRAPH_LOOKS)  # doc-title-line, heading-1, heading-2, body, caption-title, caption …
+CAPTION_CLASSES = {"caption-title", "caption", "caption-below"}
+CAPTION_PARTS = {"caption-left": 0, "caption-center": 1, "caption-right": 2}
+CELL_MODIFIERS = {"open-top", "open-bottom"}
 STRUCTURE_TAGS = {"html", "head", "meta", "title", "style", "body", "section", "div", "colgroup", "col", "thead",
                   "tbody", "tr", "table"}
 TEXT_BLOCKS = {"h2", "h3", "p"}
@@ -102,6 +109,8 @@ class _Reader(HTMLParser):
         self._in_style = False
         self._title_parts: list[str] = []
         self._in_title_span = False
+        self._parts: list[str] | None = None  # a caption line's left, centre and right
+        self._part: int | None = None
 
     def _refuse(self, what: str, *needles: str) -> TemplateMarkupError:
         line, column = self.getpos()
@@ -135,11 +144,15 @@ class _Reader(HTMLParser):
             self._text, self._block_style, self._in_title_span = [], cls, True
         elif tag == "span" and cls in INLINE_SPANS and self._cell is not None:
             pass
+        elif tag == "span" and cls in CAPTION_PARTS and self._parts is not None:
+            self._part = CAPTION_PARTS[cls]
         elif tag in TEXT_BLOCKS:
             if cls not in PARAGRAPH_CLASSES:
                 raise self._refuse(f"段落 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(sorted(PARAGRAPH_CLASSES))}）",
                                    f'class="{cls}"')
             self._text, self._block_style = [], cls
+            self._parts = ["", "", ""] if cls in CAPTION_CLASSES else None
+            self._part = None
         elif tag == "table":
             self._table = Table(cls, [])
             self._group = -1
@@ -156,10 +169,12 @@ class _Reader(HTMLParser):
         elif tag in CELL_TAGS:
             if self._row is None:
                 raise self._refuse(f"<{tag}> 不在 <tr> 之内")
-            if cls not in CELL_LOOKS:
-                raise self._refuse(f"单元格 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(CELL_LOOKS)}）",
-                                   f'class="{cls}"')
-            self._cell = Cell("", cls, tag == "th", self._span(a, "colspan"), self._span(a, "rowspan"))
+            look, *modifiers = cls.split() or [""]
+            if look not in CELL_LOOKS or not set(modifiers) <= CELL_MODIFIERS:
+                raise self._refuse(f"单元格 <{tag} class=\"{cls}\"> 的样式类不认识（应为 {'、'.join(CELL_LOOKS)}，"
+                                   f"可加 {'、'.join(sorted(CELL_MODIFIERS))}）", f'class="{cls}"')
+            self._cell = Cell("", look, tag == "th", self._span(a, "colspan"), self._span(a, "rowspan"),
+                              "open-top" in modifiers, "open-bottom" in modifiers)
             self._text = []
         elif tag not in STRUCTURE_TAGS or tag == "div":
             shown = f'<{tag} class="{cls}">' if cls else f"<{tag}>"
@@ -191,6 +206,8 @@ class _Reader(HTMLParser):
         elif tag == "span" and self._in_title_span:
             self._in_title_span = False
             self._add_paragraph()
+        elif tag == "span" and self._part is not None:
+            self._part = None
         elif tag in TEXT_BLOCKS and self._text is not None:
             self._add_paragraph()
         elif tag in CELL_TAGS and self._cell is not None and self._row is not None:
@@ -208,15 +225,21 @@ class _Reader(HTMLParser):
 
     def _add_paragraph(self) -> None:
         text = "".join(self._text or []).strip()
+        parts = tuple(part.strip() for part in self._parts) if self._parts is not None else None
+        if parts is not None:
+            text = "　".join(part for part in parts if part)
         if text:
-            self._section().blocks.append(Paragraph(self._block_style, text))
-        self._text = None
+            self._section().blocks.append(Paragraph(self._block_style, text,
+                                                    (parts[0], parts[1], parts[2]) if parts is not None else None))
+        self._text, self._parts, self._part = None, None, None
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self._title_parts.append(data)
         elif self._text is not None:
             self._text.append(" ".join(data.split()) if data.strip() else "")
+            if self._parts is not None and self._part is not None:
+                self._parts[self._part] += " ".join(data.split())
         elif data.strip() and not self._in_style:
             raise self._refuse(f"文字 “{data.strip()[:20]}” 不在段落或单元格之内")
 

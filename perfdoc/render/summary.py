@@ -29,15 +29,17 @@ CODE_MM, AMOUNT_MM, CHECKPOINT_MM, MIN_NAME_MM = 22.0, 17.0, 13.0, 30.0
 
 
 def project_field_keys(document: Document) -> list[str]:
-    """PROJECT_FIELDS keys after code and name, in fields.py order, that the profile's header shows
-    or any project fills in: the columns of a summary (XLSX sheet 项目汇总)."""
+    """The profile's record fields after code and name (perfdoc.data.fields' in their order, then the
+    profile's own), that its header shows or any project fills in: the columns of a summary (XLSX
+    sheet 项目汇总)."""
     shown = set(document.profile.header_fields())
     filled = {key for project in document.projects for key, _ in project.facts}
-    return [key for key in PROJECT_FIELDS if key not in IDENTITY_FIELDS and (key in shown or key in filled)]
+    return [key for key in document.profile.record_fields if key not in IDENTITY_FIELDS and (key in shown or key in filled)]
 
 
 def amount_keys(document: Document) -> list[str]:
-    return [key for key in project_field_keys(document) if PROJECT_FIELDS[key].kind == "amount"]
+    fields = document.profile.record_fields
+    return [key for key in project_field_keys(document) if fields[key].kind == "amount"]
 
 
 def amount_total(projects: Sequence[Project], key: str) -> Decimal:
@@ -60,9 +62,10 @@ class SummaryTable:
     tables: tuple[GridTable, ...]
 
 
-def _widths(amounts: int, checkpoints: int) -> tuple[float, ...]:
-    fixed = CODE_MM + amounts * AMOUNT_MM + checkpoints * CHECKPOINT_MM
-    widths = (CODE_MM, max(MIN_NAME_MM, TEXT_BLOCK_MM - fixed), *([AMOUNT_MM] * amounts), *([CHECKPOINT_MM] * checkpoints))
+def _widths(amounts: int, checkpoints: int, code: bool = True) -> tuple[float, ...]:
+    code_mm = (CODE_MM,) if code else ()
+    fixed = sum(code_mm) + amounts * AMOUNT_MM + checkpoints * CHECKPOINT_MM
+    widths = (*code_mm, max(MIN_NAME_MM, TEXT_BLOCK_MM - fixed), *([AMOUNT_MM] * amounts), *([CHECKPOINT_MM] * checkpoints))
     scale = TEXT_BLOCK_MM / sum(widths)
     return tuple(round(width * scale, 2) for width in widths)
 
@@ -72,16 +75,19 @@ def _plan_text(project: Project) -> list[str]:
 
 
 def summary_table(document: Document) -> SummaryTable:
-    """项目汇总表: code, name, each amount (万元) with a 合计 row, and the spending plan's checkpoints."""
+    """项目汇总表: code (where the table has codes), name, each amount (万元) with a 合计 row, and the
+    spending plan's checkpoints."""
     keys = amount_keys(document)
     checkpoints = document.profile.checkpoints
     plan = document.profile.plan
+    code = document.profile.uses_code
     head_rows = 2 if checkpoints else 1
-    width = 2 + len(keys) + len(checkpoints)
+    width = 1 + code + len(keys) + len(checkpoints)
     caption = GridRow((GridCell(SUMMARY_TITLE, "label", True, width),))
-    labels: list[GridCell] = [GridCell(PROJECT_FIELDS["code"].label, "label", True, 1, head_rows),
-                              GridCell(PROJECT_FIELDS["name"].label, "label", True, 1, head_rows)]
-    labels += [GridCell(f"{PROJECT_FIELDS[key].label}（万元）", "label", True, 1, head_rows) for key in keys]
+    labels: list[GridCell] = [GridCell(PROJECT_FIELDS["code"].label, "label", True, 1, head_rows)] if code else []
+    labels.append(GridCell(PROJECT_FIELDS["name"].label, "label", True, 1, head_rows))
+    fields = document.profile.record_fields
+    labels += [GridCell(f"{fields[key].label}（万元）", "label", True, 1, head_rows) for key in keys]
     head = [caption]
     if checkpoints and plan is not None:
         labels.append(GridCell(plan.label, "label", True, len(checkpoints)))
@@ -90,13 +96,14 @@ def summary_table(document: Document) -> SummaryTable:
         head.append(GridRow(tuple(labels)))
     groups: list[tuple[GridRow, ...]] = []
     for project in document.projects:
-        cells = [GridCell(project.code, "center"), GridCell(project.name, "left")]
+        cells = [GridCell(project.code, "center")] if code else []
+        cells.append(GridCell(project.name, "left"))
         cells += [GridCell(value_text(project.fact(key)), "center") for key in keys]
         cells += [GridCell(text, "center") for text in _plan_text(project)]
         groups.append((GridRow(tuple(cells)),))
-    total: list[GridCell] = [GridCell(TOTAL_LABEL, "label", True, 2)]
+    total: list[GridCell] = [GridCell(TOTAL_LABEL, "label", True, 1 + code)]
     total += [GridCell(value_text(amount_total(document.projects, key)), "center") for key in keys]
     total += [GridCell("", "center") for _ in checkpoints]
     groups.append((GridRow(tuple(total)),))
-    grid = GridTable("summary", _widths(len(keys), len(checkpoints)), tuple(head), tuple(groups))
+    grid = GridTable("summary", _widths(len(keys), len(checkpoints), code), tuple(head), tuple(groups))
     return SummaryTable(SUMMARY_TITLE, (grid,))

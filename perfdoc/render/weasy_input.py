@@ -64,7 +64,7 @@ VOID_TAGS = ("meta", "col")
 # head): only whitespace may stand there.
 WHITESPACE_ONLY = frozenset({"html", "head", "table", "colgroup", "thead", "tbody", "tr"})
 KNOWN_ATTRIBUTES = frozenset({"lang", "charset", "name", "content", "class", "style", "colspan", "rowspan",
-                              "data-bookmark"})
+                              "data-bookmark", "data-rows"})
 HTML_WHITESPACE = " \t\n\f\r"
 
 _DOCTYPE = re.compile(r"\s*<!DOCTYPE html>", re.IGNORECASE)

@@ -28,6 +28,8 @@ from perfdoc.render.summary import TOTAL_LABEL, amount_total, number, project_fi
 FIXED_TIME = datetime(2000, 1, 1)  # the document's creation time: fixed, as the DOCX's
 SUMMARY_SHEET, INDICATOR_SHEET, DEPARTMENT_SHEET = "项目汇总", "绩效指标", "部门"
 PLAN_HEADER = "资金支出计划（%）"
+# The key column's header where projects have no code (their file names are their keys).
+FILE_KEY_HEADER = "文件名"
 BLOCK_NAMES = {"annual": "年度", "long_term": "长期"}
 DEPARTMENT_WIDE = "部门整体"
 
@@ -92,11 +94,17 @@ def _column_letter(index: int) -> str:
 # Sheet 1: 项目汇总
 
 
+def _key_header(document: Document) -> str:
+    """项目编码, or 文件名 where the profile's projects are known by their file names (no code)."""
+    return PROJECT_FIELDS["code"].label if document.profile.uses_code or not document.projects else FILE_KEY_HEADER
+
+
 def summary_sheet(document: Document) -> Sheet:
     keys = project_field_keys(document)
+    fields = document.profile.record_fields
     sources = [block.source for block in document.profile.blocks]
-    columns = [Column(PROJECT_FIELDS["code"].label, "text"), Column(PROJECT_FIELDS["name"].label, "long")]
-    columns += [Column(PROJECT_FIELDS[key].label, _look(PROJECT_FIELDS[key])) for key in keys]
+    columns = [Column(_key_header(document), "text"), Column(PROJECT_FIELDS["name"].label, "long")]
+    columns += [Column(fields[key].label, _look(fields[key])) for key in keys]
     columns += [Column(f"{PLAN_HEADER}{point}", "number") for point in document.profile.checkpoints]
     goals = [source for source in ("annual", "long_term") if source in sources]
     columns += [Column("绩效目标" if source == "annual" else "长期目标", "long") for source in goals]
@@ -111,7 +119,7 @@ def summary_sheet(document: Document) -> Sheet:
     last = len(document.projects) + 1  # the header is row 1
     totals: list[Value] = [TOTAL_LABEL, None]
     for index, key in enumerate(keys, start=2):
-        if PROJECT_FIELDS[key].kind != "amount":
+        if fields[key].kind != "amount":
             totals.append(None)
             continue
         value = number(amount_total(document.projects, key))
@@ -150,7 +158,7 @@ def indicator_sheet(document: Document) -> Sheet:
     shown = {key for profile in profiles for key in profile.indicator_fields()}
     filled = {key for _, _, blocks in records for block in blocks for row in block.rows for key in row.indicator.as_dict()}
     keys = [key for key in INDICATOR_FIELDS if key in shown or key in filled]
-    columns = [Column(PROJECT_FIELDS["code"].label, "text"), Column(PROJECT_FIELDS["name"].label, "long"),
+    columns = [Column(_key_header(document), "text"), Column(PROJECT_FIELDS["name"].label, "long"),
                Column("目标块", "text"), Column("一级指标", "text"), Column("二级指标", "text")]
     columns += [Column(INDICATOR_FIELDS[key].label, _look(INDICATOR_FIELDS[key])) for key in keys]
     sheet = Sheet(INDICATOR_SHEET, columns)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from perfdoc.data.profile import DEFAULT_PROFILE, Profile
-from perfdoc.io.writer import DEPARTMENT_ORDER, PROJECT_ORDER, yaml_text
+from perfdoc.io.writer import DEPARTMENT_ORDER, project_order, yaml_text
 
 EXAMPLE_CODE = "100001001"
 NUMBER_NOTE = "示例数值，请改为本单位的数"
@@ -58,7 +58,9 @@ PROJECT_TEXT = {
     "leader": "示例：负责人姓名",
 }
 PROJECT_AMOUNTS = {"budget": Decimal(50), "fiscal_funds": Decimal(50), "other_funds": Decimal(0),
-                   "medium_term_budget": Decimal(150)}
+                   "medium_term_budget": Decimal(150), "medium_term_fiscal_funds": Decimal(150),
+                   "medium_term_other_funds": Decimal(0)}
+EXAMPLE_FILE = "示例项目"  # the example project's file name where its table has no code (the name is its key)
 TABLE_TEXT = {"duties": "示例：本单位的主要职责（按“三定”方案填写）。"}
 TABLE_AMOUNTS = {"budget": Decimal(500), "fiscal_funds": Decimal(480), "other_funds": Decimal(20)}
 
@@ -121,19 +123,29 @@ def _spending_plan(profile: Profile) -> dict[str, Decimal]:
 
 def example_project(profile: Profile, year: int) -> tuple[dict[str, Any], dict[tuple[str | int, ...], str]]:
     """The example project's data for a project table format, and its comments."""
-    data: dict[str, Any] = {"code": EXAMPLE_CODE}
+    data: dict[str, Any] = {"code": EXAMPLE_CODE} if profile.uses_code else {}
+    fields = profile.record_fields
+    choices: list[str] = []
     for key in profile.header_fields():
+        field = fields[key]
         if key == "code":
             continue
         if key == "period":
             data[key] = f"{year}年1月—{year}年12月"
-        elif key in PROJECT_AMOUNTS:
-            data[key] = PROJECT_AMOUNTS[key]
+        elif key == "medium_term_period":
+            data[key] = f"{year}年—{year + 2}年"
+        elif field.kind == "amount":
+            data[key] = PROJECT_AMOUNTS.get(key, Decimal(0))
+        elif field.choices:
+            data[key] = PROJECT_TEXT[key] if PROJECT_TEXT.get(key) in field.choices else field.choices[0]
+            choices.append(key)
         else:
             data[key] = PROJECT_TEXT.get(key, f"示例：{key}")
     data.setdefault("name", PROJECT_TEXT["name"])
     comments = _amount_comments(data)
-    comments[("code",)] = "示例编码：改为预算系统里的项目编码，文件名随之改为 <编码>.yaml"
+    comments.update({(key,): f"示例：可选 {'、'.join(fields[key].choices)}" for key in choices})
+    if profile.uses_code:
+        comments[("code",)] = "示例编码：改为预算系统里的项目编码，文件名随之改为 <编码>.yaml"
     if profile.plan:
         data["spending_plan"] = _spending_plan(profile)
         comments[("spending_plan",)] = "示例：累计支出百分比，逐期不减，最后为 100"
@@ -187,8 +199,8 @@ def example_files(profile: Profile, year: int) -> dict[str, bytes]:
                                           header=header, comments=comments).encode()}
     if profile.table == "project":
         project, comments = example_project(profile, year)
-        files[f"projects/{EXAMPLE_CODE}.yaml"] = yaml_text(
-            project, order=PROJECT_ORDER, schema="../../schema.json",
+        files[f"projects/{EXAMPLE_CODE if profile.uses_code else EXAMPLE_FILE}.yaml"] = yaml_text(
+            project, order=project_order(profile), schema="../../schema.json",
             header=[f"{profile.table_title}：示例项目（由 perfdoc init 生成）。复制本文件即可新增项目，"
                     "或用 perfdoc new <编码> --name <名称> 生成空白骨架。"],
             comments=comments).encode()

@@ -137,7 +137,7 @@ Labels = dict[tuple[str, str], str]
 def _label(labels: Labels, kind: str, key: str) -> str:
     """What the table calls a field (its profile's caption), else the field's usual name."""
     fields = INDICATOR_FIELDS if kind == "indicator" else PROJECT_FIELDS
-    return labels.get((kind, key), fields[key].label)
+    return labels.get((kind, key), fields[key].label if key in fields else key)
 
 
 def _rows(project: Project) -> dict[tuple[str, str, str], dict[str, str]]:
@@ -172,10 +172,13 @@ def _row_changes(old: Project, new: Project, labels: Labels) -> list[RowChange]:
 def _project_fields(old: Project, new: Project, labels: Labels) -> list[FieldChange]:
     """Every structured fact, the plan and each block's goal: old → new, amounts with their difference."""
     candidates: list[FieldChange | None] = []
-    for key, spec in PROJECT_FIELDS.items():
+    # perfdoc.data.fields' own, then any a profile declares (项目来源 …) that either side fills in.
+    own = [key for project in (old, new) for key, _ in project.facts if key not in PROJECT_FIELDS]
+    for key in [*PROJECT_FIELDS, *dict.fromkeys(own)]:
+        spec = PROJECT_FIELDS.get(key)
         before, after = old.fact(key), new.fact(key)
         label = _label(labels, "record", key)
-        if spec.kind == "amount" and before is not None and after is not None:
+        if spec is not None and spec.kind == "amount" and before is not None and after is not None:
             candidates.append(_amount_change(label, Decimal(before), Decimal(after)))
         else:
             candidates.append(_text_change(label, value_text(before) or "空", value_text(after) or "空"))
@@ -384,7 +387,8 @@ def compare(old: Document, new: Document, old_label: str, new_label: str, *,
     before, after = old_stages or StageCheck(), new_stages or StageCheck()
     diff.stages = (_stage_changes("monitoring", before.monitorings, after.monitorings)
                    + _stage_changes("evaluation", before.evaluations, after.evaluations))
-    labels = new.profile.field_labels()
+    labels = {**{("record", key): field.label for key, field in new.profile.record_fields.items()},
+              **new.profile.field_labels()}
     old_groups, new_groups = _by_code(old.projects), _by_code(new.projects)
     diff.warnings = _duplicate_warnings(old_groups, old_label) + _duplicate_warnings(new_groups, new_label)
     kept, renamed, removed, added = _pair_projects(old_groups, new_groups)

@@ -15,7 +15,7 @@ from pathlib import Path
 from yaml.reader import Reader
 
 from perfdoc.build.output import write_atomically
-from perfdoc.data.fields import INDICATOR_FIELDS, PROJECT_FIELDS, Field
+from perfdoc.data.fields import INDICATOR_FIELDS, Field
 from perfdoc.data.loader import REFUSED_CHARACTERS
 from perfdoc.data.profile import Profile
 from perfdoc.data.schema import CODE_PATTERN
@@ -67,20 +67,25 @@ def _indicator_lines(profile: Profile, indent: str) -> list[str]:
 
 def project_skeleton(code: str, name: str, profile: Profile) -> str:
     """Every field the profile's table shows, in table order, with what to write; one empty row
-    under each 二级. Fields the table does not show are left out (they may be added by hand)."""
+    under each 二级. Fields the table does not show are left out (they may be added by hand).
+    `code` is the file's name; it is written as the project's code only where the profile has codes."""
     labels = profile.field_labels()
+    fields = profile.record_fields
     lines = [
         "# yaml-language-server: $schema=../../schema.json",
         "# " + comment_text(f"{profile.table_title}：{name or '新项目'}（由 perfdoc new 生成，格式：{profile.title}）"),
         "# 请填写所有空着的值（\"\" 或冒号后空着的），然后运行 python3 build.py check。",
-        f"code: {text_scalar(code)}",  # digits: quoted, so that the code stays text
+        *([f"code: {text_scalar(code)}"] if profile.uses_code else []),  # digits: quoted, so that the code stays text
         f"name: {text_scalar(name)}" + ("" if name else "                      # 预算项目名称"),
     ]
     for key, required in profile.header_fields().items():
         if key in ("code", "name"):
             continue
-        field = PROJECT_FIELDS[key]
+        field = fields[key]
         lines.append(_field_line(key, field, labels.get(("record", key), field.label), not required, ""))
+    for key in dict.fromkeys(profile.caption_fields()):  # printed above or below the table
+        if key not in profile.header_fields() and key not in ("code", "name"):
+            lines.append(_field_line(key, fields[key], fields[key].label, True, ""))
     if profile.plan:
         lines.append("spending_plan:                # 资金支出计划：累计百分比，只写数字，逐期不减，最后为 100；不填的留空")
         for i, point in enumerate(profile.checkpoints):
@@ -99,9 +104,16 @@ def project_skeleton(code: str, name: str, profile: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
+# A project's file name where its table has no code (its name is its key): what a file name can hold.
+_FILE_KEY = re.compile(r'[^/\\:*?"<>|\x00-\x1f\x7f.][^/\\:*?"<>|\x00-\x1f\x7f]{0,59}')
+
+
 def create_project(data_dir: Path, code: str, name: str, profile: Profile) -> Path:
-    if not re.fullmatch(CODE_PATTERN, code):
+    if profile.uses_code and not re.fullmatch(CODE_PATTERN, code):
         raise UserError(unlocated(f"项目编码“{one_line(code)}”无效：应为 6–20 位数字，如 142001020"))
+    if not profile.uses_code and not _FILE_KEY.fullmatch(code):
+        raise UserError(unlocated(f"文件名“{one_line(code)}”无效：表格格式 {profile.name} 不用项目编码，项目以文件名为键；"
+                                  "文件名不能含 / \\ : * ? \" < > | 和控制字符，不能以点开头，最多 60 个字"))
     problem = _name_problem(name)
     if problem:
         raise UserError(unlocated(f"项目名称（--name）“{one_line(name)}”{problem}：名称应为一行文字，不含换行、制表符等控制字符"))

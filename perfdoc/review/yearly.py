@@ -258,12 +258,13 @@ def _profile_files(data_dir: Path, kind: str = PROFILES_DIR) -> list[Path]:
     if not folder.is_dir():
         return []
     inside = Path(os.path.realpath(data_dir))
-    leaving = [p for p in sorted(folder.glob("*.yaml")) if not Path(os.path.realpath(p)).is_relative_to(inside)]
+    found = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])  # a profile may be a .yml (perfdoc.data.profile)
+    leaving = [p for p in found if not Path(os.path.realpath(p)).is_relative_to(inside)]
     if leaving:
         raise UserError([in_file(p, f"这是指向数据目录之外（{os.path.realpath(p)}）的符号链接（symlink）：为安全起见"
                                     "不读取也不复制，未生成任何文件；请把文件本身放进数据目录，或删去这个链接")
                          for p in leaving])
-    return sorted(p for p in folder.glob("*.yaml") if p.is_file())
+    return [p for p in found if p.is_file()]
 
 
 def write_folder(target: Path, files: dict[Path, bytes]) -> None:
