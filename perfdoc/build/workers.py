@@ -92,9 +92,9 @@ def share_with_a_worker(items: list[Item], do_one: Callable[[Item], Result],
             method = start_method or START_METHOD  # read at run time: a test may set START_METHOD
             others = _child_pids()
             with _interrupts_held(method):  # until the pool is in on_exit, which terminates it
-                pool = on_exit.enter_context(_start_pool(method, helpers, preload))
+                pool = on_exit.enter_context(_start_pool(method, helpers, preload, do_share, items[own:]))
             worker_pids = _child_pids() - others
-            theirs = pool.apply_async(do_share, (items[own:],))
+            theirs = pool.apply_async(_do_the_share)
         for item in items[:own]:
             interrupts.check()
             done.append(do_one(item))
@@ -120,14 +120,31 @@ def _child_pids() -> set[int]:
     return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
 
 
-def _start_pool(start_method: str, processes: int, preload: tuple[str, ...]) -> multiprocessing.pool.Pool:
+def _start_pool(start_method: str, processes: int, preload: tuple[str, ...], do_share: Callable[[list[Any]], Any],
+                share: list[Any]) -> multiprocessing.pool.Pool:
     """Worker processes. Everything they get is pickled and they set up their own state, so
-    every start method works, including spawn."""
+    every start method works, including spawn.
+
+    The share travels with the process as it starts (the initializer's arguments), and the task
+    that starts it is a few bytes: a task of megabytes (the pieces' HTML and their document) kept
+    the pool's task thread writing into a pipe nobody read when a Ctrl-C came during the workers'
+    start-up, and terminating the pool then waited for that thread for ever."""
     context = multiprocessing.get_context(start_method)
-    return context.Pool(processes=processes, initializer=_init_worker, initargs=(preload,))
+    return context.Pool(processes=processes, initializer=_init_worker, initargs=(preload, do_share, share))
 
 
-def _init_worker(preload: tuple[str, ...] = ()) -> None:
+_SHARE: tuple[Callable[[list[Any]], Any], list[Any]] | None = None  # in a worker: what it is to do
+
+
+def _do_the_share() -> Any:
+    """The pool's one task: the share the worker was started with."""
+    assert _SHARE is not None, "a worker's share is given when it starts"
+    do_share, share = _SHARE
+    return do_share(share)
+
+
+def _init_worker(preload: tuple[str, ...] = (), do_share: Callable[[list[Any]], Any] | None = None,
+                 share: list[Any] | None = None) -> None:
     """Ctrl-C belongs to the parent, which terminates the pool: a worker that took it too would
     print its own traceback (`Process SpawnPoolWorker-1: …`) under the parent's one-line message.
 
@@ -140,6 +157,9 @@ def _init_worker(preload: tuple[str, ...] = ()) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for module in preload:
         importlib.import_module(module)
+    global _SHARE
+    if do_share is not None:
+        _SHARE = (do_share, share or [])
 
 
 @contextlib.contextmanager
