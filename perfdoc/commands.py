@@ -87,7 +87,7 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
         return 0
 
     from perfdoc.build.output import refuse_data_dir
-    from perfdoc.build.pipeline import build, load_document
+    from perfdoc.build.pipeline import build, load_document, stage_documents, stage_sources
     from perfdoc.build.progress import Progress
 
     say = _Tee()
@@ -99,7 +99,8 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
         return 1
     refuse_data_dir(options.out_dir, options.data_dir)
     with writing_into(options.out_dir):  # until the record is written: it must describe these files
-        result = build(document, options, [checked.department, *checked.projects], Progress())
+        result = build(document, options, [checked.department, *checked.projects, *stage_sources(checked)], Progress(),
+                       stage_documents(document, checked))
         for note in [cache_note] * (cache_note is not None) + result.notes:
             say(f"提示: {note}")
         for path in result.written:
