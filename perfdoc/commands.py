@@ -228,12 +228,14 @@ def run_profiles(data_dir: Path) -> int:
             print(f"{name}\t[{origin}]\t无法读取：{exc.text.splitlines()[0]}")
             problems += 1
             continue
-        kind = "部门整体表" if profile.table == "department" else "项目表"
+        kind = {"department": "部门整体表", "evaluation": "自评表", "monitoring": "监控表"}.get(profile.table, "项目表")
         print(f"{name}\t[{origin}，{kind}]\t{profile.title}：{profile.description}")
     for path in ignored_profile_files(data_dir):
         twin = path.with_suffix(".yaml")
         why = f"同名的 {twin.name} 优先" if path.suffix == ".yml" and twin.exists() else "扩展名应为 .yaml 或 .yml"
         print(f"提示: 未读入 {display_path(path)}：{why}", file=sys.stderr)
+    print("自评表、监控表的格式由项目表格式的 evaluation_profile、monitoring_profile 选用（默认 national-evaluation、"
+          "national-monitoring）。", file=sys.stderr)
     print(f"在 department.yaml 里写 profile: <名称> 选用项目表格式；自己的格式放在 {display_path(data_dir / 'profiles')}/<名称>.yaml"
           "（或 .yml）。", file=sys.stderr)
     return 1 if problems else 0

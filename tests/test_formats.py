@@ -24,6 +24,7 @@ from perfdoc.data.profile import PROFILES_DIR
 
 EXAMPLES = REPO / "examples"
 SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023", "anhui-2025", "medium-annual")
+STAGE_LAYOUTS = ("national-evaluation", "national-monitoring", "sichuan-evaluation")  # table: evaluation | monitoring
 
 
 def _text(value: Any) -> str:
@@ -257,8 +258,12 @@ def test_profiles_command_lists_shipped_and_local_formats(tmp_path):
     result = run_cli_in_process("profiles", "--data", str(data))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split("\t")[0] for line in lines] == [*sorted(SHIPPED), "mine"]
+    assert [line.split("\t")[0] for line in lines] == [*sorted(SHIPPED + STAGE_LAYOUTS), "mine"]
     assert "本地" in lines[-1] and "本单位格式：只换了时间节点" in lines[-1]
+    kinds = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
+    assert kinds["national-evaluation"] == kinds["sichuan-evaluation"] == "[自带，自评表]"
+    assert kinds["national-monitoring"] == "[自带，监控表]"
+    assert "evaluation_profile" in result.stderr
     assert all("\t[自带" in line for line in lines[:-1])
 
 

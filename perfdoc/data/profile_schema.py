@@ -225,7 +225,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                       "每张表下方的几行文字（填报人、注），写法同 above。", "below: [{left: 填报人：, right: 联系电话：}]"),
         "footer": _key({"type": "array", "items": ROW, "title": "表尾各行"}, "表尾各行",
                        "自评表、监控表：指标行之后的几行，写法同 header 的一行单元格（可以跨行跨列），如“总分”一行。",
-                       "footer: [[{label: 总分, span: 6}, {field: weight_total}, {field: total}, {label: ''}]]"),
+                       "footer: [[{label: 总分, span: 6}, {field: weight_total}, {field: total}, {label: 　, span: 2}]]"),
         "level1_format": _key(_TEXT, "一级指标怎样印", "自评表：一级指标格里印的字，`{name}` 是一级指标，`{points}` 是它的分值合计，"
                               "如“产出指标(50分)”。", "level1_format: \"{name}({points}分)\"", default="{name}"),
         "number_style": _key({"enum": ["fixed", "trimmed"]}, "分数怎样印",

@@ -46,6 +46,11 @@ class StageDocument:
         return f"{self.department.name}{self.title}"
 
     @property
+    def period(self) -> str:
+        """The monitoring period (1—7月) the rules name; that of the first record, all share the rules."""
+        return next((r.period for r in self.records if isinstance(r, Monitoring)), "1—7月")
+
+    @property
     def stage_name(self) -> str:
         return STAGES[self.stage][0]
 

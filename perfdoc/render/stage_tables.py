@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from perfdoc.data.fields import INDICATOR_FIELDS, MARKABLE, STAGE_TABLE_FIELDS, indicator_text, stage_text
+from perfdoc.data.fields import INDICATOR_FIELDS, STAGE_TABLE_FIELDS, indicator_text, stage_text
 from perfdoc.data.model import IndicatorKey, numbered_key
 from perfdoc.data.profile import Column, Profile
 from perfdoc.data.scoring import execution_rate
 from perfdoc.data.stage_document import StageDocument, StageRecord
-from perfdoc.data.stages import FUND_SOURCES, Evaluation, MonitoredIndicator, Monitoring, ScoredIndicator
+from perfdoc.data.stages import FUND_SOURCES, Evaluation, MonitoredIndicator, ScoredIndicator
 from perfdoc.data.text import amount_text, value_text
 from perfdoc.render.summary import SummaryTable, number
 from perfdoc.render.tables import (
@@ -234,7 +234,7 @@ def summary_columns(document: StageDocument) -> list[str]:
     """The summary's number columns: the scores of a self-evaluation, the execution of a monitoring."""
     if document.stage == "evaluation":
         return ["执行率", "预算执行得分", "指标得分", "总分"]
-    period = document.records[0].period if document.records else "1—7月"
+    period = document.period
     return ["年初预算数（万元）", stage_text("{period}执行数（万元）", period), stage_text("{period}执行率", period),
             "全年预计执行数（万元）", "全年预计执行率"]
 

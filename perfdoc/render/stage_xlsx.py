@@ -24,7 +24,7 @@ from perfdoc.data.stage_document import StageDocument
 from perfdoc.data.stages import Evaluation, Monitoring, ScoredIndicator
 from perfdoc.data.text import amount_text
 from perfdoc.render.summary import number
-from perfdoc.render.xlsx import FIXED_TIME, Column, Formula, Sheet, Value, _column_letter, write_workbook
+from perfdoc.render.xlsx import FIXED_TIME, Column, Formula, Look, Sheet, Value, _column_letter, write_workbook
 
 SUMMARY_SHEETS = {"evaluation": "自评得分汇总", "monitoring": "监控汇总"}
 INDICATOR_SHEET = "绩效指标"
@@ -53,7 +53,7 @@ def _key_header(document: StageDocument) -> str:
 # The self-evaluation
 
 
-EVALUATION_INDICATOR_COLUMNS = (
+EVALUATION_INDICATOR_COLUMNS: tuple[tuple[str, Look], ...] = (
     ("项目编码", "text"), ("项目名称", "long"), ("一级指标", "text"), ("二级指标", "text"), ("三级指标", "text"),
     ("年度指标值", "text"), ("计分方式", "text"), ("目标数值", "number"), ("实际完成值", "text"), ("实际数值", "number"),
     ("分值", "number"), ("得分", "number"), ("得分怎样来的", "long"), ("评分理由", "long"), ("偏差原因分析及改进措施", "long"),
@@ -99,7 +99,7 @@ def _evaluation_indicator_rows(document: StageDocument) -> list[list[Value]]:
             if indicator.override is not None:
                 how = OVERRIDE_WORDS + (f"（公式得 {amount_text(indicator.formula.points)}）" if indicator.formula else "")
                 score: Value = points
-            elif formula is not None and points is not None:
+            elif formula is not None and isinstance(points, int | float):
                 how, score = indicator.formula.rule if indicator.formula else "", Formula(formula, points)
             else:
                 how = (indicator.formula.rule + f"（{record.rules.rounding} 取舍，Excel 无对应函数）") if indicator.formula else ""
@@ -143,7 +143,7 @@ def _evaluation_sheets(document: StageDocument) -> list[Sheet]:
                              _num(record.annual_budget), _num(record.executed), rate, number(record.execution_weight),
                              score, weights, indicator_score, total, record.execution_reason or None])
     indicators = Sheet(INDICATOR_SHEET, [Column(label, look) for label, look in EVALUATION_INDICATOR_COLUMNS],
-                       indicator_rows)  # type: ignore[arg-type]
+                       indicator_rows)
     return [summary, indicators]
 
 
@@ -152,7 +152,7 @@ def _evaluation_sheets(document: StageDocument) -> list[Sheet]:
 
 
 def _monitoring_sheets(document: StageDocument) -> list[Sheet]:
-    period = document.records[0].period if document.records else "1—7月"
+    period = document.period
     summary = Sheet(SUMMARY_SHEETS["monitoring"], [
         Column(_key_header(document), "text"), Column("项目名称", "long"), Column("年初预算数", "amount"),
         Column(f"{period}执行数", "amount"), Column(f"{period}执行率（%）", "number"), Column("全年预计执行数", "amount"),
