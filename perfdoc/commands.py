@@ -249,9 +249,12 @@ def run_serve(data_dir: Path, out_dir: Path, fonts_dir: Path | None, port: int |
                  DEFAULT_PORT if port is None else port)
 
 
-def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool) -> int:
+def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool, stage: str | None = None) -> int:
     """Last year's Word / Excel files into `data_dir` (perfdoc.io): 0 imported (notes allowed, and
-    whatever the check after it says), 1 nothing imported or the data files already exist."""
+    whatever the check after it says), 1 nothing imported or the data files already exist.
+    With `stage`: a filled 自评表 into `data_dir`/evaluation/ (perfdoc.io.stage_import)."""
+    if stage is not None:
+        return _run_stage_import(files, data_dir, stage, force=force)
     from perfdoc.io.importer import import_files
 
     result = import_files(files, data_dir, profile, force)
@@ -273,6 +276,22 @@ def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force:
     elif result.schema_status == "inside":
         _report([unlocated(f"未写入 {schema}：它会落在数据目录之内（perfdoc 从不往数据目录里写文件）；"
                            "请把数据目录放进一个文件夹里再运行 python3 build.py schema", severity=Severity.WARNING)])
+    print("导入后的检查（python3 build.py check）：", file=sys.stderr)
+    run_check(data_dir, strict=False)
+    return 0
+
+
+def _run_stage_import(files: list[Path], data_dir: Path, stage: str, *, force: bool) -> int:
+    from perfdoc.data.fields import STAGES
+    from perfdoc.io.stage_import import import_stage_files
+
+    result = import_stage_files(files, data_dir, stage, force)
+    _report(result.notes)
+    if result.refused is not None:
+        _report([result.refused])
+        return 1
+    print(f"已导入 {len(result.written)} 个{STAGES[stage][0]}文件（{display_path(data_dir / stage)}/），"
+          f"{len(result.notes)} 条说明", file=sys.stderr)
     print("导入后的检查（python3 build.py check）：", file=sys.stderr)
     run_check(data_dir, strict=False)
     return 0

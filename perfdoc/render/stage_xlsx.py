@@ -18,10 +18,10 @@ from decimal import Decimal
 
 import xlsxwriter
 
-from perfdoc.data.fields import INDICATOR_FIELDS
+from perfdoc.data.fields import EVALUATION_FIELDS, INDICATOR_FIELDS
 from perfdoc.data.scoring import ScoringRules, band_of, parse_quantity
 from perfdoc.data.stage_document import StageDocument
-from perfdoc.data.stages import Evaluation, Monitoring, ScoredIndicator
+from perfdoc.data.stages import FUND_KEYS, Evaluation, Monitoring, ScoredIndicator
 from perfdoc.data.text import amount_text
 from perfdoc.render.summary import number
 from perfdoc.render.xlsx import FIXED_TIME, Column, Formula, Look, Sheet, Value, _column_letter, write_workbook
@@ -121,7 +121,9 @@ def _evaluation_sheets(document: StageDocument) -> list[Sheet]:
         Column(_key_header(document), "text"), Column("项目名称", "long"), Column("年初预算数", "amount"),
         Column("全年预算数", "amount"), Column("全年执行数", "amount"), Column("执行率（%）", "number"),
         Column("预算执行分值", "number"), Column("预算执行得分", "number"), Column("指标分值", "number"),
-        Column("指标得分", "number"), Column("总分", "number"), Column("执行率偏低的原因", "long")])
+        Column("指标得分", "number"), Column("总分", "number"), Column("执行率偏低的原因", "long"),
+        Column(EVALUATION_FIELDS["goal_achieved"].label, "long"),
+        *(Column(EVALUATION_FIELDS[key].label, "amount") for key in FUND_KEYS)])
     for n, record in enumerate(document.records, start=2):
         assert isinstance(record, Evaluation)
         rules = record.rules
@@ -141,7 +143,8 @@ def _evaluation_sheets(document: StageDocument) -> list[Sheet]:
         total: Value = Formula(f"=SUM(H{n},J{n})", number(record.total)) if record.total is not None else None
         summary.rows.append([record.project.code, record.project.name, _num(record.initial_budget),
                              _num(record.annual_budget), _num(record.executed), rate, number(record.execution_weight),
-                             score, weights, indicator_score, total, record.execution_reason or None])
+                             score, weights, indicator_score, total, record.execution_reason or None,
+                             record.goal_achieved or None, *(_num(dict(record.funds).get(key)) for key in FUND_KEYS)])
     indicators = Sheet(INDICATOR_SHEET, [Column(label, look) for label, look in EVALUATION_INDICATOR_COLUMNS],
                        indicator_rows)
     return [summary, indicators]
