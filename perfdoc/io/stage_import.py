@@ -186,7 +186,7 @@ def read_workbook(content: bytes, name: str) -> list[_Found]:
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any damage: one message
+    except Exception as exc:  # any damage: one message
         raise UserError(unlocated(f"{name} 不是可读的 Excel 工作簿（.xlsx）：{type(exc).__name__}")) from exc
     try:
         sheets = {sheet.title: [tuple(row) for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets}
@@ -241,17 +241,17 @@ def _decimal(text: str) -> Decimal | None:
 def evaluation_data(found: _Found, project: Project, rules: ScoringRules, notes: list[Diagnostic]) -> dict[str, Any]:
     """The evaluation file's data: the values read, and `score:` wherever the printed score is not the formula's."""
     data: dict[str, Any] = {"code": project.code}
-    for key in EVALUATION_FIELDS:
-        if key == "code" or key not in found.values:
+    for field_key in EVALUATION_FIELDS:
+        if field_key == "code" or field_key not in found.values:
             continue
-        text = found.values[key]
-        if key in AMOUNT_KEYS:
+        text = found.values[field_key]
+        if field_key in AMOUNT_KEYS:
             amount = _decimal(text)
             if text and amount is None:
-                _note(notes, f"{found.where}：{EVALUATION_FIELDS[key].label}“{text}”不是数，未导入")
-            data[key] = amount
+                _note(notes, f"{found.where}：{EVALUATION_FIELDS[field_key].label}“{text}”不是数，未导入")
+            data[field_key] = amount
         else:
-            data[key] = text or None
+            data[field_key] = text or None
     indicators: dict[str, Any] = {}
     printed: dict[IndicatorKey, Decimal | None] = {}
     known = annual_rows(project)
