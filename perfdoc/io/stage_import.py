@@ -147,9 +147,9 @@ def _indicator_rows(grid: Grid, layout: Profile, found: _Found) -> None:
         found.indicators[key] = values
     footer = tuple(layout.footer)
     for r, row_cells in enumerate(placed(footer)):
-        for column, cell in row_cells:
+        for at, cell in row_cells:
             if cell.kind == "field" and end + r < len(grid.rows):
-                found.values[cell.content] = _cell_text(grid.rows[end + r], column)
+                found.values[cell.content] = _cell_text(grid.rows[end + r], at)
 
 
 def read_word(content: bytes, name: str, layout: Profile, year: int) -> list[_Found]:
