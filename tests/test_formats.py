@@ -16,7 +16,7 @@ from typing import Any
 import docx
 import pdfplumber
 import pytest
-from conftest import DATA, REPO, run_cli, run_cli_in_process, squash
+from conftest import DATA, REPO, run_cli, run_cli_in_process, squash, target_outputs
 from docx.oxml.ns import qn
 
 from perfdoc.data.loader import load_yaml_file
@@ -207,7 +207,7 @@ def records(data_dir: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
 def build_and_compare(data_dir: Path, out: Path, pinned_fonts: Path, cwd: Path = REPO) -> tuple[Path, Path]:
     result = run_cli("build", "--data", str(data_dir), "--out", str(out), "--fonts", str(pinned_fonts), cwd=cwd)
     assert result.returncode == 0, result.stderr
-    [pdf], [docx_file] = list(out.glob("*.pdf")), list(out.glob("*.docx"))
+    [pdf], [docx_file] = target_outputs(out, "pdf"), target_outputs(out, "docx")
     in_pdf, in_docx, text = pdf_rows(pdf), docx_rows(docx_file), pdf_text(pdf)
     department = load_yaml_file(data_dir / "department.yaml").data
     for profile, record in records(data_dir):
@@ -319,7 +319,7 @@ def test_profiles_guide_for_a_new_format_works_as_written(tmp_path, pinned_fonts
                 assert "0 个错误" in result.stderr, result.stderr
     assert (work / "schema.json").is_file()
     out = work / "build"
-    [pdf], [docx_file] = list(out.glob("*.pdf")), list(out.glob("*.docx"))
+    [pdf], [docx_file] = target_outputs(out, "pdf"), target_outputs(out, "docx")
     profile = _profile("本市格式", work / "data")
     record = load_yaml_file(work / "data" / "projects" / "150001001.yaml").data
     expected = expected_cells(profile, record)

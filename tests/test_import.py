@@ -19,7 +19,7 @@ import docx
 import openpyxl
 import pytest
 from builders import REPO, fixed_fonts, layout_of
-from conftest import run_cli
+from conftest import run_cli, target_outputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from import_corpus import hand_made_docx
@@ -298,7 +298,7 @@ def _round_trip(tmp_path: Path, data: Path, fonts: Path, kind: str) -> tuple[byt
     first = tmp_path / "first"
     built = run_cli("build", "--data", str(data), "--out", str(first), "--fonts", str(fonts), "--no-cache")
     assert built.returncode == 0, built.stderr
-    sources = sorted(first.glob(f"*.{kind}"))
+    sources = target_outputs(first, kind)
     if not sources:
         return None
     imported = run_cli("import", str(sources[0]), "--data", str(tmp_path / "again" / "data"))
@@ -307,7 +307,7 @@ def _round_trip(tmp_path: Path, data: Path, fonts: Path, kind: str) -> tuple[byt
     rebuilt = run_cli("build", "--data", str(tmp_path / "again" / "data"), "--out", str(second), "--fonts", str(fonts),
                       "--no-cache")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    pdf = sorted(first.glob("*.pdf"))[0]
+    pdf = target_outputs(first, "pdf")[0]
     return pdf.read_bytes(), (second / pdf.name).read_bytes()
 
 

@@ -23,7 +23,7 @@ import pdfplumber
 import pypdf
 import pytest
 from builders import make_document, make_project
-from conftest import REPO
+from conftest import REPO, target_outputs
 
 from perfdoc.build.cache import BuildCache
 from perfdoc.build.pdf import PATH_VARIABLE, public_path_reason, render_document_pdf
@@ -142,7 +142,7 @@ def _build(data: Path, out: Path, fonts: Path, *extra: str, public: bool = False
                           stdin=subprocess.DEVNULL, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     said = "\n".join(line for line in proc.stderr.splitlines() if "警告" not in line)
-    (pdf,) = out.glob("*.pdf")
+    (pdf,) = target_outputs(out, "pdf")
     return pdf, said
 
 
