@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from builders import REPO, fixed_fonts, make_department, make_evaluation, make_monitoring
+from builders import REPO, fixed_fonts, make_department, make_evaluation, make_monitoring, stage_project
 from conftest import run_cli, run_cli_in_process, squash
 
 from perfdoc.data.fields import COMPUTED_VALUES, STAGE_TABLE_FIELDS
@@ -364,3 +364,19 @@ def test_build_import_build_gives_the_same_self_evaluation_pdf(tmp_path, pinned_
 def test_the_footer_cells_are_placed_where_the_layout_puts_them():
     [[(label_at, label), (weight_at, weight), (total_at, total), *_]] = placed(NATIONAL_EVALUATION.footer)
     assert (label_at, label.content, weight_at, weight.content, total_at, total.content) == (0, "总分", 6, "weight_total", 7, "total")
+
+
+def test_the_summaries_list_every_project_with_its_score_or_its_execution():
+    from perfdoc.render.stage_tables import stage_summary
+
+    evaluation = _evaluation()
+    rows = _cells(stage_summary(stage_document("evaluation", make_department(), NATIONAL_EVALUATION, [evaluation],
+                                               True)).tables)
+    assert rows[1] == ["项目编码", "项目名称", "执行率", "预算执行得分", "指标得分", "总分"]
+    assert rows[2] == [evaluation.code, evaluation.project.name, "85.00%", "8.50", "78.68", "87.18"]
+    first, _ = make_monitoring(MONITORED)
+    second, _ = make_monitoring(MONITORED, stage_project(code="142001002"))
+    rows = _cells(stage_summary(stage_document("monitoring", make_department(), NATIONAL_MONITORING, [second, first],
+                                               True)).tables)
+    assert [row[0] for row in rows[2:4]] == ["142001001", "142001002"]  # in code order
+    assert rows[-1] == ["合计", "20", "11.6", "", "20", ""]

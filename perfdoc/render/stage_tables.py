@@ -267,12 +267,11 @@ def stage_summary(document: StageDocument) -> SummaryTable:
         groups.append((GridRow(tuple(cells)),))
     if document.stage == "monitoring" and document.records:
         total = [GridCell("合计", "label", True, 1 + code)]
-        for index, key in enumerate(("initial_budget", "executed_to_date", None, "forecast", None)):
-            amounts = [getattr(record, key) for record in document.records] if key else []
-            shown = amount_text(sum((a for a in amounts if a is not None), Decimal(0))) if key and all(
-                a is not None for a in amounts) else ""
+        for key in ("initial_budget", "executed_to_date", None, "forecast", None):  # the rates add up to nothing
+            amounts: list[Decimal | None] = [getattr(record, key) for record in document.records] if key else [None]
+            known = [amount for amount in amounts if amount is not None]
+            shown = amount_text(sum(known, Decimal(0))) if len(known) == len(amounts) else ""
             total.append(GridCell(shown, "center"))
-            del index
         groups.append((GridRow(tuple(total)),))
     return SummaryTable(title, (GridTable("summary", _widths(len(numbers), code), tuple(head), tuple(groups)),))
 
