@@ -142,7 +142,10 @@ def _build(data: Path, out: Path, fonts: Path, *extra: str, public: bool = False
                           stdin=subprocess.DEVNULL, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     said = "\n".join(line for line in proc.stderr.splitlines() if "警告" not in line)
-    (pdf,) = target_outputs(out, "pdf")
+    if (data / "evaluation").is_dir():  # the self-evaluation's PDF: a stage document through both paths
+        (pdf,) = (p for p in out.glob("*.pdf") if p.stem.endswith("自评表"))
+    else:
+        (pdf,) = target_outputs(out, "pdf")
     return pdf, said
 
 
