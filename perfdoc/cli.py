@@ -141,6 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("--profile", default=None, metavar="NAME",
                          help="表格格式（默认按表头标签自动识别；python3 build.py profiles 列出全部）")
     imports.add_argument("--force", action="store_true", help="覆盖已有的数据文件和 schema.json，并删去 projects/ 中本次没有导入的项目文件（默认拒绝并且什么都不写）")
+    imports.add_argument("--stage", type=_stage, default=None, metavar="STAGE",
+                         help="导入填好的项目支出绩效自评表（evaluation，也可写 自评）：写出 evaluation/<编码>.yaml；"
+                              "数据目录里要已有项目文件（import a filled 自评表 into evaluation/）")
     debug_only = _ChineseParser(add_help=False)
     debug_only.add_argument("--debug", action="store_true", help="内部错误时打印完整回溯（show tracebacks）")
     init = sub.add_parser("init", parents=[debug_only], help="新建本单位的 perfdoc 仓库",
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import":
             from perfdoc.commands import run_import
 
-            return run_import(args.files, args.data, args.profile, force=args.force)
+            return run_import(args.files, args.data, args.profile, force=args.force, stage=args.stage)
         if args.command == "init":
             from perfdoc.commands import run_init
 

@@ -87,7 +87,7 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
         return 0
 
     from perfdoc.build.output import refuse_data_dir
-    from perfdoc.build.pipeline import build, load_document
+    from perfdoc.build.pipeline import build, load_document, stage_documents, stage_sources
     from perfdoc.build.progress import Progress
 
     say = _Tee()
@@ -99,7 +99,8 @@ def run_build(options: BuildOptions, *, strict: bool) -> int:
         return 1
     refuse_data_dir(options.out_dir, options.data_dir)
     with writing_into(options.out_dir):  # until the record is written: it must describe these files
-        result = build(document, options, [checked.department, *checked.projects], Progress())
+        result = build(document, options, [checked.department, *checked.projects, *stage_sources(checked)], Progress(),
+                       stage_documents(document, checked))
         for note in [cache_note] * (cache_note is not None) + result.notes:
             say(f"提示: {note}")
         for path in result.written:
@@ -227,12 +228,14 @@ def run_profiles(data_dir: Path) -> int:
             print(f"{name}\t[{origin}]\t无法读取：{exc.text.splitlines()[0]}")
             problems += 1
             continue
-        kind = "部门整体表" if profile.table == "department" else "项目表"
+        kind = {"department": "部门整体表", "evaluation": "自评表", "monitoring": "监控表"}.get(profile.table, "项目表")
         print(f"{name}\t[{origin}，{kind}]\t{profile.title}：{profile.description}")
     for path in ignored_profile_files(data_dir):
         twin = path.with_suffix(".yaml")
         why = f"同名的 {twin.name} 优先" if path.suffix == ".yml" and twin.exists() else "扩展名应为 .yaml 或 .yml"
         print(f"提示: 未读入 {display_path(path)}：{why}", file=sys.stderr)
+    print("自评表、监控表的格式由项目表格式的 evaluation_profile、monitoring_profile 选用（默认 national-evaluation、"
+          "national-monitoring）。", file=sys.stderr)
     print(f"在 department.yaml 里写 profile: <名称> 选用项目表格式；自己的格式放在 {display_path(data_dir / 'profiles')}/<名称>.yaml"
           "（或 .yml）。", file=sys.stderr)
     return 1 if problems else 0
@@ -246,9 +249,12 @@ def run_serve(data_dir: Path, out_dir: Path, fonts_dir: Path | None, port: int |
                  DEFAULT_PORT if port is None else port)
 
 
-def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool) -> int:
+def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force: bool, stage: str | None = None) -> int:
     """Last year's Word / Excel files into `data_dir` (perfdoc.io): 0 imported (notes allowed, and
-    whatever the check after it says), 1 nothing imported or the data files already exist."""
+    whatever the check after it says), 1 nothing imported or the data files already exist.
+    With `stage`: a filled 自评表 into `data_dir`/evaluation/ (perfdoc.io.stage_import)."""
+    if stage is not None:
+        return _run_stage_import(files, data_dir, stage, force=force)
     from perfdoc.io.importer import import_files
 
     result = import_files(files, data_dir, profile, force)
@@ -270,6 +276,22 @@ def run_import(files: list[Path], data_dir: Path, profile: str | None, *, force:
     elif result.schema_status == "inside":
         _report([unlocated(f"未写入 {schema}：它会落在数据目录之内（perfdoc 从不往数据目录里写文件）；"
                            "请把数据目录放进一个文件夹里再运行 python3 build.py schema", severity=Severity.WARNING)])
+    print("导入后的检查（python3 build.py check）：", file=sys.stderr)
+    run_check(data_dir, strict=False)
+    return 0
+
+
+def _run_stage_import(files: list[Path], data_dir: Path, stage: str, *, force: bool) -> int:
+    from perfdoc.data.fields import STAGES
+    from perfdoc.io.stage_import import import_stage_files
+
+    result = import_stage_files(files, data_dir, stage, force)
+    _report(result.notes)
+    if result.refused is not None:
+        _report([result.refused])
+        return 1
+    print(f"已导入 {len(result.written)} 个{STAGES[stage][0]}文件（{display_path(data_dir / stage)}/），"
+          f"{len(result.notes)} 条说明", file=sys.stderr)
     print("导入后的检查（python3 build.py check）：", file=sys.stderr)
     run_check(data_dir, strict=False)
     return 0

@@ -56,6 +56,14 @@ def run_cli_in_process(*args: str, cwd: Path = REPO) -> Run:
     return Run(code, out.getvalue(), err.getvalue())
 
 
+STAGE_DOCUMENT_ENDINGS = ("自评表", "监控表")  # a build's monitoring and self-evaluation outputs end so
+
+
+def target_outputs(out: Path, suffix: str) -> list[Path]:
+    """A build's files of the targets document (`*.pdf` …), not the monitoring's or the self-evaluation's."""
+    return sorted(p for p in out.glob(f"*.{suffix}") if not p.stem.endswith(STAGE_DOCUMENT_ENDINGS))
+
+
 def edit_file(path: Path, old: str, new: str) -> None:
     """Replace the first `old` in a text file with `new`; `old` must be there (else the test is wrong)."""
     text = path.read_text(encoding="utf-8")

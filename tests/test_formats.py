@@ -16,7 +16,7 @@ from typing import Any
 import docx
 import pdfplumber
 import pytest
-from conftest import DATA, REPO, run_cli, run_cli_in_process, squash
+from conftest import DATA, REPO, run_cli, run_cli_in_process, squash, target_outputs
 from docx.oxml.ns import qn
 
 from perfdoc.data.loader import load_yaml_file
@@ -24,6 +24,7 @@ from perfdoc.data.profile import PROFILES_DIR
 
 EXAMPLES = REPO / "examples"
 SHIPPED = ("hebei-2023", "longterm-88", "core-2021", "department-2023", "anhui-2025", "medium-annual")
+STAGE_LAYOUTS = ("national-evaluation", "national-monitoring", "sichuan-evaluation")  # table: evaluation | monitoring
 
 
 def _text(value: Any) -> str:
@@ -206,7 +207,7 @@ def records(data_dir: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
 def build_and_compare(data_dir: Path, out: Path, pinned_fonts: Path, cwd: Path = REPO) -> tuple[Path, Path]:
     result = run_cli("build", "--data", str(data_dir), "--out", str(out), "--fonts", str(pinned_fonts), cwd=cwd)
     assert result.returncode == 0, result.stderr
-    [pdf], [docx_file] = list(out.glob("*.pdf")), list(out.glob("*.docx"))
+    [pdf], [docx_file] = target_outputs(out, "pdf"), target_outputs(out, "docx")
     in_pdf, in_docx, text = pdf_rows(pdf), docx_rows(docx_file), pdf_text(pdf)
     department = load_yaml_file(data_dir / "department.yaml").data
     for profile, record in records(data_dir):
@@ -257,8 +258,12 @@ def test_profiles_command_lists_shipped_and_local_formats(tmp_path):
     result = run_cli_in_process("profiles", "--data", str(data))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split("\t")[0] for line in lines] == [*sorted(SHIPPED), "mine"]
+    assert [line.split("\t")[0] for line in lines] == [*sorted(SHIPPED + STAGE_LAYOUTS), "mine"]
     assert "本地" in lines[-1] and "本单位格式：只换了时间节点" in lines[-1]
+    kinds = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
+    assert kinds["national-evaluation"] == kinds["sichuan-evaluation"] == "[自带，自评表]"
+    assert kinds["national-monitoring"] == "[自带，监控表]"
+    assert "evaluation_profile" in result.stderr
     assert all("\t[自带" in line for line in lines[:-1])
 
 
@@ -314,7 +319,7 @@ def test_profiles_guide_for_a_new_format_works_as_written(tmp_path, pinned_fonts
                 assert "0 个错误" in result.stderr, result.stderr
     assert (work / "schema.json").is_file()
     out = work / "build"
-    [pdf], [docx_file] = list(out.glob("*.pdf")), list(out.glob("*.docx"))
+    [pdf], [docx_file] = target_outputs(out, "pdf"), target_outputs(out, "docx")
     profile = _profile("本市格式", work / "data")
     record = load_yaml_file(work / "data" / "projects" / "150001001.yaml").data
     expected = expected_cells(profile, record)

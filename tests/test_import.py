@@ -19,7 +19,7 @@ import docx
 import openpyxl
 import pytest
 from builders import REPO, fixed_fonts, layout_of
-from conftest import run_cli
+from conftest import run_cli, target_outputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from import_corpus import hand_made_docx
@@ -34,7 +34,11 @@ from perfdoc.io.source import clean_text
 from perfdoc.render.docx import render_docx
 from perfdoc.render.tables import department_table_tables, project_tables
 
-EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "data" / "department.yaml").is_file())
+# Examples whose table format is one of perfdoc's: importing into a new folder recognises it. (An example with a
+# format of its own in its data folder, as chizhou-2022-evaluation, is imported with that folder's profiles: its
+# self-evaluation's round trip is tested in test_stage_documents.)
+EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir()
+                  if (p / "data" / "department.yaml").is_file() and not (p / "data" / "profiles").is_dir())
 # The fast layer imports four examples (two blocks with a joined 指标值 cell; the department-wide table;
 # a header cell over three rows, a vertical label, lines above and below, no code; two blocks side by side);
 # the others run with the slow tests (keeps `-m "not slow"` quick).
@@ -298,7 +302,7 @@ def _round_trip(tmp_path: Path, data: Path, fonts: Path, kind: str) -> tuple[byt
     first = tmp_path / "first"
     built = run_cli("build", "--data", str(data), "--out", str(first), "--fonts", str(fonts), "--no-cache")
     assert built.returncode == 0, built.stderr
-    sources = sorted(first.glob(f"*.{kind}"))
+    sources = target_outputs(first, kind)
     if not sources:
         return None
     imported = run_cli("import", str(sources[0]), "--data", str(tmp_path / "again" / "data"))
@@ -307,7 +311,7 @@ def _round_trip(tmp_path: Path, data: Path, fonts: Path, kind: str) -> tuple[byt
     rebuilt = run_cli("build", "--data", str(tmp_path / "again" / "data"), "--out", str(second), "--fonts", str(fonts),
                       "--no-cache")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    pdf = sorted(first.glob("*.pdf"))[0]
+    pdf = target_outputs(first, "pdf")[0]
     return pdf.read_bytes(), (second / pdf.name).read_bytes()
 
 

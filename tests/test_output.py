@@ -473,7 +473,7 @@ def test_build_with_a_file_where_the_default_cache_goes_builds_without_cache_and
     options = _default_cache_blocked(tmp_path, "file")
     seen: list[BuildOptions] = []
 
-    def fake_build(document, options, sources, progress):  # the command's part, without the layout
+    def fake_build(document, options, sources, progress, stages=()):  # the command's part, without the layout
         seen.append(options)
         return pipeline.BuildResult([], ["字体提示"], {})
 

@@ -23,7 +23,7 @@ import pdfplumber
 import pypdf
 import pytest
 from builders import make_document, make_project
-from conftest import REPO
+from conftest import REPO, target_outputs
 
 from perfdoc.build.cache import BuildCache
 from perfdoc.build.pdf import PATH_VARIABLE, public_path_reason, render_document_pdf
@@ -142,7 +142,10 @@ def _build(data: Path, out: Path, fonts: Path, *extra: str, public: bool = False
                           stdin=subprocess.DEVNULL, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     said = "\n".join(line for line in proc.stderr.splitlines() if "警告" not in line)
-    (pdf,) = out.glob("*.pdf")
+    if (data / "evaluation").is_dir():  # the self-evaluation's PDF: a stage document through both paths
+        (pdf,) = (p for p in out.glob("*.pdf") if p.stem.endswith("自评表"))
+    else:
+        (pdf,) = target_outputs(out, "pdf")
     return pdf, said
 
 

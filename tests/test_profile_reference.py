@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from builders import REPO
-from conftest import run_cli
+from conftest import run_cli, target_outputs
 from jsonschema import Draft202012Validator
 
 from perfdoc.data.model import build_department, build_document, build_project
@@ -213,7 +213,7 @@ def test_the_profile_written_from_the_reference_builds_and_every_cell_reads_back
     out = tmp_path / "out"
     built = run_cli("build", "--data", str(data), "--out", str(out), "--fonts", str(pinned_fonts))
     assert built.returncode == 0, built.stderr
-    [pdf], [docx_file] = list(out.glob("*.pdf")), list(out.glob("*.docx"))
+    [pdf], [docx_file] = target_outputs(out, "pdf"), target_outputs(out, "docx")
     rows_in_pdf, rows_in_docx = pdf_rows(pdf), docx_rows(docx_file)
     for rows, what in ((rows_in_pdf, "PDF"), (rows_in_docx, "DOCX")):
         for row in (["项目名称", "乡村学校少年宫运行"], ["项目来源", "本级申报项目"], ["项目资金（万元）", "年度资金总额", "48.6"],

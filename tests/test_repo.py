@@ -191,7 +191,7 @@ def test_checkout_install_gets_a_placeholder_that_says_so(tmp_path, capsys, monk
     assert PLACEHOLDER_URL in (tmp_path / "repo" / "requirements.txt").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", [name for name, _ in available_profiles()])
+@pytest.mark.parametrize("name", [name for name, path in available_profiles() if not load_profile(path).is_stage])
 def test_example_data_checks_clean_and_marks_every_value_as_example(tmp_path, name):
     data = tmp_path / "data"
     for rel, content in example_files(load_profile(profile_path(name)), 2026).items():

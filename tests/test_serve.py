@@ -648,3 +648,28 @@ def test_only_files_of_the_templates_folder_are_served_to_the_page(tmp_path):
     assert _template_file(templates, "/seal.png") == (templates / "seal.png").resolve()
     assert _template_file(templates, "/document.html.j2") is None  # template source stays private
     assert _template_file(templates, "/../secret.txt") is None
+
+
+def test_the_monitoring_and_the_self_evaluation_are_previewed_on_pages_of_their_own(tmp_path: Path) -> None:
+    """Issue 20: serve shows the stage documents too (one page each, linked from every page) and
+    watches evaluation/, monitoring/ and scoring/."""
+    from perfdoc.serve.watch import ReadFiles
+
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "examples" / "core-2021" / "data", data)
+    options = BuildOptions(data_dir=data, out_dir=tmp_path / "out")
+    live = LiveDocument(options, build_files=False)
+    live.refresh()
+    page = live.page("evaluation")
+    assert page is not None and "部门预算项目支出绩效自评表（2024年度）" in page and "402001001-基本公共卫生服务项目" in page
+    assert '<a class=perfdoc-page href="/evaluation" aria-current="page">自评表</a>' in page
+    assert '<a class=perfdoc-page href="/">绩效目标</a>' in page and live.page("monitoring") is None
+    assert 'href="/" aria-current="page">绩效目标</a>' in (live.page() or "")
+    version = live.version
+    evaluation = data / "evaluation" / "402001003.yaml"
+    evaluation.write_text(evaluation.read_text(encoding="utf-8").replace("executed: 356.4", "executed: 300"), encoding="utf-8")
+    live.refresh()
+    assert live.version == version + 1 and "84.18%" in (live.page("evaluation") or "")
+    files = ReadFiles(options)
+    assert all(files.reads(data / stage / "x.yaml") for stage in ("evaluation", "monitoring", "scoring"))
+    assert data / "evaluation" in files.plan().folders and not files.reads(data / "evaluation" / "notes.txt")

@@ -31,6 +31,7 @@ from perfdoc.build.cache import BuildCache, cache_key
 from perfdoc.build.progress import Progress
 from perfdoc.build.workers import InterruptsKept, share_with_a_worker
 from perfdoc.data.model import Document
+from perfdoc.data.stage_document import StageDocument
 from perfdoc.diagnostics import UserError, unlocated
 from perfdoc.render.fonts import FontSet, font_identity
 from perfdoc.render.html import render_html, render_page_numbers_html
@@ -64,7 +65,7 @@ def public_path_reason() -> str | None:
     return pieces_path_problem()
 
 
-def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path,
+def render_document_pdf(document: Document | StageDocument, fonts: FontSet, whole_html: str, templates_dir: Path,
                         cache: BuildCache, progress: Progress, start_method: str | None = None) -> DocumentPdf:
     """The document's PDF, by the path this machine and this document allow (see the module)."""
     fonts_id = font_identity(fonts)
@@ -92,7 +93,7 @@ def render_document_pdf(document: Document, fonts: FontSet, whole_html: str, tem
         return DocumentPdf(content, reason)
 
 
-def _from_pieces(document: Document, fonts: FontSet, whole_html: str, templates_dir: Path, cache: BuildCache,
+def _from_pieces(document: Document | StageDocument, fonts: FontSet, whole_html: str, templates_dir: Path, cache: BuildCache,
                  progress: Progress, interrupts: InterruptsKept, start_method: str | None) -> bytes:
     """The PDF assembled from its pieces: those in the cache, the others laid out now."""
     fonts_id = font_identity(fonts)
@@ -129,7 +130,7 @@ class PieceJob:
     a worker process gets it whole."""
 
     html: str
-    document: Document
+    document: Document | StageDocument
     part: int  # which of document.pieces()
 
 
@@ -151,7 +152,7 @@ def _lay_out_pieces(jobs: list[PieceJob], fonts: FontSet, templates_dir: Path) -
         gc.collect()  # the configuration sits in reference cycles of the laid-out boxes
 
 
-def _whole_with_breaks(document: Document, fonts: FontSet, templates_dir: Path, breaks: dict[str, frozenset[int]]) -> str:
+def _whole_with_breaks(document: Document | StageDocument, fonts: FontSet, templates_dir: Path, breaks: dict[str, frozenset[int]]) -> str:
     return render_html(document, fonts, templates_dir=templates_dir, breaks=breaks)
 
 

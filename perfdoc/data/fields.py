@@ -160,6 +160,13 @@ EVALUATION_FIELDS = _fields(
           "结余资金怎样处理。", long=True, example="合同约定的尾款 9.23 万元在验收后的次年 1 月支付"),
     Field("goal_achieved", "实际完成情况", "text", "年度总体目标实际完成得怎样（预期目标就是绩效目标表的 goal，不用再写）。",
           long=True, example="全年运维正常，系统可用率 99.5%"),
+    # The 自评表's 项目资金 rows under 年度资金总额 (其中：当年财政拨款 / 上年结转资金 / 其他资金): optional,
+    # printed where the table has those rows, never scored (the rate and score are the total's).
+    *(Field(f"{source}_{amount}", f"{source_label}{amount_label}", "amount",
+            f"{source_label}的{amount_label}（万元，可以不写）：自评表“项目资金”中“{source_label}”一行。", example=example)
+      for source, source_label in (("fiscal", "当年财政拨款"), ("carryover", "上年结转资金"), ("other", "其他资金"))
+      for amount, amount_label, example in (("initial_budget", "年初预算数", "61.53"), ("annual_budget", "全年预算数", "61.53"),
+                                            ("executed", "全年执行数", "52.30"))),
 )
 
 # One indicator of a self-evaluation: indicators → 一级 → 二级 → 三级 name → these fields.
@@ -210,3 +217,66 @@ STAGES = {
 def stage_text(text: str, period: str) -> str:
     """A stage field's label or help with the monitoring period filled in (`1—7月执行数`)."""
     return text.replace(PERIOD, period)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a 自评表 or 监控表 prints (a profile with `table: evaluation` or `table: monitoring`): in its
+# header and footer cells (`field:`), the project's values, the stage file's, and the values perfdoc
+# works out (执行率, 得分, 总分); in its indicator columns, the target's fields, the stage file's and
+# the score. Declared once here: the profile reference (perfdoc.data.profile_schema) lists them,
+# perfdoc.render.stage_tables fills them in, and a test checks that the two agree.
+
+_GOAL = Field("goal", "预期目标", "text", "绩效目标表的年度目标（项目文件的 goal），一字不差。", long=True)
+_TARGET = Field("target", "年度指标值", "text", "指标性质、指标值、度量单位合在一格，如“≥95%”：计分所读的指标值。")
+_SHARED_PROJECT_VALUES = (*PROJECT_FIELDS.values(), _GOAL)
+
+
+def _stage_own(fields: dict[str, Field]) -> tuple[Field, ...]:
+    return tuple(f for key, f in fields.items() if key != "code")
+
+
+EVALUATION_TABLE_VALUES = _fields(
+    *_SHARED_PROJECT_VALUES,
+    *_stage_own(EVALUATION_FIELDS),
+    Field("execution_weight", "预算执行率的分值", "points", "评分规则给预算执行率的分值（全国 10 分）。"),
+    Field("execution_rate", "执行率", "text", "全年执行数 ÷ 全年预算数，百分数保留两位小数，如“82.00%”。"),
+    Field("execution_score", "预算执行率得分", "points", "执行率 × 分值，最多得满分（见评分规则）。"),
+    *(Field(f"{source}_rate", f"{label}执行率", "text", f"{label}的全年执行数 ÷ 全年预算数，如“100.00%”；没写时空着。")
+      for source, label in (("fiscal", "当年财政拨款"), ("carryover", "上年结转资金"), ("other", "其他资金"))),
+    Field("indicator_weight", "指标分值合计", "points", "各三级指标的分值之和（全国 90 分）。"),
+    Field("indicator_score", "指标得分合计", "points", "各三级指标印出的得分之和。"),
+    Field("weight_total", "分值合计", "points", "预算执行率的分值加各指标的分值（应为 100）。"),
+    Field("total", "总分", "points", "预算执行率得分加各指标得分：印出的各项得分之和。"),
+)
+
+EVALUATION_TABLE_COLUMNS = _fields(
+    *(f for key, f in INDICATOR_FIELDS.items() if key != "weight"),
+    _TARGET,
+    *EVALUATION_INDICATOR_FIELDS.values(),
+)
+
+MONITORING_TABLE_VALUES = _fields(
+    *_SHARED_PROJECT_VALUES,
+    *_stage_own(MONITORING_FIELDS),
+    Field("monitoring_period", "监控期", "text", "评分规则的监控期，如“1—7月”。"),
+    Field("rate_to_date", f"{PERIOD}执行率", "text", f"{PERIOD}执行数 ÷ 年初预算数，如“58.00%”。"),
+    Field("forecast_rate", "全年预计执行率", "text", "全年预计执行数 ÷ 年初预算数，如“100.00%”。"),
+)
+
+MONITORING_TABLE_COLUMNS = _fields(
+    *(f for key, f in INDICATOR_FIELDS.items() if key != "remark"),
+    _TARGET,
+    *MONITORING_INDICATOR_FIELDS.values(),
+)
+
+# table kind → (what its header and footer cells may print, what its indicator columns may print)
+STAGE_TABLE_FIELDS = {
+    "evaluation": (EVALUATION_TABLE_VALUES, EVALUATION_TABLE_COLUMNS),
+    "monitoring": (MONITORING_TABLE_VALUES, MONITORING_TABLE_COLUMNS),
+}
+# The values perfdoc works out rather than reads (the reference marks them 算出).
+COMPUTED_VALUES = frozenset({"execution_weight", "execution_rate", "execution_score", "fiscal_rate", "carryover_rate",
+                             "other_rate", "indicator_weight", "indicator_score", "weight_total", "total", "target",
+                             "monitoring_period", "rate_to_date", "forecast_rate"})
+# Indicator values a column can show as ticks, one column a choice (`mark:`): 偏差原因, 完成目标可能性.
+MARKABLE = {"causes": DEVIATION_CAUSES, "likelihood": LIKELIHOODS}

@@ -29,7 +29,9 @@ from perfdoc.data import profile_schema
 from perfdoc.data.fields import (
     DEPARTMENT_TABLE_FIELDS,
     INDICATOR_FIELDS,
+    MARKABLE,
     PROJECT_FIELDS,
+    STAGE_TABLE_FIELDS,
     STRUCTURE_KEYS,
     Field,
 )
@@ -58,7 +60,11 @@ CELL_FONT_PT = max(look.size_pt for look in CELL_LOOKS.values())  # 五号, 10.5
 # narrower draws its text across the table's border (a width typed 1.62 for 16.2).
 MIN_COLUMN_MM = round(CELL_FONT_PT * MM_PER_PT + 2 * TABLE.padding_side_mm + TABLE.rule_pt * MM_PER_PT, 2)
 
-TableKind = Literal["project", "department"]
+TableKind = Literal["project", "department", "evaluation", "monitoring"]
+STAGE_TABLES = ("evaluation", "monitoring")  # the 自评表 and 监控表: one table a stage file
+# The stage layouts a targets profile prints its stage files with, unless it names others.
+DEFAULT_STAGE_PROFILES = {"evaluation": "national-evaluation", "monitoring": "national-monitoring"}
+NumberStyle = Literal["fixed", "trimmed"]
 Layout = Literal["stacked", "side_by_side"]
 
 
@@ -110,6 +116,8 @@ class Column:
     label: str
     span: int = 1
     optional: bool = False
+    group: str = ""  # a caption over this and the next columns of the same group (偏差原因分析)
+    mark: str = ""  # a tick column: √ when the field holds this choice (经费保障, 确定能)
 
     @property
     def key(self) -> str:
@@ -181,6 +189,21 @@ class Profile:
     fields: tuple[tuple[str, Field], ...] = ()
     declared: tuple[str, ...] = ()  # the keys written under `fields:` (kept when a profile is a base)
     scoring: str = ""  # the scoring rules it names (perfdoc.data.rules); "" for the national ones
+    # A 自评表 / 监控表 (table: evaluation | monitoring): rows of cells after the indicators (总分),
+    # how a 一级 caption is printed (`{name}（{points}分）`), how points are printed.
+    footer: tuple[tuple[HeaderCell, ...], ...] = ()
+    level1_format: str = "{name}"
+    number_style: NumberStyle = "fixed"
+    # A targets profile: the stage layouts its stage files are printed with (stage → profile name).
+    stage_profiles: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_stage(self) -> bool:
+        return self.table in STAGE_TABLES
+
+    def stage_profile(self, stage: str) -> str:
+        """The layout `stage` is printed with: the one this profile names, else the national one."""
+        return dict(self.stage_profiles).get(stage, DEFAULT_STAGE_PROFILES[stage])
 
     @property
     def checkpoints(self) -> tuple[str, ...]:
@@ -195,6 +218,8 @@ class Profile:
     def record_fields(self) -> dict[str, Field]:
         if self.fields:
             return dict(self.fields)
+        if self.table in STAGE_TABLES:
+            return STAGE_TABLE_FIELDS[self.table][0]
         return PROJECT_FIELDS if self.table == "project" else DEPARTMENT_TABLE_FIELDS
 
     @property
@@ -274,16 +299,19 @@ class Profile:
         def text(value: str) -> str:
             return year_text(value, year)
 
+        def cells(row: tuple[HeaderCell, ...]) -> tuple[HeaderCell, ...]:
+            return tuple(replace(cell, content=text(cell.content)) if cell.kind != "field" else cell for cell in row)
+
         header: list[HeaderRow] = []
         for row in self.header:
             if isinstance(row, PlanRow):
                 header.append(replace(row, label=text(row.label)))
             else:
-                header.append(tuple(replace(cell, content=text(cell.content)) if cell.kind != "field" else cell
-                                    for cell in row))
+                header.append(cells(row))
 
         def columns(found: tuple[Column, ...]) -> tuple[Column, ...]:
-            return tuple(replace(column, label=text(column.label)) for column in found)
+            return tuple(replace(column, label=text(column.label), group=text(column.group)) for column in found)
+
 
         return replace(
             self, header=tuple(header), columns=columns(self.columns),
@@ -291,6 +319,7 @@ class Profile:
                          for b in self.blocks),
             level_labels=(text(self.level_labels[0]), text(self.level_labels[1])), goals_label=text(self.goals_label),
             side_label=replace(self.side_label, label=text(self.side_label.label)) if self.side_label else None,
+            footer=tuple(cells(row) for row in self.footer),
             above=tuple(CaptionLine(text(x.left), text(x.center), text(x.right), x.title) for x in self.above),
             below=tuple(CaptionLine(text(x.left), text(x.center), text(x.right), x.title) for x in self.below))
 
@@ -427,7 +456,12 @@ def _repeated(loaded: LoadedFile, path: tuple[str | int, ...], names: list[str],
 
 
 def _column_data(column: Column) -> dict[str, Any]:
-    return {"fields": list(column.fields), "label": column.label, "span": column.span, "optional": column.optional}
+    return {"fields": list(column.fields), "label": column.label, "span": column.span, "optional": column.optional,
+            **({"group": column.group} if column.group else {}), **({"mark": column.mark} if column.mark else {})}
+
+
+def _cells_data(row: tuple[HeaderCell, ...]) -> list[dict[str, Any]]:
+    return [{cell.kind: cell.content, "span": cell.span, "rowspan": cell.rowspan, "optional": cell.optional} for cell in row]
 
 
 def _line_data(line: CaptionLine) -> dict[str, Any]:
@@ -442,8 +476,7 @@ def _as_data(profile: Profile) -> dict[str, Any]:
         if isinstance(row, PlanRow):
             header.append({"plan": {"label": row.label, "checkpoints": list(row.checkpoints), "label_span": row.label_span}})
         else:
-            header.append([{cell.kind: cell.content, "span": cell.span, "rowspan": cell.rowspan, "optional": cell.optional}
-                           for cell in row])
+            header.append(_cells_data(row))
     fields = dict(profile.fields)
     data: dict[str, Any] = {
         "name": profile.title, "description": profile.description, "table": profile.table,
@@ -462,7 +495,14 @@ def _as_data(profile: Profile) -> dict[str, Any]:
                          **({"choices": list(fields[key].choices)} if fields[key].choices else {})}
                    for key in profile.declared},
         **({"scoring": profile.scoring} if profile.scoring else {}),
+        **({"footer": [_cells_data(row) for row in profile.footer]} if profile.footer else {}),
+        **({"level1_format": profile.level1_format} if profile.level1_format != "{name}" else {}),
+        **({"number_style": profile.number_style} if profile.number_style != "fixed" else {}),
+        **{f"{stage}_profile": name for stage, name in profile.stage_profiles},
     }
+    if profile.is_stage:  # a stage layout has neither blocks nor levels of its own
+        for key in ("blocks", "levels", "layout", "goals_label", "empty_level2"):
+            data.pop(key)
     if profile.side_label:
         data["side_label"] = {"label": profile.side_label.label, "span": profile.side_label.span}
     return data
@@ -516,6 +556,11 @@ class _Checker:
 
     # -- fields -------------------------------------------------------------------------------------
     def fields(self, table: TableKind) -> tuple[dict[str, Field], tuple[str, ...]]:
+        if table in STAGE_TABLES:
+            if self.data.get("fields"):
+                self.problem(("fields",), "自评表、监控表的格式不能声明字段（fields）：它们印的是项目文件和自评、监控文件里的值，"
+                                          "见 docs/profiles.md 的“自评表、监控表能印的值”")
+            return dict(STAGE_TABLE_FIELDS[table][0]), ()
         base = PROJECT_FIELDS if table == "project" else DEPARTMENT_TABLE_FIELDS
         merged = dict(base)
         declared = self.data.get("fields") or {}
@@ -548,8 +593,8 @@ class _Checker:
         self.problems.extend(_repeated(self.loaded, path, names, what))
 
     # -- header -------------------------------------------------------------------------------------
-    def header(self, width: int, fields: dict[str, Field]) -> list[HeaderRow]:
-        rows_data = self.data["header"]
+    def header(self, width: int, fields: dict[str, Field], key: str = "header") -> list[HeaderRow]:
+        rows_data = self.data.get(key) or []
         header: list[HeaderRow] = []
         covered: dict[tuple[int, int], tuple[int, int, str]] = {}  # (row, column) → the cell spanning into it
         plan_rows = {r for r, row in enumerate(rows_data) if isinstance(row, dict)}
@@ -562,16 +607,16 @@ class _Checker:
             for c, cell in enumerate(row):
                 kinds: list[Literal["label", "field", "text"]] = [k for k in ("label", "field", "text") if k in cell]
                 if len(kinds) != 1:
-                    self.problem(("header", r, c), "每个单元格写且只写 label（标签）、field（字段）、text（句子）中的一个")
+                    self.problem((key, r, c), "每个单元格写且只写 label（标签）、field（字段）、text（句子）中的一个")
                     continue
                 kind = kinds[0]
                 content = cell[kind]
                 if kind == "label":
-                    self.labels_without_fields(("header", r, c, kind), content)
+                    self.labels_without_fields((key, r, c, kind), content)
                 elif kind == "field" and content not in fields:
-                    self.problem(("header", r, c, kind), f"未知字段“{content}”{_suggest(content, list(fields))}")
+                    self.problem((key, r, c, kind), f"未知字段“{content}”{_suggest(content, list(fields))}")
                 else:
-                    self.template_fields(("header", r, c, kind), content, fields, special=False)
+                    self.template_fields((key, r, c, kind), content, fields, special=False)
                 span, rowspan = cell.get("span", 1), cell.get("rowspan", 1)
                 start = column
                 while (r, column) in covered:
@@ -582,17 +627,17 @@ class _Checker:
                 at = clash if clash is not None else pushed
                 if at is not None:
                     r0, c0, other = covered[(r, at)]
-                    self.problem(("header", r, c), f"单元格 header[{r}][{c}]（{name}）要占的第 {at + 1} 列已是上面 "
+                    self.problem((key, r, c), f"单元格 header[{r}][{c}]（{name}）要占的第 {at + 1} 列已是上面 "
                                  f"header[{r0}][{c0}]（{other}）向下跨入的格，两格重叠（overlap）："
                                  "少占几列，或让上面的格少跨几行")
                 elif column + span > width:
-                    self.problem(("header", r, c), f"单元格 header[{r}][{c}]（{name}）从第 {column + 1} 列起占 {span} 列，"
+                    self.problem((key, r, c), f"单元格 header[{r}][{c}]（{name}）从第 {column + 1} 列起占 {span} 列，"
                                  f"超出表格的右边（grid 共 {width} 列）")
                 if r + rowspan > len(rows_data):
-                    self.problem(("header", r, c, "rowspan"), f"单元格 header[{r}][{c}]（{name}）向下占 {rowspan} 行，"
+                    self.problem((key, r, c, "rowspan"), f"单元格 header[{r}][{c}]（{name}）向下占 {rowspan} 行，"
                                  f"超出表头的最后一行（表头共 {len(rows_data)} 行，它在第 {r + 1} 行）")
                 elif any(below in plan_rows for below in range(r + 1, r + rowspan)):
-                    self.problem(("header", r, c, "rowspan"), f"单元格 header[{r}][{c}]（{name}）向下跨入了资金支出计划行：rowspan 不能跨过 plan 行")
+                    self.problem((key, r, c, "rowspan"), f"单元格 header[{r}][{c}]（{name}）向下跨入了资金支出计划行：rowspan 不能跨过 plan 行")
                 else:
                     for below in range(r + 1, r + rowspan):
                         for x in range(column, min(column + span, width)):
@@ -603,7 +648,7 @@ class _Checker:
             from_above = sum(1 for (row_at, _x) in covered if row_at == r)
             if spans + from_above != width:
                 more = f"，加上上面的格向下跨入的 {from_above} 列共 {spans + from_above} 列" if from_above else ""
-                self.problem(("header", r), f"这一行的单元格共占 {spans} 列{more}，应正好占满 grid 的 {width} 列")
+                self.problem((key, r), f"这一行的单元格共占 {spans} 列{more}，应正好占满 grid 的 {width} 列")
             header.append(tuple(cells))
         return header
 
@@ -628,7 +673,8 @@ class _Checker:
         return PlanRow(plan["label"], checkpoints, label_span)
 
     # -- columns and blocks ---------------------------------------------------------------------
-    def columns(self, path: FieldPath, data: list[dict[str, Any]]) -> tuple[Column, ...]:
+    def columns(self, path: FieldPath, data: list[dict[str, Any]],
+                known: dict[str, Field] = INDICATOR_FIELDS) -> tuple[Column, ...]:
         columns = []
         for c, column in enumerate(data):
             shown: tuple[str, ...] = tuple(column.get("fields") or ([column["field"]] if "field" in column else []))
@@ -636,10 +682,20 @@ class _Checker:
                 self.problem(path + (c,), "每列写 field（一个字段）或 fields（几个字段合在一格），二者选一")
                 continue
             for key in shown:
-                if key not in INDICATOR_FIELDS:
-                    self.problem(path + (c,), f"未知的指标字段“{key}”{_suggest(key, list(INDICATOR_FIELDS))}")
+                if key not in known:
+                    self.problem(path + (c,), f"未知的指标字段“{key}”{_suggest(key, list(known))}")
+            mark = column.get("mark", "")
+            if mark and known is INDICATOR_FIELDS:
+                self.problem(path + (c, "mark"), "mark（打勾的列）只用于监控表（table: monitoring）")
+            elif mark and (len(shown) != 1 or shown[0] not in MARKABLE):
+                self.problem(path + (c, "mark"), f"打勾的列（mark）要写 field: {' 或 field: '.join(MARKABLE)}")
+            elif mark and mark not in MARKABLE[shown[0]]:
+                self.problem(path + (c, "mark"), f"“{mark}”不是 {shown[0]} 的可选值{_suggest(mark, list(MARKABLE[shown[0]]))}")
             self.labels_without_fields(path + (c, "label"), column["label"])
-            columns.append(Column(shown, column["label"], column.get("span", 1), column.get("optional", False)))
+            if column.get("group"):
+                self.labels_without_fields(path + (c, "group"), column["group"])
+            columns.append(Column(shown, column["label"], column.get("span", 1), column.get("optional", False),
+                                  column.get("group", ""), mark))
         return tuple(columns)
 
     def blocks(self, width: int, layout: Layout, side: int, columns: tuple[Column, ...]) -> list[Block]:
@@ -695,23 +751,18 @@ class _Checker:
 def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
     """What a schema cannot say: known fields, rows that fill the grid, checkpoints that fit."""
     check = _Checker(loaded, data)
+    table: TableKind = data.get("table", "project")
+    if table in STAGE_TABLES:
+        return _check_stage(check, data, path, table)
     needed = ("grid", "header", "blocks", "levels")
     for key in needed:
         if key not in data:
             check.problem((), f"缺少 {key}：完整的格式要写明 grid、header、blocks、columns、levels，或用 base: 某个格式 继承")
     if check.problems:
         raise UserError(check.problems)
-    table: TableKind = data.get("table", "project")
     fields, declared = check.fields(table)
-    grid = tuple(float(w) for w in data["grid"])
-    width = len(grid)
-    scale = TEXT_BLOCK_MM / sum(grid)
-    grid_mm = tuple(round(w * scale, 2) for w in grid)
-    for i, (written, scaled) in enumerate(zip(grid, grid_mm, strict=True)):
-        if scaled < MIN_COLUMN_MM:
-            check.problem(("grid", i), f"第 {i + 1} 列缩放到 {TEXT_BLOCK_MM:g} mm 版心宽后只有 {scaled:g} mm（写的是 {written:g}），"
-                                       f"放不下一个 {CELL_FONT_PT:g} pt 的表格字（加上单元格内边距至少 {MIN_COLUMN_MM:g} mm），"
-                                       "文字会越过表格边框（column too narrow）：是否少写或多写了一位（如把 16.2 写成 1.62）？")
+    grid_mm = _grid(check, data)
+    width = len(grid_mm)
     header = check.header(width, fields)
     layout: Layout = data.get("layout", "stacked")
     side = data.get("side_label")
@@ -755,4 +806,75 @@ def _check(loaded: LoadedFile, data: dict[str, Any], path: Path) -> Profile:
         fields=tuple(fields.items()),
         declared=declared,
         scoring=data.get("scoring", ""),
+        stage_profiles=_stage_profiles(check, data),
+    )
+
+
+def _grid(check: _Checker, data: dict[str, Any]) -> tuple[float, ...]:
+    """The grid's widths scaled to the text block; a column too narrow for one character is refused."""
+    grid = tuple(float(w) for w in data["grid"])
+    scale = TEXT_BLOCK_MM / sum(grid)
+    grid_mm = tuple(round(w * scale, 2) for w in grid)
+    for i, (written, scaled) in enumerate(zip(grid, grid_mm, strict=True)):
+        if scaled < MIN_COLUMN_MM:
+            check.problem(("grid", i), f"第 {i + 1} 列缩放到 {TEXT_BLOCK_MM:g} mm 版心宽后只有 {scaled:g} mm（写的是 {written:g}），"
+                                       f"放不下一个 {CELL_FONT_PT:g} pt 的表格字（加上单元格内边距至少 {MIN_COLUMN_MM:g} mm），"
+                                       "文字会越过表格边框（column too narrow）：是否少写或多写了一位（如把 16.2 写成 1.62）？")
+    return grid_mm
+
+
+def _stage_profiles(check: _Checker, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """`evaluation_profile:` / `monitoring_profile:` of a targets profile: names, never paths."""
+    named = []
+    for stage in STAGE_TABLES:
+        name = data.get(f"{stage}_profile")
+        if name is None:
+            continue
+        if not PROFILE_NAME.fullmatch(name):
+            check.problem((f"{stage}_profile",), f"格式名“{name}”无效：只能是字母、数字、汉字、- 和 _")
+        named.append((stage, name))
+    return tuple(named)
+
+
+def _check_stage(check: _Checker, data: dict[str, Any], path: Path, table: TableKind) -> Profile:
+    """A 自评表 or 监控表 layout: header rows, the indicator grid's columns, footer rows, all on one grid."""
+    for key in ("grid", "header", "columns"):
+        if key not in data:
+            check.problem((), f"缺少 {key}：自评表、监控表的格式要写明 grid、header、columns，或用 base: 某个格式 继承")
+    for key in ("blocks", "levels", "layout", "goals_label", "empty_level2", "evaluation_profile", "monitoring_profile"):
+        if key in data and key not in check.inherited:
+            check.problem((key,), f"自评表、监控表的格式没有 {key}：指标和它们的次序取自项目的绩效目标（项目表的格式）")
+    if check.problems:
+        raise UserError(check.problems)
+    fields, _ = check.fields(table)
+    grid_mm = _grid(check, data)
+    width = len(grid_mm)
+    header = check.header(width, fields)
+    footer = check.header(width, fields, "footer")
+    side = data.get("side_label")
+    side_label = SideLabel(side["label"], side.get("span", 1)) if side else None
+    columns = check.columns(("columns",), data["columns"], STAGE_TABLE_FIELDS[table][1])
+    spans = (side_label.span if side_label else 0) + 2 + sum(column.span for column in columns)
+    if spans != width:
+        what = "竖排标签、一级、二级指标两列" if side_label else "一级、二级指标两列"
+        check.problem(("columns",), f"{what}加上指标列共占 {spans} 列，应正好占满 grid 的 {width} 列")
+    groups = [column.group for column in columns]
+    for c, group in enumerate(groups):
+        if group and group in groups[:c] and groups[c - 1] != group:
+            check.problem(("columns", c, "group"), f"同一组（group “{group}”）的列要挨在一起")
+    level1_format = data.get("level1_format", "{name}")
+    for placeholder in ANY_PLACEHOLDER.findall(level1_format):
+        if placeholder not in ("{name}", "{points}"):
+            check.problem(("level1_format",), f"level1_format 里只能写 {{name}}（一级指标）和 {{points}}（它的分值），不认识“{placeholder}”")
+    level_labels = tuple(data.get("level_labels", ("一级指标", "二级指标")))
+    above, below = check.lines("above", fields), check.lines("below", fields)
+    if check.problems:
+        raise UserError(check.problems)
+    return Profile(
+        name=path.stem, title=data.get("name", path.stem), description=data.get("description", ""), table=table,
+        table_title=data.get("title", "项目支出绩效自评表" if table == "evaluation" else "项目支出绩效目标执行监控表"),
+        grid_mm=grid_mm, header=tuple(header), blocks=(), level_labels=(level_labels[0], level_labels[1]),
+        columns=columns, levels=(), empty_level2="omit", source=path, side_label=side_label, above=above, below=below,
+        scoring=data.get("scoring", ""), footer=tuple(row for row in footer if isinstance(row, tuple)),
+        level1_format=level1_format, number_style=data.get("number_style", "fixed"),
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfdoc.data.fields import BLOCK_SOURCES
+from perfdoc.data.fields import BLOCK_SOURCES, COMPUTED_VALUES, MARKABLE, STAGE_TABLE_FIELDS
 
 _TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
 _SPAN: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 40}
@@ -89,6 +89,10 @@ COLUMN: dict[str, Any] = {
                      default=1),
         "optional": _key({"type": "boolean"}, "可以不填", "这一列的字段在数据里可以不写。",
                          "{label: 备注, field: remark, optional: true}", default=False),
+        "group": _key(_TEXT, "列组的标签", "自评表、监控表：挨在一起、group 相同的几列上方再印一行标签（指标表头成两行），"
+                      "如监控表的“偏差原因分析”“完成目标可能性”。", "{label: 经费保障, field: causes, mark: 经费保障, group: 偏差原因分析}"),
+        "mark": _key(_TEXT, "打勾的值", "监控表：这一列是打勾的列，指标的 `field`（" + "、".join(MARKABLE) + "）含这个值时印“√”，"
+                     "否则空着；如偏差原因的“经费保障”、完成目标可能性的“确定能”。", "{label: 确定能, field: likelihood, mark: 确定能}"),
     },
 }
 
@@ -165,9 +169,12 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "description": _key(_TEXT, "说明", "一句说明，`python3 build.py profiles` 显示它。", "description: 项目来源、项目期；竖排“绩效指标”"),
         "base": _key(_TEXT, "以哪个格式为基础", "先取那个格式的全部键，再用本文件写了的键替换（只写不同之处）。"
                      "只有旧式的 name、checkpoints、levels 三个键的文件以 hebei-2023 为基础。", "base: hebei-2023"),
-        "table": _key({"enum": ["project", "department"]}, "表格种类",
+        "table": _key({"enum": ["project", "department", "evaluation", "monitoring"]}, "表格种类",
                       "`project`：每个项目一张的项目支出绩效目标表；`department`：部门整体支出绩效目标表（部门文件的 "
-                      "department_table）。", "table: project", default="project"),
+                      "department_table）；`evaluation`：每个项目一张的项目支出绩效自评表（evaluation/ 的文件）；"
+                      "`monitoring`：项目支出绩效目标执行监控表（monitoring/ 的文件）。后两种只写 grid、header、columns、"
+                      "footer 和表外文字：指标和它们的次序取自项目的绩效目标，表头、表尾的格能印的值见下面“自评表、监控表能印的值”。",
+                      "table: evaluation", default="project"),
         "title": _key(_TEXT, "表格的名称", "**不印在表上**：它是 PDF 书签（目录）里这组表的名字，也写进文档属性（描述）。"
                       "要在每张表上方印标题，用 `above`。", "title: 项目支出绩效目标表",
                       default="项目支出绩效目标表（department 表为 部门整体支出绩效目标表）"),
@@ -216,6 +223,18 @@ PROFILE_SCHEMA: dict[str, Any] = {
                       'above: [{center: 项目支出绩效目标表, title: true}, {center: "（{year}年度）"}]'),
         "below": _key({"type": "array", "items": LINE}, "表下方的文字",
                       "每张表下方的几行文字（填报人、注），写法同 above。", "below: [{left: 填报人：, right: 联系电话：}]"),
+        "footer": _key({"type": "array", "items": ROW, "title": "表尾各行"}, "表尾各行",
+                       "自评表、监控表：指标行之后的几行，写法同 header 的一行单元格（可以跨行跨列），如“总分”一行。",
+                       "footer: [[{label: 总分, span: 6}, {field: weight_total}, {field: total}, {label: 　, span: 2}]]"),
+        "level1_format": _key(_TEXT, "一级指标怎样印", "自评表：一级指标格里印的字，`{name}` 是一级指标，`{points}` 是它的分值合计，"
+                              "如“产出指标(50分)”。", "level1_format: \"{name}({points}分)\"", default="{name}"),
+        "number_style": _key({"enum": ["fixed", "trimmed"]}, "分数怎样印",
+                             "自评表：`fixed` 按评分规则的小数位数印（8.00、12.50）；`trimmed` 去掉末尾的 0（8、12.5），如有的地方手填的表。",
+                             "number_style: trimmed", default="fixed"),
+        "evaluation_profile": _key(_TEXT, "自评表的格式", "项目表：绩效自评（evaluation/）用哪个 `table: evaluation` 的格式印。",
+                                   "evaluation_profile: sichuan-evaluation", default="national-evaluation"),
+        "monitoring_profile": _key(_TEXT, "监控表的格式", "项目表：运行监控（monitoring/）用哪个 `table: monitoring` 的格式印。",
+                                   "monitoring_profile: national-monitoring", default="national-monitoring"),
         "fields": _key({"type": "object", "propertyNames": {
                             "pattern": "^[a-z][a-z0-9_]{0,39}(?!\\n)$", "title": "字段名",
                             "description": "字段名只能用小写英文字母、数字和 _，以字母开头（如 source、project_term）"},
@@ -281,6 +300,28 @@ def reference_markdown() -> str:
             parts.append(f"| `{key}` | {_cell(type_words(schema))} | {_default(schema)} | {_cell(schema['description'])} "
                          f"| {example} |")
         parts.append("")
+    parts.append(stage_values_markdown())
+    return "\n".join(parts)
+
+
+STAGE_VALUE_TITLES = {"evaluation": "自评表（`table: evaluation`）", "monitoring": "监控表（`table: monitoring`）"}
+
+
+def stage_values_markdown() -> str:
+    """The values a 自评表 / 监控表 can print, from perfdoc.data.fields (STAGE_TABLE_FIELDS): what
+    `field:` in a header or footer cell, and `field`/`fields` of an indicator column, may name."""
+    parts = ["### 自评表、监控表能印的值\n",
+             "`table: evaluation` 和 `table: monitoring` 的格式里，表头和表尾单元格的 `field:`、指标列的 `field`/`fields` "
+             "只能写下面的值。项目文件里的值取自绩效目标（项目表的字段），带“算出”的由 perfdoc 按评分规则算出。\n"]
+    for table, (values, columns) in STAGE_TABLE_FIELDS.items():
+        for what, fields in (("表头、表尾单元格", values), ("指标列", columns)):
+            parts.append(f"#### {STAGE_VALUE_TITLES[table]}的{what}\n")
+            parts.append("| 值 | 名称 | 含义 |\n|---|---|---|")
+            for key, field in fields.items():
+                computed = "（算出）" if key in COMPUTED_VALUES else ""
+                parts.append(f"| `{key}` | {_cell(field.label.replace('{period}', '1—7月'))} | "
+                             f"{_cell(field.help.replace('{period}', '1—7月'))}{computed} |")
+            parts.append("")
     return "\n".join(parts)
 
 

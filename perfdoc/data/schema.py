@@ -209,6 +209,8 @@ def _stage_schemas(profile: Profile, stage: str, period: str) -> tuple[dict[str,
         field = Field(field.key, stage_text(field.label, period), field.kind, stage_text(field.help, period),
                       field.choices, field.long, field.example)
         schema = _field_schema(field, field.label)
+        if field.kind == "amount":  # what was spent is known to the 元: 万元 with four decimals (89.974)
+            schema.update(multipleOf=0.0001, description=schema["description"].replace("最多两位小数", "最多四位小数（到元）"))
         if field.example:
             schema["description"] += f"例如：{field.example}"
         return schema

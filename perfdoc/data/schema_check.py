@@ -155,7 +155,8 @@ def _plain_messages(error: ValidationError, path: FieldPath) -> Iterator[tuple[F
     elif kind == "const":
         yield path, f"{label}只能是 {error.validator_value}，实际是{_describe_value(error.instance)}（const）", False
     elif kind == "multipleOf":
-        yield path, f"{label}最多两位小数，实际是 {error.instance}（multipleOf）", False
+        places = {0.01: "两", 0.0001: "四"}.get(error.validator_value, str(error.validator_value))
+        yield path, f"{label}最多{places}位小数，实际是 {error.instance}（multipleOf）", False
     elif kind == "uniqueItems":
         yield path, f"{label}里有重复的项（uniqueItems）", False
     else:  # a keyword no perfdoc schema uses today: still Chinese, still no repr of the value

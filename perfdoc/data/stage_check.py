@@ -18,12 +18,12 @@ from typing import Any
 from perfdoc.data.fields import STAGES
 from perfdoc.data.loader import LoadedFile, Position, load_yaml_file
 from perfdoc.data.model import Project, build_project
-from perfdoc.data.profile import Profile
+from perfdoc.data.profile import Profile, load_profile, profile_exists, profile_path, where_profiles_live
 from perfdoc.data.rules import NATIONAL_NAME, load_rules
 from perfdoc.data.schema import stage_schema
 from perfdoc.data.schema_check import schema_validator, validate_against_schema
 from perfdoc.data.stages import BUILDERS, Evaluation, Finding, Monitoring
-from perfdoc.diagnostics import Diagnostic, Severity, UserError, display_path, format_field_path
+from perfdoc.diagnostics import Diagnostic, Severity, UserError, display_path, format_field_path, in_file
 
 
 @dataclass
@@ -36,6 +36,26 @@ class StageCheck:
     hints: list[Diagnostic] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
     monitorings: list[Monitoring] = field(default_factory=list)
+    layouts: dict[str, Profile] = field(default_factory=dict)  # stage → the layout its document is printed in
+
+
+def load_layout(stage: str, profile: Profile, data_dir: Path) -> Profile:
+    """The `table: <stage>` profile the targets' profile names for `stage` (national by default);
+    a missing one, or one of another kind, stops with the profile's file and key."""
+    name = profile.stage_profile(stage)
+    key = f"{stage}_profile"
+    where = profile.source
+    try:
+        path = profile_path(name, data_dir)
+    except ValueError:
+        raise UserError(in_file(where, f"{key}: 格式名“{name}”无效")) from None
+    if not profile_exists(path):
+        raise UserError(in_file(where, f"{key}: 找不到{STAGES[stage][0]}表的格式“{name}”（{where_profiles_live(name, data_dir)}）"))
+    layout = load_profile(path)
+    if layout.table != stage:
+        raise UserError(in_file(layout.source, f"table: 格式“{name}”是 {layout.table} 表，{STAGES[stage][0]}要用 "
+                                               f"table: {stage} 的格式（{key} 在 {display_path(where)}）"))
+    return layout
 
 
 def stage_folders(data_dir: Path) -> dict[str, Path]:
@@ -66,8 +86,13 @@ def check_stages(data_dir: Path, profile: Profile, projects: list[LoadedFile]) -
         return result
     joined: dict[str, tuple[LoadedFile, Project]] = {}
     for loaded in projects:
-        joined.setdefault(loaded.data["code"], (loaded, build_project(loaded.data, profile, loaded.display)))
+        project = build_project(loaded.data, profile, loaded.display)
+        joined.setdefault(project.code, (loaded, project))  # its code, or its file's name where it has none
     for stage, folder in folders.items():
+        try:
+            result.layouts[stage] = load_layout(stage, profile, data_dir)
+        except UserError as exc:
+            result.diagnostics += exc.diagnostics
         _check_folder(stage, folder, data_dir, profile, rules, joined, result)
     return result
 

@@ -52,6 +52,9 @@ from perfdoc.data.text import amount_text, value_text
 from perfdoc.diagnostics import Severity
 
 ERROR, WARNING, HINT = Severity.ERROR, Severity.WARNING, Severity.HINT
+# The 项目资金 rows' amounts under the total: fiscal_initial_budget … other_executed (perfdoc.data.fields).
+FUND_SOURCES = ("fiscal", "carryover", "other")
+FUND_KEYS = tuple(f"{source}_{amount}" for source in FUND_SOURCES for amount in ("initial_budget", "annual_budget", "executed"))
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class ScoredIndicator:
     formula: Score | None  # by formula; None without an actual, or when it cannot be scored so
     override: Score | None  # set by hand, its rule holding the reason
     deviation: str
+    score_reason: str = ""  # as written (the override's rule says it with 人工评分：before it)
 
     @property
     def score(self) -> Score | None:
@@ -140,6 +144,8 @@ class Evaluation:
     execution_reason: str
     goal_achieved: str
     indicators: tuple[ScoredIndicator, ...]
+    # The 项目资金 rows under the total (fiscal_initial_budget …, perfdoc.data.fields), as written.
+    funds: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def code(self) -> str:
@@ -149,6 +155,16 @@ class Evaluation:
     def goal(self) -> str:
         """预期目标: the targets' goal, word for word."""
         return self.project.goal
+
+    @property
+    def indicator_weight(self) -> Decimal:
+        return sum((i.weight for i in self.indicators), Decimal(0))
+
+    @property
+    def indicator_score(self) -> Decimal | None:
+        """The indicators' printed scores added up; None while any is missing."""
+        points = [i.points for i in self.indicators]
+        return None if any(p is None for p in points) else total_score([p for p in points if p is not None])
 
     @property
     def execution_weight(self) -> Decimal:
@@ -363,7 +379,7 @@ def build_evaluation(data: dict[str, Any], project: Project, rules: ScoringRules
             if override and formula and override.points == formula.points:
                 hints.append(Finding(path + ("score",), f"手工给出的得分 {override.points} 与公式算出的相同，可以不写 score"))
         indicators.append(ScoredIndicator(key, row.indicator, target, actual, weight, key in given, formula, override,
-                                          deviation))
+                                          deviation, _text(entry.get("score_reason"))))
     indicator_points = sum(weights.values(), Decimal(0))
     if join.rows and rules.execution_weight + indicator_points != 100:
         findings.append(Finding(("indicators",), f"分值合计应为 100，实际为 {amount_text(rules.execution_weight + indicator_points)}"
@@ -386,8 +402,9 @@ def build_evaluation(data: dict[str, Any], project: Project, rules: ScoringRules
     todo = _todo("evaluation", data, ("annual_budget", "executed", "goal_achieved"), unfilled,
                  EVALUATION_INDICATOR_FIELDS["actual"].label, len(indicators), EVALUATION_FIELDS, rules.monitoring_period)
     findings += [todo] if todo else []
+    funds = tuple((key, amount) for key in FUND_KEYS if (amount := _amount(data.get(key))) is not None)
     evaluation = Evaluation(project, source_file, rules, initial, annual, executed, rate, score, reason,
-                            _text(data.get("goal_achieved")), tuple(indicators))
+                            _text(data.get("goal_achieved")), tuple(indicators), funds)
     prefix = _stage_prefix("evaluation", project)
     return evaluation, ([replace(f, message=prefix + f.message) for f in findings]
                    + [replace(f, message=prefix + f.message, severity=HINT) for f in hints])

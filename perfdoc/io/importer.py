@@ -76,6 +76,11 @@ def _forced_profile(name: str, data_dir: Path) -> Profile:
     return load_profile(path)
 
 
+def read_import_file(path: Path) -> tuple[str, bytes]:
+    """(kind, content) of a file to import, checked as every import reads it (see _read)."""
+    return _read(path)
+
+
 def _read(path: Path) -> tuple[str, bytes]:
     """(kind, content): .docx/.xlsx read as they are, old formats converted by LibreOffice; either
     way no XML part may carry a DOCTYPE (entities) or be damaged (perfdoc.io.package)."""

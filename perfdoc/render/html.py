@@ -20,8 +20,11 @@ import markupsafe
 
 from perfdoc import looks
 from perfdoc.data.model import DepartmentTable, Document, Part, Project
+from perfdoc.data.stage_document import StageDocument, StagePart
+from perfdoc.data.stages import Evaluation, Monitoring
 from perfdoc.diagnostics import UserError, display_path, in_file, unlocated
 from perfdoc.render.fonts import FontSet
+from perfdoc.render.stage_tables import stage_captions, stage_summary, stage_tables
 from perfdoc.render.summary import SummaryTable, summary_table
 from perfdoc.render.tables import (
     Captions,
@@ -77,7 +80,10 @@ def _template_frame(exc: BaseException, templates_dir: Path) -> tuple[Path, int]
     return found
 
 
-def render_html(document: Document, fonts: FontSet, *, part: Part | None = None, piece: bool = False,
+AnyDocument = Document | StageDocument
+
+
+def render_html(document: AnyDocument, fonts: FontSet, *, part: Part | StagePart | None = None, piece: bool = False,
                 templates_dir: Path = TEMPLATES_DIR, breaks: Breaks | None = None) -> str:
     """The document (or one part of it) as one HTML file, CSS inlined. A `piece` of the PDF is
     styled without page numbers and with odd-page margins throughout (perfdoc.render.pdf_pieces).
@@ -93,9 +99,13 @@ def render_html(document: Document, fonts: FontSet, *, part: Part | None = None,
         raise UserError(in_file(templates_dir / "style.css.j2", "逐段排版 PDF 时样式表仍在印页码"
                                 "（counter(page)）：页码要放在 {% if not piece %} … {% endif %} 里，见 perfdoc 自带的 "
                                 "templates/style.css.j2（the page numbers must be inside `if not piece`）", line=1, column=1))
+    grids = PrintGrids(document, breaks)
+    if isinstance(document, StageDocument):
+        return render_template("stage_document.html.j2", templates_dir, doc=document, part=part or document.whole,
+                               css=markupsafe.Markup(css), tables_of=grids, captions_of=grids.captions,
+                               summary=stage_summary(document))
     return render_template("document.html.j2", templates_dir, doc=document, part=part or document.whole,
-                           css=markupsafe.Markup(css), tables_of=(grids := PrintGrids(document, breaks)),
-                           captions_of=grids.captions,
+                           css=markupsafe.Markup(css), tables_of=grids, captions_of=grids.captions,
                            summary=summary_table(document) if document.has_summary else None)
 
 
@@ -109,15 +119,17 @@ class PrintGrids:
     this rendering) by which the PDF's page breaks are found and given back (`breaks`);
     `captions_of(record)`: the lines above and below it."""
 
-    def __init__(self, document: Document, breaks: Breaks | None = None):
+    def __init__(self, document: AnyDocument, breaks: Breaks | None = None):
         self._profile = document.profile
         self._year = document.department.year
         self._department = document.department.name
         self._breaks = breaks or {}
         self._count = 0
 
-    def __call__(self, record: Project | DepartmentTable | SummaryTable) -> tuple[GridTable, ...]:
-        if isinstance(record, Project):
+    def __call__(self, record: Project | DepartmentTable | SummaryTable | Evaluation | Monitoring) -> tuple[GridTable, ...]:
+        if isinstance(record, Evaluation | Monitoring):
+            tables = stage_tables(self._profile, record, self._year)
+        elif isinstance(record, Project):
             tables = project_tables(record, self._profile, self._year)
         elif isinstance(record, DepartmentTable):
             tables = department_table_tables(record, self._year)
@@ -130,7 +142,9 @@ class PrintGrids:
             keyed.append(split_at(replace(table, key=key), self._breaks.get(key, ())))
         return tuple(keyed)
 
-    def captions(self, record: Project | DepartmentTable | SummaryTable) -> Captions:
+    def captions(self, record: Project | DepartmentTable | SummaryTable | Evaluation | Monitoring) -> Captions:
+        if isinstance(record, Evaluation | Monitoring):
+            return stage_captions(self._profile, record, self._year, self._department)
         if isinstance(record, Project):
             return record_captions(self._profile, dict(record.facts), self._year, self._department)
         if isinstance(record, DepartmentTable):

@@ -154,7 +154,7 @@ def filled_in(template: str, facts: Mapping[str, Any], department: str = "") -> 
                            else value_text(facts.get(m.group(1))), template)
 
 
-def _header_cell(cell: HeaderCell, facts: Mapping[str, Any], profile: Profile) -> GridCell:
+def header_cell(cell: HeaderCell, facts: Mapping[str, Any], profile: Profile) -> GridCell:
     if cell.kind == "label":
         return GridCell(cell.content, "label", True, cell.span, cell.rowspan)
     if cell.kind == "field":
@@ -272,7 +272,7 @@ def _indicator_table(profile: Profile, specs: tuple[Block, ...], blocks: tuple[I
     return GridTable("indicators", profile.grid_mm, head, tuple(bodies))
 
 
-def _facts_table(profile: Profile, rows: list[GridRow]) -> GridTable:
+def facts_table(profile: Profile, rows: list[GridRow]) -> GridTable:
     """Header and goal rows as one table joining the grid below: its last row, and any cell reaching
     down to it, draw no bottom rule (the grid's top rule is the one)."""
     last = len(rows) - 1
@@ -296,17 +296,17 @@ def record_tables(profile: Profile, facts: Mapping[str, Any], spending_plan: Map
         if isinstance(row, PlanRow):
             facts_rows += _plan_rows(row, spending_plan, width)
         else:
-            facts_rows.append(GridRow(tuple(_header_cell(cell, facts, profile) for cell in row)))
+            facts_rows.append(GridRow(tuple(header_cell(cell, facts, profile) for cell in row)))
     if profile.layout == "side_by_side":
         facts_rows += _side_by_side_goal_rows(profile, [block.goal for block in blocks])
         if facts_rows:
-            tables.append(_facts_table(profile, facts_rows))
+            tables.append(facts_table(profile, facts_rows))
         tables.append(_indicator_table(profile, profile.blocks, blocks))
         return tuple(tables)
     for spec, block in zip(profile.blocks, blocks, strict=True):
         facts_rows += _block_rows(spec, block.goal, width)
         if facts_rows:
-            tables.append(_facts_table(profile, facts_rows))
+            tables.append(facts_table(profile, facts_rows))
         tables.append(_indicator_table(profile, (spec,), (block,)))
         facts_rows = []
     return tuple(tables)

@@ -29,7 +29,7 @@ from perfdoc.data.fields import (
 from perfdoc.data.model import Project, build_project
 from perfdoc.data.rules import NATIONAL_NAME, load_rules
 from perfdoc.data.scoring import ScoringRules, default_weights
-from perfdoc.data.stages import annual_rows, target_of
+from perfdoc.data.stages import FUND_KEYS, annual_rows, target_of
 from perfdoc.data.validate import check_data
 from perfdoc.data.yaml_text import comment_text, text_scalar, yaml_scalar
 from perfdoc.diagnostics import UserError, display_path, unlocated
@@ -63,6 +63,13 @@ def _evaluation_lines(project: Project, rules: ScoringRules) -> list[str]:
         "# " + comment_text(f"预期目标（绩效目标表）：{project.goal}"),
         _line("", "goal_achieved", "", _label(fields["goal_achieved"], period)),
     ]
+    # 其中：当年财政拨款 / 上年结转资金 / 其他资金 (optional rows of the 自评表's 项目资金): the targets'
+    # fiscal and other funds as the year began, the rest empty.
+    started = {"fiscal_initial_budget": project.fiscal_funds if project.fact("fiscal_funds") is not None else None,
+               "other_initial_budget": project.fact("other_funds")}
+    for key in FUND_KEYS:
+        value = started.get(key)
+        lines.append(_line("", key, "" if value is None else yaml_scalar(value), f"{_label(fields[key], period)}（万元，可以不写）"))
     rows = annual_rows(project)
     weights = default_weights(list(rows), rules)
     lines.append(_line("", "indicators", "", "一级 → 二级 → 三级指标 → 各项；分值按评分规则预填，可以改（合计连同预算执行率应为 100）"))

@@ -93,6 +93,21 @@ def files_html(files: FilesState) -> str:
     return " ".join(parts)
 
 
+PAGE_NAMES = {"": "绩效目标", "monitoring": "监控表", "evaluation": "自评表"}
+
+
+def pages_html(stages: list[str], current: str) -> str:
+    """Links between the previewed documents (the targets at /, the monitoring at /monitoring, the
+    self-evaluation at /evaluation), the one shown marked; nothing while there is only the targets."""
+    if not stages:
+        return ""
+    links = []
+    for stage in ("", *(s for s in ("monitoring", "evaluation") if s in stages)):
+        mark = ' aria-current="page"' if stage == current else ""
+        links.append(f'<a class=perfdoc-page href="/{stage}"{mark}>{PAGE_NAMES[stage]}</a>')
+    return f'<nav id="perfdoc-pages">{" ".join(links)}</nav>'
+
+
 def notice_html(notice: str) -> str:
     """The watch notice (the data folder is gone, watching fell back to polling …); empty when
     the files are watched as they should be."""

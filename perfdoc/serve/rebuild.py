@@ -16,6 +16,7 @@ from perfdoc.build.options import BuildOptions
 from perfdoc.build.progress import Progress
 from perfdoc.data.loader import LoadedFile
 from perfdoc.data.model import Document
+from perfdoc.data.stage_document import StageDocument
 from perfdoc.diagnostics import UserError
 from perfdoc.serve.panels import FilesState
 
@@ -30,6 +31,7 @@ class _Job:
     build: int
     document: Document
     sources: Sequence[LoadedFile]
+    stages: Sequence[StageDocument] = ()
 
 
 class _StopWhenSuperseded(Progress):
@@ -58,12 +60,14 @@ class Rebuilder:
         self._thread = threading.Thread(target=self._run, name="perfdoc-rebuild", daemon=True)
         self._thread.start()
 
-    def submit(self, version: int, document: Document, sources: Sequence[LoadedFile]) -> None:
-        """Rebuild the files for preview `version` (a newer submit replaces a job not yet done)."""
+    def submit(self, version: int, document: Document, sources: Sequence[LoadedFile],
+               stages: Sequence[StageDocument] = ()) -> None:
+        """Rebuild the files for preview `version` (a newer submit replaces a job not yet done);
+        `stages`: the monitoring and self-evaluation documents, written beside the targets'."""
         with self._wake:
             self._builds += 1
             build = self._builds
-            self._pending = _Job(version, build, document, sources)
+            self._pending = _Job(version, build, document, sources, stages)
             self._wake.notify()
         self._on_change(FilesState("building", version, build))
 
@@ -91,7 +95,8 @@ class Rebuilder:
             assert job is not None
             started = time.monotonic()
             try:
-                result = build(job.document, self._options, job.sources, _StopWhenSuperseded(self._superseded))
+                result = build(job.document, self._options, job.sources, _StopWhenSuperseded(self._superseded),
+                               job.stages)
             except Superseded:
                 continue
             except UserError as exc:

@@ -70,8 +70,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send_text(400, "路径无效（bad path）")
             return
         live = self.server.live
-        if path == "/":
-            self._send(200, "text/html; charset=utf-8", live.page().encode("utf-8"))
+        if path in ("/", "/monitoring", "/evaluation"):
+            page = live.page(path.strip("/"))
+            if page is None:
+                self._send_text(404, f"没有{'监控表' if path == '/monitoring' else '自评表'}可预览：数据目录里还没有"
+                                     f"{path.strip('/')}/ 的文件（not found）")
+            else:
+                self._send(200, "text/html; charset=utf-8", page.encode("utf-8"))
         elif path == PREFIX + "events":
             self._stream(live)
         elif path == PREFIX + "live.js":

@@ -21,6 +21,7 @@ from typing import Any
 from perfdoc.build.cache import font_identity, tree_digest
 from perfdoc.build.options import BuildOptions
 from perfdoc.data.model import Document
+from perfdoc.data.stage_document import StageDocument
 from perfdoc.diagnostics import UserError
 from perfdoc.serve.panels import (
     PREFIX,
@@ -28,6 +29,7 @@ from perfdoc.serve.panels import (
     Problem,
     files_html,
     notice_html,
+    pages_html,
     problems_from_diagnostics,
     problems_from_error,
     problems_html,
@@ -53,6 +55,8 @@ class OutputInputs:
     html: str
     fonts: list[list[Any]]
     template_files: str
+    stages: tuple[StageDocument, ...] = ()  # the monitoring and the self-evaluation, when there
+    stage_htmls: tuple[str, ...] = ()
 
 
 def _template_files_digest(templates_dir: Path) -> str:
@@ -69,6 +73,9 @@ class LiveDocument:
         self.options = options
         self.version = 0  # of the last good preview; the page reloads when it differs from its own
         self.preview = ""  # the last good preview's HTML, as the build writes it
+        # The monitoring's and the self-evaluation's previews (stage → HTML), each a page of its own
+        # (/monitoring, /evaluation), linked from the bar; empty without their data.
+        self.stage_previews: dict[str, str] = {}
         self.problems: list[Problem] = []
         self.files = FilesState()
         self.notice = ""  # what the page says about watching (folder gone, polling); "" when all is well
@@ -87,7 +94,7 @@ class LiveDocument:
             self._refresh()
 
     def _refresh(self) -> None:
-        from perfdoc.build.pipeline import load_document
+        from perfdoc.build.pipeline import load_document, stage_documents, stage_sources
         from perfdoc.render.fonts import choose_fonts
         from perfdoc.render.html import font_faces, render_html
 
@@ -98,19 +105,27 @@ class LiveDocument:
         try:
             fonts = choose_fonts(self.options.fonts_dir or document.department.fonts_dir)
             rendered = render_html(document, fonts, templates_dir=self.options.templates_dir)
+            stages = tuple(stage_documents(document, checked))
+            stage_htmls = tuple(render_html(stage, fonts, templates_dir=self.options.templates_dir) for stage in stages)
         except UserError as exc:
             self._publish_problems(problems_from_error(exc))
             return
         inputs = OutputInputs(document, rendered, font_identity(fonts),
-                              _template_files_digest(self.options.templates_dir))
+                              _template_files_digest(self.options.templates_dir), stages, stage_htmls)
         font_files = [Path(choice.face.file) for choice in fonts.choices if choice.face.from_user_dir]
-        for index, face in enumerate(font_faces(fonts)):  # file:// is not reachable from an http page
-            rendered = rendered.replace(f'url("{face["url"]}")', f'url("{PREFIX}font/{index}")')
+
+        def served(html: str) -> str:
+            for index, face in enumerate(font_faces(fonts)):  # file:// is not reachable from an http page
+                html = html.replace(f'url("{face["url"]}")', f'url("{PREFIX}font/{index}")')
+            return html
+
+        rendered = served(rendered)
+        previews = {stage.stage: served(html) for stage, html in zip(stages, stage_htmls, strict=True)}
         with self._lock:
-            new_preview = rendered != self.preview
+            new_preview = rendered != self.preview or previews != self.stage_previews
             if new_preview:
                 self.version += 1
-                self.preview, self.font_files = rendered, font_files
+                self.preview, self.font_files, self.stage_previews = rendered, font_files, previews
             self.problems = []
             version = self.version
             # a failed rebuild is tried again on the next save (the cause may be outside the data)
@@ -123,7 +138,8 @@ class LiveDocument:
         elif stale_files and self._rebuilder is not None:
             say(f"预览不变（第 {version} 版），导出的文件有变化：重新生成")
         if stale_files and self._rebuilder is not None:
-            self._rebuilder.submit(version, document, [d for d in (checked.department, *checked.projects) if d])
+            self._rebuilder.submit(version, document, [d for d in (checked.department, *checked.projects) if d]
+                                   + stage_sources(checked), stages)
 
     def _publish_problems(self, problems: list[Problem]) -> None:
         with self._lock:
@@ -159,17 +175,21 @@ class LiveDocument:
                     "files_html": files_html(self.files),
                     "notice": self.notice, "notice_html": notice_html(self.notice)}
 
-    def page(self) -> str:
-        """The last good preview with the live script and panels added before </body>; before any
-        good version, a short page that says so (never a blank one)."""
+    def page(self, stage: str = "") -> str | None:
+        """The last good preview (of the targets, or of `stage`: monitoring, evaluation) with the live
+        script, the links between the documents and the panels added before </body>; before any good
+        version, a short page that says so (never a blank one). None: no such stage document."""
         with self._lock:
-            body, version = self.preview, self.version
+            body, version, stages = (self.stage_previews.get(stage) if stage else self.preview), self.version, \
+                list(self.stage_previews)
+        if stage and body is None:
+            return None
         if not body:
             body = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>perfdoc 预览</title></head>'
                     "<body><p>还没有可预览的版本：数据改正后这里会自动显示文档（no valid version yet）。</p></body></html>")
         live = (f'<link rel="stylesheet" href="{PREFIX}live.css">'
-                '<div id="perfdoc-live"><div id="perfdoc-bar"></div><div id="perfdoc-notice" hidden></div>'
-                '<div id="perfdoc-problems" hidden></div></div>'
+                f'<div id="perfdoc-live">{pages_html(stages, stage)}<div id="perfdoc-bar"></div>'
+                '<div id="perfdoc-notice" hidden></div><div id="perfdoc-problems" hidden></div></div>'
                 f'<script src="{PREFIX}live.js" data-version="{version}"></script>')
         at = body.rfind("</body>")
         return body[:at] + live + body[at:] if at >= 0 else body + live

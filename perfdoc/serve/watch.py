@@ -1,6 +1,7 @@
 """Watching what perfdoc reads, and turning a burst of file events into one update.
 
-Only the files perfdoc reads are watched: department.yaml, projects/*.yaml, profiles/*.yaml and the
+Only the files perfdoc reads are watched: department.yaml, projects/*.yaml, profiles/*.yaml, the
+stage files and their rules (monitoring/, evaluation/, scoring/) and the
 templates folder (its real subfolders, never a symlinked tree), each folder on its own
 (non-recursively) through inotify (watchfiles). The folders above the data and templates folders
 are watched too, so a data folder moved away and copied back is noticed: the watch is re-armed on
@@ -26,6 +27,8 @@ DEBOUNCE_SECONDS = 0.1  # an editor's save is several file events within a few m
 POLL_SECONDS = 0.5  # how often the files are checked when inotify cannot be used
 REARM_CHECK_SECONDS = 0.3  # how often, with no events, the watcher checks that its folders are still the same
 DEPARTMENT_FILE, PROJECTS, PROFILES = "department.yaml", "projects", "profiles"
+# The year's later stages and the scoring rules they are scored by (data/monitoring/, evaluation/, scoring/).
+STAGE_FOLDERS = ("monitoring", "evaluation", "scoring")
 
 
 class Debouncer:
@@ -99,7 +102,7 @@ class ReadFiles:
         leaving it is never read, so it is not watched either)."""
         inside = os.path.realpath(self.data)
         found = []
-        for name in (PROJECTS, PROFILES):
+        for name in (PROJECTS, PROFILES, *STAGE_FOLDERS):
             folder = self.data / name
             if folder.is_dir() and Path(os.path.realpath(folder)).is_relative_to(inside):
                 found.append(folder)
@@ -134,7 +137,9 @@ class ReadFiles:
             return True
         parent, name = path.parent, path.name
         if parent == self.data:
-            return name in (DEPARTMENT_FILE, PROJECTS, PROFILES)
+            return name in (DEPARTMENT_FILE, PROJECTS, PROFILES, *STAGE_FOLDERS)
+        if parent in (self.data / stage for stage in STAGE_FOLDERS):
+            return name.endswith((".yaml", ".yml"))  # a stray .yml gets a warning
         if parent == self.data / PROJECTS:
             return name.endswith((".yaml", ".yml"))  # a stray .yml gets a warning
         if parent == self.data / PROFILES:
