@@ -60,6 +60,7 @@ def shipped_docx(shipped_layout: tuple[Layout, FontSet]) -> bytes:
     return render_docx(layout, fonts)
 
 
+@pytest.mark.slow  # the whole seed document through openxml-audit (~1.5 s); the parts of it stay fast
 def test_shipped_document_rendered_in_memory_is_word_valid(shipped_docx: bytes, tmp_path: Path) -> None:
     path = tmp_path / "shipped.docx"
     path.write_bytes(shipped_docx)

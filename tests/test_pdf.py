@@ -10,7 +10,7 @@ from pathlib import Path
 import pdfplumber
 import pypdf
 import pytest
-from conftest import DATA, STEM, edit_file, run_cli, squash
+from conftest import DATA, STEM, edit_file, run_cli, run_cli_in_process, squash
 
 from perfdoc.build.pipeline import load_document
 
@@ -172,7 +172,7 @@ def test_missing_glyph_stops_the_build_and_names_the_character(data_copy, tmp_pa
     out = tmp_path / "out"
     out.mkdir()
     (out / f"{STEM}.pdf").write_bytes(b"previous build")
-    result = run_cli("build", "--data", str(data_copy), "--out", str(out))
+    result = run_cli_in_process("build", "--data", str(data_copy), "--out", str(out))  # stops before layout
     assert result.returncode == 1
     assert "U+E000" in result.stderr and "fonts-noto-cjk" in result.stderr
     assert re.search(r"142001001\.yaml:4:\d+: 错误: name: ", result.stderr)
@@ -183,7 +183,7 @@ def test_missing_glyph_stops_the_build_and_names_the_character(data_copy, tmp_pa
 
 def test_build_refuses_to_write_into_the_data_folder(data_copy):
     before = sorted(p.relative_to(data_copy) for p in data_copy.rglob("*"))
-    result = run_cli("build", "--data", str(data_copy), "--out", str(data_copy / "out"))
+    result = run_cli_in_process("build", "--data", str(data_copy), "--out", str(data_copy / "out"))
     assert result.returncode == 1 and "从不往数据目录里写文件" in result.stderr
     assert sorted(p.relative_to(data_copy) for p in data_copy.rglob("*")) == before
 
