@@ -804,7 +804,7 @@ def test_an_import_bomb_costs_little_and_is_refused(tmp_path, bomb):
     assert not (tmp_path / "data").exists()
 
 
-@settings(max_examples=60, deadline=None)  # a few thousand more in the long fuzz run
+@settings(max_examples=60, deadline=None)  # small: it runs in the quick loop
 @given(st.lists(st.tuples(st.text(alphabet="ab.[]0123456789", max_size=24) | st.sampled_from(ODD_KEYS[:5]),
                           st.text(max_size=3)), max_size=8))
 def test_any_department_sheet_keys_give_values_or_notes_never_a_crash(rows):
