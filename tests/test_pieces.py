@@ -319,6 +319,13 @@ def long_data(tmp_path_factory) -> Path:
     return data
 
 
+def _as_a_terminal_job() -> None:
+    """A terminal's foreground job takes Ctrl-C: the default handler, even when these tests run
+    where SIGINT is ignored and inherited (nohup, background jobs, some CI runners). A build started
+    with SIGINT ignored keeps ignoring it, as a background job should."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interfere_with_a_long_build(data: Path, out: Path, delay: float, act) -> tuple[int, list[str]]:
     """Start a build in its own process group (as a terminal runs a job), wait `delay`
     seconds after its first worker appears, call `act(group, worker_pids)`; return the exit
@@ -326,7 +333,7 @@ def _interfere_with_a_long_build(data: Path, out: Path, delay: float, act) -> tu
     build = subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--data", str(data),
                               "--out", str(out), "--no-cache"],
                              cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)
+                             text=True, start_new_session=True, preexec_fn=_as_a_terminal_job)
     group = build.pid
 
     def workers() -> list[int]:  # whatever the start method: Python, not the build itself
