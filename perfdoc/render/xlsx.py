@@ -104,12 +104,13 @@ def written_total(text: str, total: Decimal) -> Formula:
 
 
 def _value(value: Any) -> Value:
-    """Amounts and weights as numbers with their written decimals, everything else as the text the data holds."""
+    """Amounts and weights as numbers with their written decimals (the loader gives `1174` as an int,
+    `135.00` as a Decimal), everything else as the text the data holds."""
     if value is None or value == "":
         return None
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
         return written(value)
-    if isinstance(value, bool | int | float | str):
+    if isinstance(value, bool | float | str):
         return value
     return str(value)
 
