@@ -4,8 +4,9 @@ Two steps, so the cache can key on content: `workbook_sheets` turns the model in
 (headers, rows of numbers and text, the totals row's formulas with their values), and
 `write_workbook` turns those into bytes with XlsxWriter. A number of the data keeps the decimals its
 author wrote (Amount): the cell shows exactly those (`#,##0.00` for 135.00, `#,##0.0` for 20.1,
-`#,##0` for 1174), and `import` reads the format back, so 135.00 comes back as 135.00. Column headers are perfdoc.data.fields labels,
-never the profile's captions, so `import` maps columns without knowing the profile. XlsxWriter
+`#,##0` for 1174), and `import` reads the format back, so 135.00 comes back as 135.00. Column
+headers are perfdoc.data.fields labels, never the profile's captions, so `import` maps columns
+without knowing the profile. XlsxWriter
 stamps every zip entry with 1980-01-01 and takes the document's creation time from us, so the same
 data gives the same bytes.
 """
@@ -92,7 +93,7 @@ def decimals(value: Decimal | int) -> int:
 
 
 def written(value: Decimal | int) -> Amount:
-    """A Decimal of the data as a number cell showing the decimals it was written with."""
+    """A number of the data (a Decimal, or an int where written whole) as a cell showing the decimals it was written with."""
     return Amount(number(value), decimals(value))
 
 
@@ -104,8 +105,8 @@ def written_total(text: str, total: Decimal) -> Formula:
 
 
 def _value(value: Any) -> Value:
-    """Amounts and weights as numbers with their written decimals (the loader gives `1174` as an int,
-    `135.00` as a Decimal), everything else as the text the data holds."""
+    """Amounts, weights and plan percentages as numbers with their written decimals (the loader gives
+    `1174` as an int, `135.00` as a Decimal), everything else as the text the data holds."""
     if value is None or value == "":
         return None
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
