@@ -6,9 +6,8 @@ Two steps, so the cache can key on content: `workbook_sheets` turns the model in
 author wrote (Amount): the cell shows exactly those (`#,##0.00` for 135.00, `#,##0.0` for 20.1,
 `#,##0` for 1174), and `import` reads the format back, so 135.00 comes back as 135.00. Column
 headers are perfdoc.data.fields labels, never the profile's captions, so `import` maps columns
-without knowing the profile. XlsxWriter
-stamps every zip entry with 1980-01-01 and takes the document's creation time from us, so the same
-data gives the same bytes.
+without knowing the profile. XlsxWriter stamps every zip entry with 1980-01-01 and takes the
+document's creation time from us, so the same data gives the same bytes.
 """
 
 from __future__ import annotations
