@@ -88,6 +88,23 @@ def make_document(*projects: Project, department: Department | None = None) -> D
     return build_document(department or make_department(), list(projects or [make_project()]), profile())
 
 
+# Amounts as their authors wrote them, trailing zeros included: what the workbook must keep.
+WRITTEN_AMOUNTS = {"142001001": "135.00", "142001002": "20.1", "142001003": "1174", "142001004": "0.50"}
+
+
+def written_decimals_document() -> Document:
+    """Four projects whose amounts carry 2, 1, 0 and 2 written decimals, each with a weight of 12.50;
+    amounts as the loader hands them over (`1174` an int, `135.00` a Decimal)."""
+    rows = {"产出指标": {"数量指标": [{**indicator("辅警人数"), "weight": Decimal("12.50")}]},
+            "效果指标": {"社会效益指标": [indicator("效益")]}, "满意度指标": {"服务对象满意度指标": [indicator("满意度")]}}
+    projects = []
+    for code, amount in WRITTEN_AMOUNTS.items():
+        loaded = int(amount) if amount.isdigit() else Decimal(amount)
+        data = {**project_data(code, indicators=rows), "budget": loaded, "fiscal_funds": loaded}
+        projects.append(build_project(data, profile(), f"projects/{code}.yaml"))
+    return make_document(*projects)
+
+
 @lru_cache(maxsize=1)
 def seed_document() -> Document:
     """The shipped data as a model (loaded once per test session)."""

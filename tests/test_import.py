@@ -819,6 +819,55 @@ def test_any_department_sheet_keys_give_values_or_notes_never_a_crash(rows):
     assert len(result.notes) <= len(rows)
 
 
+def test_amounts_come_back_from_the_workbook_with_the_decimals_written(tmp_path, capsys):
+    """135.00, 20.1, 1174 and 0.50 (and a weight 12.50) come back exactly so: the cells' display formats say how
+    many decimals were written; before, 135.00 came back as 135 and the rebuilt PDF differed."""
+    from builders import WRITTEN_AMOUNTS, written_decimals_document
+
+    from perfdoc.io.xlsx_reader import read_xlsx
+    from perfdoc.render.xlsx import render_xlsx
+
+    original = written_decimals_document()
+    content = render_xlsx(original)
+    result = read_xlsx(content, "导出.xlsx", None, [original.profile])
+    read = {record.key: record.data for record in result.records}
+    assert {code: (str(data["budget"]), str(data["fiscal_funds"])) for code, data in read.items()} == {
+        code: (amount, amount) for code, amount in WRITTEN_AMOUNTS.items()}
+    assert {str(data["indicators"]["产出指标"]["数量指标"][0]["weight"]) for data in read.values()} == {"12.50"}
+    source = tmp_path / "导出.xlsx"
+    source.write_bytes(content)
+    code, err = _import(capsys, str(source), "--data", str(tmp_path / "data"))
+    assert code == 0, err
+    assert "\nbudget: 135.00" in (tmp_path / "data" / "projects" / "142001001.yaml").read_text(encoding="utf-8")
+    assert _cells(_load(tmp_path / "data")) == _cells(original)  # what build prints: the same cells
+
+
+@pytest.mark.parametrize(("stored", "number_format", "read"), [
+    (135, "#,##0.00", "135.00"), (135.0, "0.00", "135.00"), (20.1, "#,##0.0", "20.1"), (20.1, "0.00", "20.10"),
+    (1174, "#,##0", "1174"), (0.5, "#,##0.00", "0.50"), (0.5, "0", "0.5"), (7, "0.0000", "7.0000"),
+    (135, "General", "135"), (20.1, None, "20.1"),  # no decimals said: as stored
+    (0.5, "0.00%", "0.5"), (12.5, "#,##0.00_ ", "12.5"), (3, "0.00;[Red]-0.00", "3"),  # other shapes: as stored
+    (3.456, "0.00", "3.456"),  # more decimals than shown: all kept, never rounded
+    (1e30, "0.00", "1000000000000000019884624838656"),  # beyond Decimal's 28 digits: as stored
+])
+def test_a_number_cell_reads_as_written_with_the_decimals_its_plain_format_shows(stored, number_format, read):
+    from perfdoc.data.text import amount_text
+    from perfdoc.io.xlsx_reader import written_number
+
+    assert amount_text(written_number(stored, number_format)) == read
+
+
+def test_a_number_whose_style_the_workbook_lacks_reads_as_stored(tmp_path, capsys):
+    from import_corpus import xlsx_package, xlsx_row
+
+    from perfdoc.io.xlsx_reader import XlsxResult, _sheets
+
+    content = xlsx_package({"Sheet1": xlsx_row(1, ["项目编码", "一级指标", "二级指标"])
+                            + '<row r="2"><c r="A2" s="99"><v>135</v></c><c r="B2" s="99"><v>0.5</v></c></row>'})
+    [sheet] = _sheets(content, "x.xlsx", XlsxResult())
+    assert sheet.rows == [(2, [Decimal("135"), Decimal("0.5")])]
+
+
 def test_summary_table_comes_back_from_the_workbook_as_true(tmp_path, capsys):
     """The export writes summary_table as a TRUE cell; import used to write it back as the text "True"."""
     from perfdoc.render.xlsx import render_xlsx

@@ -8,6 +8,7 @@ round trip are slow.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
@@ -231,6 +232,33 @@ def test_a_rendered_self_evaluation_reads_back_value_for_value():
             points_text(indicator.points, NATIONAL_EVALUATION, 2), indicator.deviation)
 
 
+def test_the_self_evaluation_workbook_gives_back_amounts_with_the_decimals_written():
+    """executed: 8.50 and a fund of 5.00 come back as written from the 自评得分汇总 sheet (they used to
+    come back as 8.5 and 5): each amount cell shows its written decimals and import reads them."""
+    from perfdoc.io.stage_import import read_workbook
+    from perfdoc.render.stage_xlsx import render_stage_xlsx
+
+    written = {**FILLED, "annual_budget": Decimal("10.0"), "executed": Decimal("8.50"),
+               "fiscal_executed": Decimal("5.00")}
+    evaluation, _ = make_evaluation(written)
+    content = render_stage_xlsx(stage_document("evaluation", make_department(), NATIONAL_EVALUATION, [evaluation], True))
+    [found] = read_workbook(content, "自评表.xlsx")
+    assert (found.values["initial_budget"], found.values["annual_budget"], found.values["executed"]) == ("10", "10.0", "8.50")
+    assert (found.values["fiscal_executed"], found.values["other_executed"]) == ("5.00", "5")
+    summary = openpyxl.load_workbook(io.BytesIO(content))[SUMMARY_SHEETS["evaluation"]]
+    assert [summary.cell(2, column).number_format for column in (3, 4, 5)] == ["#,##0", "#,##0.0", "#,##0.00"]
+    assert {Decimal(read["score"]) for read in found.indicators.values()} == {i.points for i in evaluation.indicators}
+
+
+def test_the_monitoring_totals_show_the_most_decimals_among_their_terms():
+    first, _ = make_monitoring({**MONITORED, "executed_to_date": Decimal("5.80")})
+    second, _ = make_monitoring(MONITORED, stage_project(code="142001002"))
+    summary, _ = stage_sheets(stage_document("monitoring", make_department(), NATIONAL_MONITORING, [first, second], True))
+    totals = summary.rows[-1]
+    assert totals[0] == "合计" and [(cell.value, cell.places) for cell in totals[2:4]] == [(20, 0), (11.6, 2)]
+    assert totals[3].text == "=SUM(D2:D3)"
+
+
 # ---------------------------------------------------------------------------------------------
 # Whole builds of the examples, read back (slow)
 
@@ -341,8 +369,9 @@ def test_each_example_builds_its_self_evaluation_and_every_score_reads_back(tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["docx", "xlsx"])  # the workbook keeps amounts' written decimals (executed: 135.00)
 @pytest.mark.parametrize("example", STAGE_EXAMPLES)
-def test_build_import_build_gives_the_same_self_evaluation_pdf(tmp_path, pinned_fonts, example):
+def test_build_import_build_gives_the_same_self_evaluation_pdf(tmp_path, pinned_fonts, example, kind):
     data = tmp_path / "data"
     shutil.copytree(REPO / "examples" / example / "data", data)
     first = tmp_path / "first"
@@ -350,15 +379,20 @@ def test_build_import_build_gives_the_same_self_evaluation_pdf(tmp_path, pinned_
     assert built.returncode == 0, built.stderr
     shutil.rmtree(data / "evaluation")
     (data / "evaluation").mkdir()
-    imported = run_cli("import", "--stage", "自评", str(_stage_file(first, "自评表", "docx")), "--data", str(data))
+    imported = run_cli("import", "--stage", "自评", str(_stage_file(first, "自评表", kind)), "--data", str(data))
     assert imported.returncode == 0, imported.stderr
     second = tmp_path / "second"
     rebuilt = run_cli("build", "--data", str(data), "--out", str(second), "--fonts", str(pinned_fonts), "--no-cache")
     assert rebuilt.returncode == 0, rebuilt.stderr
     pdf = _stage_file(first, "自评表", "pdf")
     assert pdf.read_bytes() == (second / pdf.name).read_bytes()
-    if example == "hebei-2023-evaluation":  # a grader's score survives as score: with the reason it was imported with
-        assert "按原表导入" in (data / "evaluation" / "142001008.yaml").read_text(encoding="utf-8")
+    if example == "hebei-2023-evaluation":
+        # A grader's score survives as score: with a reason: the Word table's is that it was imported as printed,
+        # the workbook's is the grader's own (its 评分理由 column); an amount keeps its written decimals.
+        graded = (data / "evaluation" / "142001008.yaml").read_text(encoding="utf-8")
+        assert "score: 10" in graded
+        assert ("按原表导入" if kind == "docx" else "score_reason: 9 月报警调度系统中断 4 小时，评审酌情扣 2.5 分") in graded
+        assert "\nexecuted: 20.10\n" in (data / "evaluation" / "142001007.yaml").read_text(encoding="utf-8")
 
 
 def test_the_footer_cells_are_placed_where_the_layout_puts_them():

@@ -17,7 +17,7 @@ from typing import Any
 import docx
 import openpyxl
 import pytest
-from builders import department_data, fixed_fonts, make_project, profile
+from builders import department_data, fixed_fonts, make_project, profile, written_decimals_document
 from conftest import DATA, REPO, STEM, run_cli
 from test_docx_valid import assert_word_valid
 
@@ -180,6 +180,29 @@ def test_text_stays_text_and_numbers_stay_numbers():
     assert summary["C3"].value == "=SUM(C2:C2)" and summary["C3"].data_type == "f"
     value = indicators.cell(2, 8)
     assert (indicators.cell(1, 8).value, value.value, value.data_type) == ("指标值", "183", "s")
+
+
+def test_each_amount_cell_shows_the_decimals_its_author_wrote():
+    from perfdoc.data.text import value_text
+    from perfdoc.render.summary import amount_total
+
+    document = written_decimals_document()
+    content = render_xlsx(document)
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    summary = book["项目汇总"]
+    assert (summary["C1"].value, summary["D1"].value) == ("预算数", "财政资金")
+    shown = [(summary.cell(row, 3).value, summary.cell(row, 3).number_format) for row in range(2, 6)]
+    assert shown == [(135, "#,##0.00"), (20.1, "#,##0.0"), (1174, "#,##0"), (0.5, "#,##0.00")]
+    # The 合计 SUM shows the most decimals among its terms; its cached value is the total the PDF prints.
+    total, cached = summary["C6"], openpyxl.load_workbook(io.BytesIO(content), data_only=True)["项目汇总"]["C6"].value
+    assert (total.value, total.number_format) == ("=SUM(C2:C5)", "#,##0.00")
+    printed = value_text(amount_total(document.projects, "budget"))
+    assert printed == "1329.60" and f"{cached:,.2f}" == "1,329.60" and Decimal(str(cached)) == Decimal(printed)
+    weight = book["绩效指标"]
+    column = [c.value for c in weight[1]].index("权重") + 1
+    assert (weight.cell(2, column).value, weight.cell(2, column).number_format) == (12.5, "0.00")
+    plan = summary.cell(2, [c.value for c in summary[1]].index("资金支出计划（%）3月底") + 1)
+    assert (plan.value, plan.number_format) == (25, "General")  # a whole number other than an amount: as before
 
 
 def test_workbook_bytes_are_the_same_for_the_same_data():

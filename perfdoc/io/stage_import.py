@@ -15,6 +15,7 @@ IMPORTED_REASON), so building the imported data prints the same table again.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,10 +30,12 @@ from perfdoc.data.rules import NATIONAL_NAME, load_rules
 from perfdoc.data.scoring import ScoringRules
 from perfdoc.data.stage_check import load_layout
 from perfdoc.data.stages import FUND_KEYS, annual_rows, build_evaluation
+from perfdoc.data.text import amount_text
 from perfdoc.data.validate import check_data
 from perfdoc.data.yaml_text import comment_text, text_scalar, yaml_scalar
 from perfdoc.diagnostics import Diagnostic, Severity, UserError, display_path, unlocated
 from perfdoc.io.source import Grid, GridRow, label_key
+from perfdoc.io.xlsx_reader import cell_format, written_number
 
 IMPORTED_REASON = "按原表导入（imported as printed）：原表的得分与评分规则的公式不同"
 AMOUNT_KEYS = {key for key, f in EVALUATION_FIELDS.items() if f.kind == "amount"}
@@ -179,6 +182,15 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _cell_value(cell: Any) -> Any:
+    """A cell's value; a number as the text its author wrote, with the decimals its display format
+    shows (an amount 60.00 exported as 60 shown `#,##0.00` reads back as "60.00": written_number)."""
+    value = cell.value
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return amount_text(written_number(value, cell_format(cell)))
+    return value
+
+
 def read_workbook(content: bytes, name: str) -> list[_Found]:
     import openpyxl
 
@@ -189,7 +201,8 @@ def read_workbook(content: bytes, name: str) -> list[_Found]:
     except Exception as exc:  # any damage: one message
         raise UserError(unlocated(f"{name} 不是可读的 Excel 工作簿（.xlsx）：{type(exc).__name__}")) from exc
     try:
-        sheets = {sheet.title: [tuple(row) for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets}
+        sheets = {sheet.title: [tuple(_cell_value(cell) for cell in row) for row in sheet.iter_rows()]
+                  for sheet in book.worksheets}
     finally:
         book.close()
     summary, indicators = sheets.get(SUMMARY_SHEETS["evaluation"]), sheets.get(INDICATOR_SHEET)

@@ -4,9 +4,10 @@ A flat sheet has one row per indicator and a header row naming its columns; colu
 name (HEADER_ALIASES), never by position, so a budget system's export with extra or reordered
 columns reads the same. Project facts (名称, 预算数 …) may repeat on every row of the project or
 sit in a 项目汇总 sheet; a project's rows must agree, and a disagreement is reported.
-Read with openpyxl in read-only mode, row by row, within MAX_ROWS × MAX_COLUMNS (values only: a
-totals formula is read as its cached value and ignored); a workbook openpyxl cannot read is a
-UserError naming the file, as for a damaged .docx.
+Read with openpyxl in read-only mode, row by row, within MAX_ROWS × MAX_COLUMNS (a totals formula
+is read as its cached value and ignored); a number keeps the decimals its cell shows (`#,##0.00`:
+135 reads as 135.00, as the export writes an amount the author wrote so: written_number). A
+workbook openpyxl cannot read is a UserError naming the file, as for a damaged .docx.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from perfdoc.data.fields import DEPARTMENT_TABLE_FIELDS, INDICATOR_FIELDS, PROJECT_FIELDS
@@ -91,17 +92,55 @@ def _known_role(header: str) -> str | None:
     return HEADER_ALIASES.get(key)
 
 
-def _cell(value: Any) -> Any:
-    """Text cleaned as in Word cells; numbers kept as numbers (Decimal, as written); TRUE / FALSE as
-    booleans (the 部门 sheet's summary_table), which every text field reads as `True` / `False`."""
+# A display format that shows a number with a fixed count of decimals and nothing else: `0`, `0.00`,
+# `#,##0`, `#,##0.00` (what the export writes, and Excel's own number formats 1–4). Anything else
+# (General, percentages, currencies, dates, formats with sections) says nothing about what was written.
+_PLAIN_FORMAT = re.compile(r"(?:#,##)?0(?:\.(0+))?")
+
+
+def format_places(number_format: Any) -> int | None:
+    """The decimals a plain display format shows (2 for `#,##0.00`), None for any other format."""
+    match = _PLAIN_FORMAT.fullmatch(number_format) if isinstance(number_format, str) else None
+    return None if match is None else len(match[1] or "")
+
+
+def written_number(value: int | float, number_format: Any = None) -> Decimal:
+    """A finite number cell as the Decimal its author wrote: the stored number (`Decimal(repr(float))`:
+    20.1, never 20.100000000000001) with as many decimals as its plain display format shows, so 135
+    shown as 135.00 is 135.00. Only zeros are ever added: a number with more decimals than its format
+    shows (3.456 shown as 3.46) keeps them all, and its magnitude never changes."""
+    number = Decimal(value) if isinstance(value, int) else (
+        Decimal(int(value)) if value.is_integer() else Decimal(repr(value)))
+    places = format_places(number_format)
+    exponent = number.as_tuple().exponent
+    if places is None or not isinstance(exponent, int) or -exponent >= places:
+        return number
+    try:
+        return number.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:  # more digits than Decimal's precision holds: as stored
+        return number
+
+
+def cell_format(cell: Any) -> Any:
+    """A read-only cell's display format, None where the workbook's styles do not have it (a damaged
+    or hand-made styles part: the number is then read as stored)."""
+    try:
+        return cell.number_format
+    except (IndexError, KeyError, AttributeError, TypeError):
+        return None
+
+
+def _cell(cell: Any) -> Any:
+    """Text cleaned as in Word cells; numbers kept as numbers (Decimal, as written: written_number);
+    TRUE / FALSE as booleans (the 部门 sheet's summary_table), which every text field reads as `True` /
+    `False`."""
+    value = cell.value
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):  # `<v>1e999</v>` is read as inf: no amount, so text
-            return str(value)
-        return Decimal(repr(value)) if value != int(value) else Decimal(int(value))
+    if isinstance(value, float) and not math.isfinite(value):  # `<v>1e999</v>` is read as inf: no amount, so text
+        return str(value)
+    if isinstance(value, int | float):
+        return written_number(value, cell_format(cell))
     text = clean_text(str(value))
     return text or None
 
@@ -130,10 +169,11 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, LookupError, Value
 
 
 def _rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(1-based row number, values) streamed from the sheet's XML, never the whole grid at once:
+    """(1-based row number, cells) streamed from the sheet's XML, never the whole grid at once:
     rows up to Excel's last (1 048 576; openpyxl fills a gap between rows with one shared empty
-    tuple, cheap to skip), columns up to one more than read (to tell whether anything lies beyond)."""
-    rows = sheet.iter_rows(min_row=1, min_col=1, max_row=EXCEL_ROWS, max_col=MAX_COLUMNS + 1, values_only=True)
+    tuple, cheap to skip), columns up to one more than read (to tell whether anything lies beyond).
+    Cells, not values: a number's display format says how many decimals were written."""
+    rows = sheet.iter_rows(min_row=1, min_col=1, max_row=EXCEL_ROWS, max_col=MAX_COLUMNS + 1)
     number = 0
     while True:
         try:
@@ -146,24 +186,24 @@ def _rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
         yield number, values
 
 
-def _filled(values: tuple[Any, ...]) -> bool:
-    return values.count(None) != len(values)
+def _filled(cells: tuple[Any, ...]) -> bool:
+    return any(cell.value is not None for cell in cells)
 
 
 def _read_sheet(sheet: Any, name: str, result: XlsxResult) -> _Sheet:
     rows: list[tuple[int, list[Any]]] = []
     beyond = (sheet.max_row or 0) > MAX_ROWS or (sheet.max_column or 0) > MAX_COLUMNS  # the sheet's <dimension>
     empty: tuple[Any, ...] | None = None
-    for number, values in _rows(sheet):
-        if values is empty or not _filled(values):
-            empty = values
+    for number, cells in _rows(sheet):
+        if cells is empty or not _filled(cells):
+            empty = cells
             continue
         if number > MAX_ROWS:
             beyond = True
             break
-        if _filled(values[MAX_COLUMNS:]):
+        if _filled(cells[MAX_COLUMNS:]):
             beyond = True
-        kept = [_cell(v) for v in values[:MAX_COLUMNS]]
+        kept = [_cell(cell) for cell in cells[:MAX_COLUMNS]]
         while kept and kept[-1] is None:
             kept.pop()
         if kept:

@@ -24,7 +24,18 @@ from perfdoc.data.stage_document import StageDocument
 from perfdoc.data.stages import FUND_KEYS, Evaluation, Monitoring, ScoredIndicator
 from perfdoc.data.text import amount_text
 from perfdoc.render.summary import number
-from perfdoc.render.xlsx import FIXED_TIME, Column, Formula, Look, Sheet, Value, _column_letter, write_workbook
+from perfdoc.render.xlsx import (
+    FIXED_TIME,
+    Column,
+    Formula,
+    Look,
+    Sheet,
+    Value,
+    _column_letter,
+    write_workbook,
+    written,
+    written_total,
+)
 
 SUMMARY_SHEETS = {"evaluation": "自评得分汇总", "monitoring": "监控汇总"}
 INDICATOR_SHEET = "绩效指标"
@@ -34,6 +45,11 @@ DIRECTION_WORDS = {"more": "正向（≥）", "less": "反向（≤）", "equal"
 
 def _num(value: Decimal | None) -> Value:
     return None if value is None else number(value)
+
+
+def _amount(value: Decimal | None) -> Value:
+    """An amount (万元) showing the decimals written (60.00 stays 60.00), for import to read back."""
+    return None if value is None else written(value)
 
 
 def _rounded(expression: str, rules: ScoringRules) -> str | None:
@@ -141,10 +157,10 @@ def _evaluation_sheets(document: StageDocument) -> list[Sheet]:
         indicator_score: Value = Formula(f"=SUMIF({code_range},A{n},{sheet}!$L$2:$L${last})", number(scored)) \
             if scored is not None else None
         total: Value = Formula(f"=SUM(H{n},J{n})", number(record.total)) if record.total is not None else None
-        summary.rows.append([record.project.code, record.project.name, _num(record.initial_budget),
-                             _num(record.annual_budget), _num(record.executed), rate, number(record.execution_weight),
+        summary.rows.append([record.project.code, record.project.name, _amount(record.initial_budget),
+                             _amount(record.annual_budget), _amount(record.executed), rate, number(record.execution_weight),
                              score, weights, indicator_score, total, record.execution_reason or None,
-                             record.goal_achieved or None, *(_num(dict(record.funds).get(key)) for key in FUND_KEYS)])
+                             record.goal_achieved or None, *(_amount(dict(record.funds).get(key)) for key in FUND_KEYS)])
     indicators = Sheet(INDICATOR_SHEET, [Column(label, look) for label, look in EVALUATION_INDICATOR_COLUMNS],
                        indicator_rows)
     return [summary, indicators]
@@ -166,8 +182,8 @@ def _monitoring_sheets(document: StageDocument) -> list[Sheet]:
             if record.rate_to_date is not None else None
         forecast_rate: Value = Formula(f"=IF(C{n}>0,ROUND(F{n}/C{n}*100,2),0)", number(record.forecast_rate)) \
             if record.forecast_rate is not None else None
-        summary.rows.append([record.project.code, record.project.name, _num(record.initial_budget),
-                             _num(record.executed_to_date), rate_to_date, _num(record.forecast), forecast_rate,
+        summary.rows.append([record.project.code, record.project.name, _amount(record.initial_budget),
+                             _amount(record.executed_to_date), rate_to_date, _amount(record.forecast), forecast_rate,
                              record.execution_reason or None, record.progress or None])
     last = len(document.records) + 1
     totals: list[Value] = ["合计", None]
@@ -177,7 +193,7 @@ def _monitoring_sheets(document: StageDocument) -> list[Sheet]:
             totals.append(None)
         if document.records and all(a is not None for a in amounts):
             letter = _column_letter(index)
-            totals.append(Formula(f"=SUM({letter}2:{letter}{last})", number(sum(amounts, Decimal(0)))))
+            totals.append(written_total(f"=SUM({letter}2:{letter}{last})", sum(amounts, Decimal(0))))
         else:
             totals.append(None)
     totals += [None] * (len(summary.columns) - len(totals))

@@ -2,10 +2,12 @@
 
 Two steps, so the cache can key on content: `workbook_sheets` turns the model into plain sheets
 (headers, rows of numbers and text, the totals row's formulas with their values), and
-`write_workbook` turns those into bytes with XlsxWriter. Column headers are perfdoc.data.fields labels,
-never the profile's captions, so `import` maps columns without knowing the profile. XlsxWriter
-stamps every zip entry with 1980-01-01 and takes the document's creation time from us, so the same
-data gives the same bytes.
+`write_workbook` turns those into bytes with XlsxWriter. A number of the data keeps the decimals its
+author wrote (Amount): the cell shows exactly those (`#,##0.00` for 135.00, `#,##0.0` for 20.1,
+`#,##0` for 1174), and `import` reads the format back, so 135.00 comes back as 135.00. Column
+headers are perfdoc.data.fields labels, never the profile's captions, so `import` maps columns
+without knowing the profile. XlsxWriter stamps every zip entry with 1980-01-01 and takes the
+document's creation time from us, so the same data gives the same bytes.
 """
 
 from __future__ import annotations
@@ -39,14 +41,27 @@ MIN_WIDTH, TEXT_CAP, LONG_CAP = 8, 30, 60
 
 
 @dataclass(frozen=True)
+class Amount:
+    """A number as the author wrote it: stored as a number (Excel sums it), shown with `places`
+    decimals, the ones written (2 for 135.00, 1 for 20.1, 0 for 1174), so it reads as the PDF
+    prints it and `import` restores 135.00 rather than 135."""
+
+    value: int | float
+    places: int
+
+
+@dataclass(frozen=True)
 class Formula:
-    """A totals cell: the formula, and its value cached for viewers that do not recalculate."""
+    """A computed cell: the formula, and its value cached for viewers that do not recalculate.
+    `places`: the decimals the cell shows (a total of amounts: see `written_total`); None, the
+    column's own format."""
 
     text: str
     value: int | float
+    places: int | None = None
 
 
-Value = str | int | float | bool | Formula | None
+Value = str | int | float | bool | Amount | Formula | None
 
 
 @dataclass(frozen=True)
@@ -70,13 +85,32 @@ def _look(f: Field) -> Look:
     return "long" if f.long else "text"
 
 
+def decimals(value: Decimal | int) -> int:
+    """The decimals written: 2 for 135.00, 1 for 20.1, 0 for 1174 (and for 1E+3)."""
+    exponent = value.as_tuple().exponent if isinstance(value, Decimal) else 0
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def written(value: Decimal | int) -> Amount:
+    """A number of the data (a Decimal, or an int where written whole) as a cell showing the decimals it was written with."""
+    return Amount(number(value), decimals(value))
+
+
+def written_total(text: str, total: Decimal) -> Formula:
+    """A SUM of amounts, its cached value the exact total, shown with the most decimals among its
+    terms (135.00 + 20.1 shows 155.10): Decimal addition keeps the longest fraction of its terms,
+    and the PDF prints the total as that same Decimal (amount_text), so the cell reads as printed."""
+    return Formula(text, number(total), decimals(total))
+
+
 def _value(value: Any) -> Value:
-    """Amounts and weights as numbers, everything else as the text the data holds."""
+    """Amounts, weights and plan percentages as numbers with their written decimals (the loader gives
+    `1174` as an int, `135.00` as a Decimal), everything else as the text the data holds."""
     if value is None or value == "":
         return None
-    if isinstance(value, Decimal):
-        return number(value)
-    if isinstance(value, bool | int | float | str):
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return written(value)
+    if isinstance(value, bool | float | str):
         return value
     return str(value)
 
@@ -122,9 +156,9 @@ def summary_sheet(document: Document) -> Sheet:
         if fields[key].kind != "amount":
             totals.append(None)
             continue
-        value = number(amount_total(document.projects, key))
+        total = amount_total(document.projects, key)
         letter = _column_letter(index)
-        totals.append(Formula(f"=SUM({letter}2:{letter}{last})", value) if document.projects else value)
+        totals.append(written_total(f"=SUM({letter}2:{letter}{last})", total) if document.projects else written(total))
     totals += [None] * (len(columns) - len(totals))
     sheet.rows.append(totals)
     return sheet
@@ -224,8 +258,9 @@ def display_width(text: str) -> int:
 
 
 def _shown(value: Value) -> str:
-    if isinstance(value, Formula):
-        return str(value.value)
+    """The text a cell shows, near enough to size its column."""
+    if isinstance(value, Amount | Formula):
+        return str(value.value) if value.places is None else f"{value.value:,.{value.places}f}"
     return "" if value is None else str(value)
 
 
@@ -246,44 +281,78 @@ def workbook_properties(document: Document) -> dict[str, Any]:
             "comments": "perfdoc", "created": FIXED_TIME}
 
 
+# The format of a column's cells that have no decimals of their own (what a user types in), by look.
+COLUMN_NUMBER_FORMATS: dict[Look, str] = {"amount": "#,##0.00", "number": "General"}
+
+
+def number_format(look: Look, places: int) -> str:
+    """The display format of a number written with `places` decimals: amounts grouped by thousands
+    (`#,##0`, `#,##0.0`, `#,##0.00` …), other numbers plain (`0.0`, `0.00` …; General when whole).
+    import (perfdoc.io.xlsx_reader) reads these shapes back as the number of decimals."""
+    fraction = "." + "0" * places if places else ""
+    if look == "amount":
+        return "#,##0" + fraction
+    return "0" + fraction if places else "General"
+
+
+class _Formats:
+    """XlsxWriter formats are the workbook's: one per (look, number format), made on first use, so
+    the same sheets make the same styles in the same order (same bytes)."""
+
+    def __init__(self, workbook: Any):
+        self.workbook = workbook
+        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
+        self.header = workbook.add_format({**base, "bold": True, "text_wrap": True, "align": "center", "bottom": 1})
+        self.looks: dict[Look, dict[str, Any]] = {"text": base, "long": {**base, "text_wrap": True},
+                                                  "amount": base, "number": base}
+        self.made: dict[tuple[Look, str | None], Any] = {}
+
+    def get(self, look: Look, places: int | None = None) -> Any:
+        """The format of a cell of a `look` column: `places` decimals shown, or (None) the column's own."""
+        shape = COLUMN_NUMBER_FORMATS.get(look) if places is None else number_format(look, places)
+        if (look, shape) not in self.made:
+            properties = self.looks[look] if shape is None else {**self.looks[look], "num_format": shape}
+            self.made[look, shape] = self.workbook.add_format(properties)
+        return self.made[look, shape]
+
+
 def write_workbook(sheets: list[Sheet], properties: dict[str, Any]) -> bytes:
-    """The XLSX bytes: numbers as numbers, text as text (never read as a formula), header row frozen."""
+    """The XLSX bytes: numbers as numbers showing their written decimals, text as text (never read
+    as a formula), header row frozen."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                             "strings_to_numbers": False, "strings_to_urls": False})
     workbook.set_properties(properties)
     workbook.set_size(1600, 1000)
-    base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
-    header = workbook.add_format({**base, "bold": True, "text_wrap": True, "align": "center", "bottom": 1})
-    looks = {"text": workbook.add_format(base), "long": workbook.add_format({**base, "text_wrap": True}),
-             "amount": workbook.add_format({**base, "num_format": "#,##0.00"}),
-             "number": workbook.add_format({**base, "num_format": "General"})}
+    formats = _Formats(workbook)
     for sheet in sheets:
         worksheet = workbook.add_worksheet(sheet.name)
         worksheet.freeze_panes(1, 0)
         for index, (column, width) in enumerate(zip(sheet.columns, column_widths(sheet), strict=True)):
-            worksheet.set_column(index, index, width, looks[column.look])
-            worksheet.write_string(0, index, column.header, header)
+            worksheet.set_column(index, index, width, formats.get(column.look))
+            worksheet.write_string(0, index, column.header, formats.header)
         for r, row in enumerate(sheet.rows, start=1):
             for c, (column, value) in enumerate(zip(sheet.columns, row, strict=True)):
-                _write_cell(worksheet, r, c, value, looks[column.look])
+                _write_cell(worksheet, r, c, value, column.look, formats)
     workbook.close()
     return buffer.getvalue()
 
 
-def _write_cell(worksheet: Any, row: int, col: int, value: Value, look: Any) -> None:
+def _write_cell(worksheet: Any, row: int, col: int, value: Value, look: Look, formats: _Formats) -> None:
     if value is None:
         return
     if isinstance(value, Formula):
-        worksheet.write_formula(row, col, value.text, look, value.value)
+        worksheet.write_formula(row, col, value.text, formats.get(look, value.places), value.value)
+    elif isinstance(value, Amount):
+        worksheet.write_number(row, col, value.value, formats.get(look, value.places))
     elif isinstance(value, bool):
-        worksheet.write_boolean(row, col, value, look)
+        worksheet.write_boolean(row, col, value, formats.get(look))
     elif isinstance(value, int | float):
-        worksheet.write_number(row, col, value, look)
+        worksheet.write_number(row, col, value, formats.get(look))
     else:
         if excel_length(value) > EXCEL_CELL_MAX_CHARS:  # XlsxWriter would cut it silently; check refuses such data
             raise ValueError(f"text of {excel_length(value)} characters in cell ({row}, {col}): over Excel's cell limit")
-        worksheet.write_string(row, col, value, look)
+        worksheet.write_string(row, col, value, formats.get(look))
 
 
 def render_xlsx(document: Document) -> bytes:
