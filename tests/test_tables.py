@@ -97,3 +97,12 @@ def test_label_tails_in_parentheses_do_not_break():
     tables = project_tables(project, _profile("hebei-2023"))
     label = tables[0].rows[2].cells[0]
     assert label.text == "资金支出计划（%）" and label.text[label.nowrap_at:] == "（%）"
+
+
+def test_cells_below_a_cell_spanning_rows_start_after_it():
+    from perfdoc.data.grid import placed
+
+    rows = [[("项目资金", 1, 3), ("总额", 1, 1), ("100", 2, 1)], [("财政", 1, 1), ("80", 2, 1)], [("其他", 1, 1), ("20", 1, 1)]]
+    result = placed(rows, lambda cell: cell[1], lambda cell: cell[2])
+    assert [[(column, cell[0]) for column, cell in row] for row in result] == [
+        [(0, "项目资金"), (1, "总额"), (2, "100")], [(1, "财政"), (2, "80")], [(1, "其他"), (2, "20")]]

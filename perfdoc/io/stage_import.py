@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from perfdoc.data.fields import EVALUATION_FIELDS, EVALUATION_INDICATOR_FIELDS, STAGES
+from perfdoc.data.grid import placed as place_cells
 from perfdoc.data.model import IndicatorKey, Project, build_project, numbered_key
 from perfdoc.data.profile import HeaderCell, Profile
 from perfdoc.data.rules import NATIONAL_NAME, load_rules
@@ -69,20 +70,8 @@ def _note(found: list[Diagnostic], message: str, severity: Severity = Severity.W
 
 
 def placed(rows: tuple[tuple[HeaderCell, ...], ...]) -> list[list[tuple[int, HeaderCell]]]:
-    """Each row's cells with the grid column each starts at (cells spanning down from above skipped)."""
-    covered: set[tuple[int, int]] = set()
-    result = []
-    for r, row in enumerate(rows):
-        column, cells = 0, []
-        for cell in row:
-            while (r, column) in covered:
-                column += 1
-            cells.append((column, cell))
-            for below in range(1, cell.rowspan):
-                covered.update((r + below, c) for c in range(column, column + cell.span))
-            column += cell.span
-        result.append(cells)
-    return result
+    """Each row's cells with the grid column each starts at (perfdoc.data.grid)."""
+    return place_cells(rows, lambda cell: cell.span, lambda cell: cell.rowspan)
 
 
 def _text_pattern(template: str) -> re.Pattern[str]:

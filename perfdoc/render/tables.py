@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from perfdoc.data.fields import INDICATOR_FIELDS, indicator_text
+from perfdoc.data.grid import placed as place_cells
 from perfdoc.data.model import DepartmentTable, Indicator, IndicatorBlock, Project
 from perfdoc.data.profile import PLACEHOLDER, Block, CaptionLine, Column, HeaderCell, PlanRow, Profile
 from perfdoc.data.text import value_text
@@ -93,20 +94,8 @@ class GridTable:
 
 
 def _placed(rows: Iterable[GridRow]) -> list[list[tuple[int, GridCell]]]:
-    """Each row's cells with the grid column each starts at (cells spanning down from above skipped)."""
-    covered: set[tuple[int, int]] = set()
-    placed = []
-    for r, row in enumerate(rows):
-        column, cells = 0, []
-        for cell in row.cells:
-            while (r, column) in covered:
-                column += 1
-            cells.append((column, cell))
-            for below in range(1, cell.rowspan):
-                covered.update((r + below, c) for c in range(column, column + cell.colspan))
-            column += cell.colspan
-        placed.append(cells)
-    return placed
+    """Each row's cells with the grid column each starts at (perfdoc.data.grid)."""
+    return place_cells([row.cells for row in rows], lambda cell: cell.colspan, lambda cell: cell.rowspan)
 
 
 def split_at(table: GridTable, starts: Iterable[int]) -> GridTable:
