@@ -147,6 +147,21 @@ def execution_score(rate: Decimal, rules: ScoringRules = NATIONAL) -> Score:
                  f"执行率 {rate}% × {rules.execution_weight} 分" + ("（封顶）" if rate > 100 else ""))
 
 
+def _as_text(actual: Quantity | str) -> str:
+    """A qualitative actual as words (a number written there is read as its text)."""
+    return actual if isinstance(actual, str) else f"{actual.number}{actual.unit}"
+
+
+def _comparable(target: Quantity | str, actual: Quantity | str, otherwise: str) -> tuple[Quantity, Quantity]:
+    """(actual, target) as quantities in one unit, or why they cannot be compared (`otherwise`:
+    what the user can do instead, said after the reason)."""
+    if not isinstance(target, Quantity) or not isinstance(actual, Quantity):
+        raise ScoringError(f"指标值与实际完成值不都是数值，{otherwise}")
+    if target.unit != actual.unit:
+        raise UnitMismatch(f"实际完成值的单位“{actual.unit or '无'}”与指标值的单位“{target.unit or '无'}”不同")
+    return actual, target
+
+
 def indicator_score(target: Quantity | str, actual: Quantity | str, weight: Decimal, direction: Direction,
                     rules: ScoringRules = NATIONAL) -> Score:
     """One indicator's points from its target, its actual value and its weight.
@@ -155,13 +170,9 @@ def indicator_score(target: Quantity | str, actual: Quantity | str, weight: Deci
     quantitative target meets a text actual (or the reverse): such a score is set by hand.
     """
     if direction == "qualitative":
-        text = actual if isinstance(actual, str) else f"{actual.number}{actual.unit}"
-        return band_score(text, weight, rules)
-    if not isinstance(target, Quantity) or not isinstance(actual, Quantity):
-        raise ScoringError("指标值与实际完成值不都是数值，无法按公式计分：请写数值，或给出得分（score）和理由")
-    if target.unit != actual.unit:
-        raise UnitMismatch(f"实际完成值的单位“{actual.unit or '无'}”与指标值的单位“{target.unit or '无'}”不同")
-    a, t = actual.number, target.number
+        return band_score(_as_text(actual), weight, rules)
+    measured, aimed = _comparable(target, actual, "无法按公式计分：请写数值，或给出得分（score）和理由")
+    a, t = measured.number, aimed.number
     if direction == "more":
         if t == 0:
             share, rule = Decimal(1), "目标为 0，完成即满分"
@@ -203,17 +214,13 @@ def meets_target(target: Quantity | str, actual: Quantity | str, direction: Dire
     """Whether the actual (or a forecast) reaches the target: ≥ / > / ≤ / < / = as written, and for a
     qualitative indicator, a band worth the whole weight. Raises as indicator_score does."""
     if direction == "qualitative":
-        text = actual if isinstance(actual, str) else f"{actual.number}{actual.unit}"
-        return band_of(text, rules)[1] >= 1
-    if not isinstance(target, Quantity) or not isinstance(actual, Quantity):
-        raise ScoringError("指标值与实际完成值不都是数值，无法比较")
-    if target.unit != actual.unit:
-        raise UnitMismatch(f"实际完成值的单位“{actual.unit or '无'}”与指标值的单位“{target.unit or '无'}”不同")
-    a, t = actual.number, target.number
+        return band_of(_as_text(actual), rules)[1] >= 1
+    measured, aimed = _comparable(target, actual, "无法比较")
+    a, t = measured.number, aimed.number
     if direction == "more":
-        return a > t if target.operator == ">" else a >= t
+        return a > t if aimed.operator == ">" else a >= t
     if direction == "less":
-        return a < t if target.operator == "<" else a <= t
+        return a < t if aimed.operator == "<" else a <= t
     return a == t
 
 
